@@ -1,0 +1,117 @@
+import type { LoggerService } from '@nestjs/common';
+import type { TablePersistence } from '../persistence/table-persistence.interface';
+import type { EntryState } from '../store/entry';
+import type { Store } from '../store/store';
+import type { Table } from '../store/table';
+import type { WriteOp } from '../store/write-op';
+import type { WriteReplicator } from './write-replicator.interface';
+
+/** When a write's promise resolves. @publicApi */
+export type WriteMode = 'sync' | 'async';
+
+/** How the engine is set up. */
+export interface CacheEngineOptions {
+  writes: WriteMode;
+  /** How often expired entries and old tombstones are removed, in ms. */
+  sweepInterval: number;
+  logger: LoggerService;
+}
+
+/**
+ * One node's cache: the store plus what happens around a write — the disk copy
+ * and the replication to other nodes — and the periodic sweep of expired data.
+ * Reads go to the store directly and never pass through here.
+ */
+export class CacheEngine {
+  private readonly persistence = new Map<string, TablePersistence>();
+  private replicator: WriteReplicator | undefined;
+  private sweeper: NodeJS.Timeout | undefined;
+
+  constructor(
+    readonly store: Store,
+    private readonly options: CacheEngineOptions,
+  ) {}
+
+  /** Keeps a disk copy of `table` from now on. */
+  persist(table: Table, persistence: TablePersistence): void {
+    this.persistence.set(table.name, persistence);
+  }
+
+  persistenceOf(table: Table): TablePersistence | undefined {
+    return this.persistence.get(table.name);
+  }
+
+  /** Sends local writes of replicated tables through `replicator` from now on. */
+  replicateWith(replicator: WriteReplicator | undefined): void {
+    this.replicator = replicator;
+  }
+
+  /**
+   * Applies one atomic write locally, then saves and replicates it. With
+   * `writes: 'sync'` the promise resolves once the write is on disk (if the
+   * table is persisted) and applied on every connected peer; with `'async'`,
+   * at once.
+   */
+  write(table: Table, ops: readonly WriteOp[]): Promise<void> {
+    const states = this.store.write(table, ops);
+    const pending: Promise<void>[] = [];
+    const persistence = this.persistence.get(table.name);
+    if (persistence !== undefined) pending.push(persistence.save(states));
+    if (this.replicator !== undefined && table.mode === 'replicated') pending.push(this.replicator.replicate(table, states));
+    if (pending.length === 0) return Promise.resolve();
+    const all = pending.length === 1 ? pending[0] : Promise.all(pending).then(() => undefined);
+    if (this.options.writes === 'sync') return all;
+    all.catch((error: unknown) => this.options.logger.error(`async write to table "${table.name}" failed: ${String(error)}`));
+    return Promise.resolve();
+  }
+
+  /**
+   * Applies states that came from elsewhere (a peer, a join copy, the disk) and
+   * saves those that won.
+   */
+  merge(table: Table, states: readonly EntryState[]): EntryState[] {
+    const installed = this.store.merge(table, states);
+    const persistence = this.persistence.get(table.name);
+    if (persistence !== undefined && installed.length > 0) {
+      persistence.save(installed).catch((error: unknown) => this.options.logger.error(String(error)));
+    }
+    return installed;
+  }
+
+  /** Loads every persisted table from disk into memory. */
+  async loadPersisted(): Promise<number> {
+    let loaded = 0;
+    for (const table of this.store.allTables()) {
+      const persistence = this.persistence.get(table.name);
+      if (persistence === undefined) continue;
+      loaded += this.store.merge(table, await persistence.load()).length;
+    }
+    return loaded;
+  }
+
+  /** Removes expired entries and old tombstones from memory and disk. */
+  sweep(now = this.store.clock.now()): number {
+    let removed = 0;
+    for (const table of this.store.allTables()) {
+      const gone = table.sweep(now);
+      removed += gone.length;
+      const persistence = this.persistence.get(table.name);
+      if (persistence !== undefined && gone.length > 0) {
+        persistence.forget(gone).catch((error: unknown) => this.options.logger.error(String(error)));
+      }
+    }
+    return removed;
+  }
+
+  /** Starts the periodic sweep. */
+  start(): void {
+    this.sweeper ??= setInterval(() => this.sweep(), this.options.sweepInterval);
+    this.sweeper.unref();
+  }
+
+  /** Stops the periodic sweep. */
+  stop(): void {
+    clearInterval(this.sweeper);
+    this.sweeper = undefined;
+  }
+}

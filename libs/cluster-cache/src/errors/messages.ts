@@ -1,0 +1,21 @@
+/** Message text of the errors users see, in one place. */
+export const messages = {
+  noTtl: (namespace: string) =>
+    `no TTL for a write to namespace "${namespace}": pass { ttl } (ms) or set a default with namespace("${namespace}", { ttl }) or the module's \`ttl\` option`,
+  badTtl: (ttl: unknown) => `ttl must be a positive number of milliseconds, got ${String(ttl)}`,
+  badKey: (problem: string, key: unknown) => `invalid key ${describe(key)}: ${problem}`,
+  badPattern: (problem: string, pattern: unknown) => `invalid pattern ${describe(pattern)}: ${problem}`,
+  undefinedValue: (key: unknown) => `cannot store undefined under key ${describe(key)} (use delete to remove a key)`,
+  unclonableValue: (key: unknown, reason: string) => `the value for key ${describe(key)} cannot be stored: ${reason}`,
+  emptyBatch: (method: string) => `${method} needs at least one element`,
+  unknownTable: (table: string) => `no table "${table}": declare it with ClusterCacheModule.forFeature({ name: "${table}" })`,
+} as const;
+
+function describe(value: unknown): string {
+  if (typeof value === 'symbol') return value.toString();
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}

@@ -1,0 +1,32 @@
+/**
+ * nest-cluster-cache: a replicated auth-session cache for NestJS clusters.
+ * Only what is exported here is public API.
+ */
+export { ClusterCacheModule } from './cluster-cache.module';
+export { CLUSTER_CACHE_MODULE_OPTIONS } from './cluster-cache.module-definition';
+export type { ClusterCacheModuleExtras } from './cluster-cache.module-definition';
+export { getClusterCacheToken } from './cluster-cache.constants';
+export { InjectClusterCache } from './decorators/inject-cluster-cache.decorator';
+export { ClusterCache } from './cache/cluster-cache';
+export type { PutOptions, NamespaceOptions, WriteChanges } from './cache/cluster-cache';
+export { SessionCache } from './sessions/session-cache';
+export type { Session, IssuedSession, RotationResult, SessionOptions, UserId } from './sessions/session.interface';
+export { ANY } from './store/key';
+export type { CacheKey, KeyPart, KeyPattern, PatternPart } from './store/key';
+export { ManualClock, systemClock } from './store/clock';
+export type { Clock } from './store/clock';
+export type { TableMode } from './store/table';
+export type { WriteMode } from './engine/cache-engine';
+export type {
+  ClusterCacheOptions,
+  NodeOptions,
+  DiscoveryOptions,
+  PersistenceOptions,
+  UnsplitOptions,
+  SessionOptionsConfig,
+  TimingOptions,
+  TableOptions,
+} from './options/cluster-cache-options.interface';
+export { ClusterCacheError, InvalidOptionError, InvalidArgumentError } from './errors/cluster-cache.error';
+export { ClusterCacheTestingModule } from './testing/cluster-cache-testing.module';
+export type { ClusterCacheTestingOptions } from './testing/cluster-cache-testing.module';

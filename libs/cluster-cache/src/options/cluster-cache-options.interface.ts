@@ -1,0 +1,98 @@
+import type { TableMode } from '../store/table';
+import type { Clock } from '../store/clock';
+import type { WriteMode } from '../engine/cache-engine';
+
+/** This node's identity and where it listens for cluster traffic. @publicApi */
+export interface NodeOptions {
+  /** Node name `name@host`, e.g. `a@127.0.0.1`; unique in the cluster. Default `nonode@<host>`. */
+  name?: string;
+  /** Address to listen on for cluster traffic. Default: the host part of `name`, else `127.0.0.1`. */
+  host?: string;
+  /** TCP port for cluster traffic (0 picks a free one). Default 0. */
+  port?: number;
+}
+
+/** One discovery strategy (see the discovery guide). @publicApi */
+export type DiscoveryOptions =
+  | { strategy: 'static'; nodes: string[] }
+  | { strategy: 'gossip'; port?: number; group?: string; ttl?: number; interface?: string; broadcastOnly?: boolean; secret?: string }
+  | { strategy: 'hosts-file'; path?: string; ports?: [number, number]; interval?: number }
+  | { strategy: 'dns'; name: string; type?: 'A' | 'AAAA' | 'SRV'; port?: number; interval?: number }
+  | { strategy: 'custom'; use: unknown };
+
+/** The disk copy of replicated tables (Mnesia `disc_copies`). @publicApi */
+export interface PersistenceOptions {
+  /** Data directory of this node (one process per directory). */
+  dir: string;
+  /** Replicated tables to keep on disk. Default: every replicated table. */
+  tables?: string[];
+  /** Also fsync each write batch (survives power loss, slower). Default false: survives a process crash. */
+  fsync?: boolean;
+}
+
+/** Netsplit healing (see the Unsplit guide). @publicApi */
+export interface UnsplitOptions {
+  /** `merge` (default): per-key merge, deletes win; `oldest-wins`: Pow's flush-and-reload. */
+  strategy?: 'merge' | 'oldest-wins';
+  /** With `oldest-wins`: tables besides the cache's own that may be flushed. Default false. */
+  flushTables?: false | string[] | 'all';
+}
+
+/** `SessionCache` settings. @publicApi */
+export interface SessionOptionsConfig {
+  /** Session TTL in ms. Default 30 minutes. */
+  ttl?: number;
+}
+
+/** Timing of the cluster protocol, in ms. @publicApi */
+export interface TimingOptions {
+  /** Heartbeat period of idle links. Default 1000. */
+  heartbeatInterval?: number;
+  /** A peer silent for this long is considered dead. Default 5000. */
+  deadPeerTimeout?: number;
+  /** A peer that has not acknowledged a sync write in this time is disconnected. Default 5000. */
+  ackTimeout?: number;
+  /** Period of the sweep of expired entries. Default 1000. */
+  sweepInterval?: number;
+}
+
+/**
+ * Options of `ClusterCacheModule.forRoot` / `forRootAsync`. Everything is
+ * optional: with no `cookie` the node runs alone (no cluster).
+ * @publicApi
+ */
+export interface ClusterCacheOptions {
+  node?: NodeOptions;
+  /** Shared secret of the cluster; no cookie, no cluster. Never sent over the wire. */
+  cookie?: string;
+  /** Name of the cluster; nodes of another cluster are refused. Default `nest-cluster-cache`. */
+  cluster?: string;
+  /** How nodes find each other; several strategies may run together. */
+  discovery?: DiscoveryOptions[];
+  /** Nodes to join at start (Pow's `extra_db_nodes`): `host:port` addresses, or a function evaluated when needed. */
+  extraNodes?: string[] | (() => string[] | Promise<string[]>);
+  /** How long app start waits to join a running cluster, in ms. Default 15000. */
+  joinTimeout?: number;
+  /** When two clusters that never met find each other: `merge` (default) or Pow's `reset-younger`. */
+  autoInitialize?: 'merge' | 'reset-younger';
+  /** `sync` (default): writes resolve once applied on every connected node; `async`: after the local apply. */
+  writes?: WriteMode;
+  /** Default TTL (ms) of `ClusterCache` writes in the `cache` namespace. */
+  ttl?: number;
+  sessions?: SessionOptionsConfig;
+  persistence?: PersistenceOptions;
+  unsplit?: UnsplitOptions;
+  timing?: TimingOptions;
+  /** Clock used for expiry and versions (tests). Default: the system clock. */
+  clock?: Clock;
+}
+
+/** A table added with `ClusterCacheModule.forFeature`. @publicApi */
+export interface TableOptions {
+  /** Table name; also the injection token suffix. */
+  name: string;
+  /** `replicated` (default): on every node; `local`: this node only, never replicated nor flushed by a heal. */
+  mode?: TableMode;
+  /** Default TTL (ms) of writes to the table's `cache` namespace. */
+  ttl?: number;
+}

@@ -1,0 +1,185 @@
+import { isIP } from 'node:net';
+import { InvalidOptionError } from '../errors/cluster-cache.error';
+import { systemClock } from '../store/clock';
+import type { Clock } from '../store/clock';
+import type { WriteMode } from '../engine/cache-engine';
+import type { ClusterCacheOptions, DiscoveryOptions, PersistenceOptions, TableOptions } from './cluster-cache-options.interface';
+
+/** Defaults of every option that has one. */
+export const DEFAULTS = {
+  cluster: 'nest-cluster-cache',
+  host: '127.0.0.1',
+  port: 0,
+  joinTimeout: 15_000,
+  sessionTtl: 30 * 60_000,
+  heartbeatInterval: 1_000,
+  deadPeerTimeout: 5_000,
+  ackTimeout: 5_000,
+  sweepInterval: 1_000,
+} as const;
+
+/** Options after validation, with every default filled in. */
+export interface ResolvedOptions {
+  node: { name: string; host: string; port: number };
+  cookie: string | undefined;
+  cluster: string;
+  discovery: DiscoveryOptions[];
+  extraNodes: ClusterCacheOptions['extraNodes'];
+  joinTimeout: number;
+  autoInitialize: 'merge' | 'reset-younger';
+  writes: WriteMode;
+  ttl: number | undefined;
+  sessionTtl: number;
+  persistence: Required<Omit<PersistenceOptions, 'tables'>> & { tables: string[] | undefined } | undefined;
+  unsplit: { strategy: 'merge' | 'oldest-wins'; flushTables: false | string[] | 'all' } | undefined;
+  timing: { heartbeatInterval: number; deadPeerTimeout: number; ackTimeout: number; sweepInterval: number };
+  clock: Clock;
+}
+
+const NODE_NAME = /^[A-Za-z0-9_.-]+@[A-Za-z0-9_.:-]+$/;
+const STRATEGIES = ['static', 'gossip', 'hosts-file', 'dns', 'custom'];
+
+/**
+ * Checks the module options and fills in defaults. Throws `InvalidOptionError`
+ * naming the first bad option, so a misconfigured app fails at start.
+ */
+export function resolveOptions(options: ClusterCacheOptions | undefined): ResolvedOptions {
+  const o = options ?? {};
+  if (typeof o !== 'object') throw new InvalidOptionError('(root)', 'must be an object');
+
+  const nameHost = typeof o.node?.name === 'string' ? o.node.name.split('@')[1] : undefined;
+  const host = optionalString(o.node?.host, 'node.host') ?? nameHost ?? DEFAULTS.host;
+  const name = optionalString(o.node?.name, 'node.name') ?? `nonode@${host}`;
+  if (!NODE_NAME.test(name)) throw new InvalidOptionError('node.name', `must look like "name@host" (e.g. "a@127.0.0.1"), got "${name}"`);
+  if (o.node?.host !== undefined && nameHost !== undefined && nameHost !== host && !isWildcard(host) && isIP(nameHost) !== 0) {
+    throw new InvalidOptionError('node.name', `names host ${nameHost} but node.host is ${host}; a node must be reachable at the address in its name`);
+  }
+  const port = integer(o.node?.port, 'node.port', 0, 65535) ?? DEFAULTS.port;
+
+  const cookie = optionalString(o.cookie, 'cookie');
+  if (cookie !== undefined && cookie.length < 16) throw new InvalidOptionError('cookie', 'must be at least 16 characters (it is the cluster secret)');
+
+  return {
+    node: { name, host, port },
+    cookie,
+    cluster: optionalString(o.cluster, 'cluster') ?? DEFAULTS.cluster,
+    discovery: discovery(o.discovery),
+    extraNodes: extraNodes(o.extraNodes),
+    joinTimeout: integer(o.joinTimeout, 'joinTimeout', 0) ?? DEFAULTS.joinTimeout,
+    autoInitialize: oneOf(o.autoInitialize, 'autoInitialize', ['merge', 'reset-younger']) ?? 'merge',
+    writes: oneOf(o.writes, 'writes', ['sync', 'async']) ?? 'sync',
+    ttl: ttl(o.ttl, 'ttl'),
+    sessionTtl: ttl(o.sessions?.ttl, 'sessions.ttl') ?? DEFAULTS.sessionTtl,
+    persistence: persistence(o.persistence),
+    unsplit: unsplit(o.unsplit),
+    timing: {
+      heartbeatInterval: integer(o.timing?.heartbeatInterval, 'timing.heartbeatInterval', 1) ?? DEFAULTS.heartbeatInterval,
+      deadPeerTimeout: integer(o.timing?.deadPeerTimeout, 'timing.deadPeerTimeout', 1) ?? DEFAULTS.deadPeerTimeout,
+      ackTimeout: integer(o.timing?.ackTimeout, 'timing.ackTimeout', 1) ?? DEFAULTS.ackTimeout,
+      sweepInterval: integer(o.timing?.sweepInterval, 'timing.sweepInterval', 1) ?? DEFAULTS.sweepInterval,
+    },
+    clock: clock(o.clock),
+  };
+}
+
+/** Checks the options of a `forFeature` table. */
+export function resolveTableOptions(options: TableOptions): Required<Omit<TableOptions, 'ttl'>> & { ttl: number | undefined } {
+  if (typeof options !== 'object' || options === null) throw new InvalidOptionError('forFeature', 'needs { name }');
+  const name = optionalString(options.name, 'forFeature.name');
+  if (name === undefined || name.length === 0) throw new InvalidOptionError('forFeature.name', 'is required');
+  return {
+    name,
+    mode: oneOf(options.mode, 'forFeature.mode', ['replicated', 'local']) ?? 'replicated',
+    ttl: ttl(options.ttl, 'forFeature.ttl'),
+  };
+}
+
+function isWildcard(host: string): boolean {
+  return host === '0.0.0.0' || host === '::';
+}
+
+function optionalString(value: unknown, option: string): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'string') throw new InvalidOptionError(option, `must be a string, got ${typeof value}`);
+  return value;
+}
+
+function integer(value: unknown, option: string, min: number, max = Number.MAX_SAFE_INTEGER): number | undefined {
+  if (value === undefined || value === null) return undefined;
+  // Config often comes from environment variables: accept numeric strings.
+  const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < min || n > max) {
+    throw new InvalidOptionError(option, `must be an integer from ${min} to ${max}, got ${JSON.stringify(value)}`);
+  }
+  return n;
+}
+
+function ttl(value: unknown, option: string): number | undefined {
+  return integer(value, option, 1);
+}
+
+function oneOf<T extends string>(value: unknown, option: string, allowed: readonly T[]): T | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (!allowed.includes(value as T)) throw new InvalidOptionError(option, `must be one of ${allowed.map((a) => `"${a}"`).join(', ')}, got ${JSON.stringify(value)}`);
+  return value as T;
+}
+
+function discovery(value: unknown): DiscoveryOptions[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value)) throw new InvalidOptionError('discovery', 'must be an array of { strategy, ... }');
+  value.forEach((entry, i) => {
+    const strategy = (entry as { strategy?: unknown })?.strategy;
+    if (typeof strategy !== 'string' || !STRATEGIES.includes(strategy)) {
+      throw new InvalidOptionError(`discovery[${i}].strategy`, `must be one of ${STRATEGIES.map((s) => `"${s}"`).join(', ')}, got ${JSON.stringify(strategy)}`);
+    }
+    if (strategy === 'static' && !(Array.isArray(entry.nodes) && entry.nodes.every(isAddress))) {
+      throw new InvalidOptionError(`discovery[${i}].nodes`, 'must be a list of "host:port" addresses');
+    }
+    if (strategy === 'dns' && (typeof entry.name !== 'string' || entry.name === '')) {
+      throw new InvalidOptionError(`discovery[${i}].name`, 'must be the DNS name to resolve');
+    }
+  });
+  return value as DiscoveryOptions[];
+}
+
+function extraNodes(value: unknown): ClusterCacheOptions['extraNodes'] {
+  if (value === undefined || typeof value === 'function') return value as ClusterCacheOptions['extraNodes'];
+  if (!Array.isArray(value) || !value.every(isAddress)) {
+    throw new InvalidOptionError('extraNodes', 'must be a list of "host:port" addresses or a function returning one');
+  }
+  return value;
+}
+
+/** Whether a string is `host:port` (IPv6 hosts in brackets). */
+export function isAddress(value: unknown): value is string {
+  if (typeof value !== 'string') return false;
+  const match = /^(\[[0-9a-fA-F:.]+\]|[^:\s]+):(\d{1,5})$/.exec(value);
+  return match !== null && Number(match[2]) <= 65535;
+}
+
+function persistence(value: ClusterCacheOptions['persistence']): ResolvedOptions['persistence'] {
+  if (value === undefined || value === null) return undefined;
+  const dir = optionalString(value.dir, 'persistence.dir');
+  if (dir === undefined || dir === '') throw new InvalidOptionError('persistence.dir', 'is required when persistence is set');
+  if (value.tables !== undefined && !(Array.isArray(value.tables) && value.tables.every((t) => typeof t === 'string'))) {
+    throw new InvalidOptionError('persistence.tables', 'must be a list of table names');
+  }
+  if (value.fsync !== undefined && typeof value.fsync !== 'boolean') throw new InvalidOptionError('persistence.fsync', 'must be a boolean');
+  return { dir, tables: value.tables, fsync: value.fsync ?? false };
+}
+
+function unsplit(value: ClusterCacheOptions['unsplit']): ResolvedOptions['unsplit'] {
+  if (value === undefined || value === null) return undefined;
+  const strategy = oneOf(value.strategy, 'unsplit.strategy', ['merge', 'oldest-wins']) ?? 'merge';
+  const flush = value.flushTables ?? false;
+  if (!(flush === false || flush === 'all' || (Array.isArray(flush) && flush.every((t) => typeof t === 'string')))) {
+    throw new InvalidOptionError('unsplit.flushTables', 'must be false, "all" or a list of table names');
+  }
+  return { strategy, flushTables: flush };
+}
+
+function clock(value: unknown): Clock {
+  if (value === undefined) return systemClock;
+  if (typeof (value as Clock)?.now !== 'function') throw new InvalidOptionError('clock', 'must have a now() method returning ms');
+  return value as Clock;
+}

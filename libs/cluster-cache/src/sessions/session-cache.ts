@@ -1,0 +1,164 @@
+import { createHash, randomBytes } from 'node:crypto';
+import type { ClusterCache } from '../cache/cluster-cache';
+import { ANY } from '../store/key';
+import type { IssuedSession, RotationResult, Session, SessionOptions, UserId } from './session.interface';
+import type { SessionLock } from './session-lock.interface';
+
+/** What is stored under a session's handle. */
+interface StoredSession<M> {
+  readonly userId: UserId;
+  readonly metadata: M;
+  readonly createdAt: number;
+}
+
+/** Key prefix of the per-user index: `['user', userId, handle] -> createdAt`. */
+const USER = 'user';
+/** Bytes of randomness in a token (256 bits). */
+const TOKEN_BYTES = 32;
+/** Length of a base64url token of TOKEN_BYTES bytes. */
+const TOKEN_LENGTH = Math.ceil((TOKEN_BYTES * 4) / 3);
+
+/**
+ * Auth sessions over the replicated cache (Pow's `CredentialsCache`): what a
+ * guard injects. A session made on one node is valid on every node at once;
+ * a sign-out anywhere is a sign-out everywhere.
+ *
+ * Tokens are 256 random bits; the cache only ever stores their SHA-256 (the
+ * session's `handle`), so a dump of the cache or its disk copy holds no usable
+ * token. A session and its per-user index entry are written and deleted
+ * atomically, so listing a user's sessions never shows a dead one.
+ *
+ * @example
+ * const { token } = await sessions.create(user.id, { ip });
+ * const session = sessions.get(token); // on any node
+ * await sessions.revokeAll(user.id);   // sign out everywhere
+ * @publicApi
+ */
+export class SessionCache<M = Record<string, unknown>> {
+  private readonly rotations = new Map<string, Promise<RotationResult<M> | undefined>>();
+
+  /** @internal Made by the module; inject `SessionCache`. */
+  constructor(
+    private readonly cache: ClusterCache<unknown>,
+    private readonly lock: SessionLock,
+    /** Default session TTL in ms. */
+    readonly ttl: number,
+  ) {}
+
+  /** The handle (stored key) of a token: its SHA-256 in base64url. */
+  static handleOf(token: string): string {
+    return createHash('sha256').update(token).digest('base64url');
+  }
+
+  /** Starts a session for `userId`; returns its token (give it to the client) and the session. */
+  async create(userId: UserId, metadata: M = {} as M, options: SessionOptions = {}): Promise<IssuedSession<M>> {
+    const token = randomBytes(TOKEN_BYTES).toString('base64url');
+    const handle = SessionCache.handleOf(token);
+    const createdAt = this.cache.clockNow();
+    const ttl = options.ttl ?? this.ttl;
+    await this.cache.write(
+      {
+        put: [
+          [handle, { userId, metadata, createdAt }],
+          [[USER, userId, handle], createdAt],
+        ],
+      },
+      { ttl },
+    );
+    return { token, session: this.byHandle(handle)! };
+  }
+
+  /** The session of a token, or `undefined` if it does not exist, expired or was revoked. */
+  get(token: string): Session<M> | undefined {
+    if (typeof token !== 'string' || token.length !== TOKEN_LENGTH) return undefined;
+    return this.byHandle(SessionCache.handleOf(token));
+  }
+
+  /** The session stored under a handle (from `list`), or `undefined`. */
+  byHandle(handle: string): Session<M> | undefined {
+    const stored = this.cache.get(handle) as StoredSession<M> | number | undefined;
+    if (stored === undefined || typeof stored === 'number') return undefined;
+    const expiresAt = this.cache.expiresAt(handle)!;
+    return { handle, userId: stored.userId, metadata: stored.metadata, createdAt: stored.createdAt, expiresAt };
+  }
+
+  /** Ends the session of a token (sign-out). Resolves to whether it existed. */
+  async delete(token: string): Promise<boolean> {
+    const session = this.get(token);
+    if (session === undefined) return false;
+    await this.revoke(session.userId, session.handle);
+    return true;
+  }
+
+  /** Ends one session of a user by its handle (e.g. "sign out that device"). */
+  async revoke(userId: UserId, handle: string): Promise<void> {
+    await this.cache.deleteMany([handle, [USER, userId, handle]]);
+  }
+
+  /** Every live session of a user, oldest first. */
+  list(userId: UserId): Session<M>[] {
+    const sessions: Session<M>[] = [];
+    for (const [key] of this.cache.all([USER, userId, ANY])) {
+      const session = this.byHandle((key as readonly [string, UserId, string])[2]);
+      if (session !== undefined) sessions.push(session);
+    }
+    return sessions.sort((a, b) => a.createdAt - b.createdAt);
+  }
+
+  /** Ends every session of a user at once, on every node (Pow issue #404). Resolves to how many there were. */
+  async revokeAll(userId: UserId): Promise<number> {
+    const index = this.cache.all([USER, userId, ANY]);
+    if (index.length === 0) return 0;
+    const keys = index.flatMap(([key]) => [key, (key as readonly [string, UserId, string])[2]]);
+    await this.cache.deleteMany(keys);
+    return index.length;
+  }
+
+  /**
+   * Replaces a session's token with a new one (same user and metadata, fresh
+   * TTL), deleting the old one in the same atomic write. Concurrent rotations of
+   * one session are single-flight: on this node they share one result, and
+   * across the cluster only the holder of the session's lock rotates while the
+   * others keep the old token (`rotated: false`).
+   * @returns `undefined` if the token has no live session.
+   */
+  rotate(token: string, options: SessionOptions = {}): Promise<RotationResult<M> | undefined> {
+    if (typeof token !== 'string' || token.length !== TOKEN_LENGTH) return Promise.resolve(undefined);
+    const handle = SessionCache.handleOf(token);
+    // Checked before the session: the first rotation deletes the old one synchronously.
+    const inFlight = this.rotations.get(handle);
+    if (inFlight !== undefined) return inFlight;
+    const session = this.byHandle(handle);
+    if (session === undefined) return Promise.resolve(undefined);
+    const rotation = this.rotateOnce(token, session, options).finally(() => this.rotations.delete(handle));
+    this.rotations.set(handle, rotation);
+    return rotation;
+  }
+
+  /** Whether a session is older than `age` ms (Pow renews sessions older than 15 minutes). */
+  isOlderThan(session: Session<M>, age: number): boolean {
+    return session.createdAt + age <= this.cache.clockNow();
+  }
+
+  private async rotateOnce(token: string, old: Session<M>, options: SessionOptions): Promise<RotationResult<M> | undefined> {
+    const outcome = await this.lock.tryWith(`session:${old.handle}`, async () => {
+      if (this.byHandle(old.handle) === undefined) return undefined;
+      const next = randomBytes(TOKEN_BYTES).toString('base64url');
+      const handle = SessionCache.handleOf(next);
+      const createdAt = this.cache.clockNow();
+      await this.cache.write(
+        {
+          put: [
+            [handle, { userId: old.userId, metadata: old.metadata, createdAt }],
+            [[USER, old.userId, handle], createdAt],
+          ],
+          delete: [old.handle, [USER, old.userId, old.handle]],
+        },
+        { ttl: options.ttl ?? this.ttl },
+      );
+      return { token: next, session: this.byHandle(handle)!, rotated: true };
+    });
+    if (outcome.acquired) return outcome.result;
+    return { token, session: old, rotated: false };
+  }
+}

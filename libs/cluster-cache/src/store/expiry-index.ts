@@ -1,0 +1,49 @@
+import type { EntryState } from './entry';
+import { MinHeap } from './min-heap';
+
+/** Expiry times are grouped into buckets of this many ms. */
+const BUCKET_MS = 1000;
+
+/**
+ * Which states expire when, so that a sweep touches only what expired
+ * (O(expired)) and no per-key timer exists (Node's timers overflow past 24.8
+ * days; Pow's one-timer-per-key costs memory on every node).
+ *
+ * Buckets are filled lazily: an overwritten state stays in its old bucket and is
+ * skipped at sweep time when it is no longer the key's current state.
+ */
+export class ExpiryIndex {
+  private readonly buckets = new Map<number, EntryState[]>();
+  private readonly due = new MinHeap();
+
+  add(state: EntryState): void {
+    const bucket = Math.floor(state.expiresAt / BUCKET_MS);
+    const list = this.buckets.get(bucket);
+    if (list === undefined) {
+      this.buckets.set(bucket, [state]);
+      this.due.push(bucket);
+    } else {
+      list.push(state);
+    }
+  }
+
+  /**
+   * Hands every state of every bucket that ended at or before `now` to `visit`
+   * and forgets those buckets. States in the current bucket wait for the next
+   * sweep; reads never return them anyway.
+   */
+  drain(now: number, visit: (state: EntryState) => void): void {
+    const last = Math.floor(now / BUCKET_MS) - 1;
+    for (let bucket = this.due.peek(); bucket !== undefined && bucket <= last; bucket = this.due.peek()) {
+      this.due.pop();
+      const list = this.buckets.get(bucket)!;
+      this.buckets.delete(bucket);
+      for (const state of list) visit(state);
+    }
+  }
+
+  clear(): void {
+    this.buckets.clear();
+    while (this.due.pop() !== undefined);
+  }
+}

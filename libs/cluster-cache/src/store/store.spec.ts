@@ -1,0 +1,136 @@
+import { ManualClock } from './clock';
+import type { EntryState } from './entry';
+import { Store } from './store';
+
+const MIN = 60_000;
+
+function twoNodes() {
+  const clock = new ManualClock();
+  const a = new Store('a@h', clock);
+  const b = new Store('b@h', clock);
+  return { clock, a, b, ta: a.addTable('t', 'replicated'), tb: b.addTable('t', 'replicated') };
+}
+
+describe('Store', () => {
+  it('gives every op of one write the same version, newer than what the node saw', () => {
+    const { a, ta, clock } = twoNodes();
+    const s = a.write(ta, [
+      { ns: 'n', key: 'x', value: 1, expiresAt: clock.now() + MIN },
+      { ns: 'n', key: 'y', delete: true, keepUntil: 0 },
+    ]);
+    expect(s[0].version).toBe(s[1].version);
+    expect(a.write(ta, [{ ns: 'n', key: 'x', value: 2, expiresAt: clock.now() + MIN }])[0].version).toBeGreaterThan(s[0].version);
+  });
+
+  it('keeps a tombstone until the deleted entry would have expired, then collects it', () => {
+    const { a, ta, clock } = twoNodes();
+    a.write(ta, [{ ns: 'n', key: 'x', value: 1, expiresAt: clock.now() + 10 * MIN }]);
+    const [tomb] = a.write(ta, [{ ns: 'n', key: 'x', delete: true, keepUntil: clock.now() + MIN }]);
+    expect(tomb.deleted).toBe(true);
+    expect(tomb.expiresAt).toBe(clock.now() + 10 * MIN);
+    clock.advance(9 * MIN);
+    expect(ta.sweep()).toEqual([]);
+    expect(ta.current('n', 'x')).toBe(tomb);
+    clock.advance(MIN + 1000);
+    expect(ta.sweep()).toEqual([tomb]);
+    expect(ta.current('n', 'x')).toBeUndefined();
+  });
+
+  it('lets the newer of two concurrent writes win on both nodes (last writer wins)', () => {
+    const { a, b, ta, tb, clock } = twoNodes();
+    const sa = a.write(ta, [{ ns: 'n', key: 'k', value: 'a', expiresAt: clock.now() + MIN }]);
+    clock.advance(1);
+    const sb = b.write(tb, [{ ns: 'n', key: 'k', value: 'b', expiresAt: clock.now() + MIN }]);
+    a.merge(ta, sb);
+    b.merge(tb, sa);
+    expect(ta.current('n', 'k')?.value).toBe('b');
+    expect(tb.current('n', 'k')?.value).toBe('b');
+  });
+
+  it('breaks version ties by node name', () => {
+    const { a, b, ta, tb, clock } = twoNodes();
+    const sa = a.write(ta, [{ ns: 'n', key: 'k', value: 'a', expiresAt: clock.now() + MIN }]);
+    const sb = b.write(tb, [{ ns: 'n', key: 'k', value: 'b', expiresAt: clock.now() + MIN }]);
+    expect(sa[0].version).toBe(sb[0].version);
+    a.merge(ta, sb);
+    b.merge(tb, sa);
+    expect(ta.current('n', 'k')?.value).toBe('b');
+    expect(tb.current('n', 'k')?.value).toBe('b');
+  });
+
+  it('lets a delete win over a concurrent write that had not seen it, even a newer one', () => {
+    const { a, b, ta, tb, clock } = twoNodes();
+    const put = a.write(ta, [{ ns: 'n', key: 's', value: 'session', expiresAt: clock.now() + 30 * MIN }]);
+    b.merge(tb, put);
+    // Split: a revokes, b renews later in wall time without having seen the revoke.
+    const del = a.write(ta, [{ ns: 'n', key: 's', delete: true, keepUntil: 0 }]);
+    clock.advance(5_000);
+    const renew = b.write(tb, [{ ns: 'n', key: 's', value: 'renewed', expiresAt: clock.now() + 30 * MIN }]);
+    expect(renew[0].version).toBeGreaterThan(del[0].version);
+    a.merge(ta, renew);
+    b.merge(tb, del);
+    expect(ta.current('n', 's')?.deleted).toBe(true);
+    expect(tb.current('n', 's')?.deleted).toBe(true);
+  });
+
+  it('lets a write that saw the delete win over it', () => {
+    const { a, b, ta, tb, clock } = twoNodes();
+    const del = a.write(ta, [{ ns: 'n', key: 's', delete: true, keepUntil: clock.now() + MIN }]);
+    b.merge(tb, del);
+    clock.advance(1);
+    const again = b.write(tb, [{ ns: 'n', key: 's', value: 'new', expiresAt: clock.now() + MIN }]);
+    clock.advance(1);
+    const again2 = b.write(tb, [{ ns: 'n', key: 's', value: 'newer', expiresAt: clock.now() + MIN }]);
+    a.merge(ta, [...again, ...again2]);
+    expect(ta.current('n', 's')?.value).toBe('newer');
+    expect(again2[0].seen).toBe(del[0].version);
+  });
+
+  it('converges to the same state whatever order states arrive in', () => {
+    // Random histories on three nodes, merged in random orders: the result per key must not depend on the order.
+    const clock = new ManualClock();
+    let seed = 7;
+    const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n);
+    const nodes = ['a', 'b', 'c'].map((n) => new Store(n, clock));
+    const tables = nodes.map((n) => n.addTable('t', 'replicated'));
+    const history: EntryState[] = [];
+    for (let step = 0; step < 400; step++) {
+      const i = rand(3);
+      clock.advance(rand(3));
+      const key = `k${rand(4)}`;
+      const op = rand(3) === 0
+        ? { ns: 'n', key, delete: true as const, keepUntil: clock.now() + 10 * MIN }
+        : { ns: 'n', key, value: step, expiresAt: clock.now() + 10 * MIN };
+      history.push(...nodes[i].write(tables[i], [op]));
+      if (rand(4) === 0) { // occasional partial sync
+        const j = rand(3);
+        nodes[j].merge(tables[j], history.slice(-rand(10)));
+      }
+    }
+    const finals = [0, 1, 2].map(() => {
+      const store = new Store('x', clock);
+      const table = store.addTable('t', 'replicated');
+      const shuffled = [...history];
+      for (let i = shuffled.length - 1; i > 0; i--) {
+        const j = rand(i + 1);
+        [shuffled[i], shuffled[j]] = [shuffled[j], shuffled[i]];
+      }
+      store.merge(table, shuffled);
+      return ['k0', 'k1', 'k2', 'k3'].map((k) => table.current('n', k));
+    });
+    expect(finals[1]).toEqual(finals[0]);
+    expect(finals[2]).toEqual(finals[0]);
+  });
+
+  it('never installs an expired state and lets a new write replace an expired tombstone', () => {
+    const { a, b, ta, tb, clock } = twoNodes();
+    const old = a.write(ta, [{ ns: 'n', key: 'k', value: 1, expiresAt: clock.now() + 1000 }]);
+    clock.advance(2000);
+    expect(b.merge(tb, old)).toEqual([]);
+    const del = a.write(ta, [{ ns: 'n', key: 'k', delete: true, keepUntil: clock.now() + 1000 }]);
+    b.merge(tb, del);
+    clock.advance(2000);
+    const fresh = { ns: 'n', key: 'k', value: 2, expiresAt: clock.now() + MIN, version: 1, seen: 0, origin: 'c', deleted: false };
+    expect(b.merge(tb, [fresh])).toEqual([fresh]);
+  });
+});

@@ -1,0 +1,83 @@
+import type { Clock } from './clock';
+import type { EntryState } from './entry';
+import { HybridLogicalClock } from './hlc';
+import { Table, TableMode } from './table';
+import { isDelete, WriteOp } from './write-op';
+
+/**
+ * Every table of this node, the node's hybrid logical clock, and the two ways
+ * states change: local writes (which get a new version) and states merged from
+ * other nodes (which keep theirs).
+ */
+export class Store {
+  readonly hlc: HybridLogicalClock;
+  private readonly tables = new Map<string, Table>();
+
+  constructor(
+    /** This node's name: the origin of local writes. */
+    readonly node: string,
+    readonly clock: Clock,
+  ) {
+    this.hlc = new HybridLogicalClock(clock);
+  }
+
+  addTable(name: string, mode: TableMode): Table {
+    const table = new Table(name, mode, this.clock);
+    this.tables.set(name, table);
+    return table;
+  }
+
+  table(name: string): Table | undefined {
+    return this.tables.get(name);
+  }
+
+  allTables(): Table[] {
+    return [...this.tables.values()];
+  }
+
+  /**
+   * Applies one atomic local write: every op gets the same new version and is
+   * installed before this returns (nothing else runs in between).
+   * @returns the states made, to persist and replicate.
+   */
+  write(table: Table, ops: readonly WriteOp[]): EntryState[] {
+    const now = this.clock.now();
+    const version = this.hlc.next();
+    const states = ops.map((op): EntryState => {
+      const current = table.current(op.ns, op.key);
+      if (isDelete(op)) {
+        const liveUntil = current !== undefined && !current.deleted ? current.expiresAt : 0;
+        return {
+          ns: op.ns,
+          key: op.key,
+          value: undefined,
+          expiresAt: Math.max(liveUntil, op.keepUntil, current?.deleted ? current.expiresAt : 0),
+          version,
+          seen: version,
+          origin: this.node,
+          deleted: true,
+        };
+      }
+      // A write follows the newest delete this node has seen for the key.
+      const seen = current === undefined ? 0 : current.deleted ? current.version : current.seen;
+      return { ns: op.ns, key: op.key, value: op.value, expiresAt: op.expiresAt, version, seen, origin: this.node, deleted: false };
+    });
+    for (const state of states) if (state.expiresAt > now) table.install(state);
+    return states;
+  }
+
+  /**
+   * Offers states from another node (replication, a join copy, a heal) and
+   * advances the clock past their versions.
+   * @returns the states that won and were installed.
+   */
+  merge(table: Table, states: readonly EntryState[]): EntryState[] {
+    const now = this.clock.now();
+    const installed: EntryState[] = [];
+    for (const state of states) {
+      this.hlc.observe(state.version);
+      if (table.offer(state, now)) installed.push(state);
+    }
+    return installed;
+  }
+}
