@@ -1,5 +1,6 @@
 import { DynamicModule, Module, Provider } from '@nestjs/common';
 import { ClusterCache } from './cache/cluster-cache';
+import { ClusterService } from './cluster/cluster.service';
 import { getClusterCacheToken, RESOLVED_OPTIONS, DEFAULT_NAMESPACE, DEFAULT_TABLE, SESSION_NAMESPACE } from './cluster-cache.constants';
 import { CLUSTER_CACHE_MODULE_OPTIONS, ConfigurableModuleClass } from './cluster-cache.module-definition';
 import { ClusterCacheRuntime } from './cluster-cache.runtime';
@@ -11,6 +12,7 @@ import { SessionCache } from './sessions/session-cache';
 const providers: Provider[] = [
   { provide: RESOLVED_OPTIONS, useFactory: (options: ClusterCacheOptions) => resolveOptions(options), inject: [CLUSTER_CACHE_MODULE_OPTIONS] },
   ClusterCacheRuntime,
+  ClusterService,
   {
     provide: ClusterCache,
     useFactory: (runtime: ClusterCacheRuntime) =>
@@ -42,7 +44,7 @@ const providers: Provider[] = [
  */
 @Module({
   providers,
-  exports: [ClusterCache, SessionCache, ClusterCacheRuntime, getClusterCacheToken(DEFAULT_TABLE)],
+  exports: [ClusterCache, SessionCache, ClusterService, ClusterCacheRuntime, getClusterCacheToken(DEFAULT_TABLE)],
 })
 export class ClusterCacheModule extends ConfigurableModuleClass {
   /**

@@ -1,31 +1,67 @@
-import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { CacheEngine } from './engine/cache-engine';
-import { RESOLVED_OPTIONS, DEFAULT_TABLE } from './cluster-cache.constants';
+import { DEFAULT_TABLE, RESOLVED_OPTIONS } from './cluster-cache.constants';
 import type { ResolvedOptions } from './options/resolve-options';
 import { LmdbPersistenceDirectory } from './persistence/lmdb.persistence';
 import type { PersistenceDirectory } from './persistence/table-persistence.interface';
+import { ClusterNode } from './replication/cluster-node';
 import { Store } from './store/store';
 import type { Table, TableMode } from './store/table';
+import { createNodeInfo, NodeInfo } from './transport/node-info';
+import { TcpTransport } from './transport/tcp.transport';
+
+/** How often seeds that did not answer are tried again, in ms. */
+const RECONNECT_INTERVAL = 2_000;
 
 /**
- * Owns this node's cache for the lifetime of the Nest app: makes the store and
- * engine, loads the disk copy on init and closes everything on shutdown.
+ * Owns this node's cache for the lifetime of the Nest app: the store and
+ * engine, the disk copy, and — when a cookie is set — the cluster node.
+ *
+ * Init opens the data directory, listens for cluster traffic and joins (or
+ * starts) the cluster, waiting up to `joinTimeout`. Shutdown tells the peers
+ * this node leaves, then closes sockets, timers and files.
  */
 @Injectable()
-export class ClusterCacheRuntime implements OnModuleInit, OnApplicationShutdown {
+export class ClusterCacheRuntime implements OnModuleInit, BeforeApplicationShutdown, OnApplicationShutdown {
   readonly store: Store;
   readonly engine: CacheEngine;
+  /** The cluster node; undefined when no cookie is set (the node runs alone). */
+  readonly node: ClusterNode | undefined;
   private readonly logger = new Logger('ClusterCache');
+  private readonly identity: NodeInfo;
   private persistence: PersistenceDirectory | undefined;
 
   constructor(@Inject(RESOLVED_OPTIONS) readonly options: ResolvedOptions) {
     this.store = new Store(options.node.name, options.clock);
-    this.engine = new CacheEngine(this.store, {
-      writes: options.writes,
-      sweepInterval: options.timing.sweepInterval,
-      logger: this.logger,
-    });
+    this.engine = new CacheEngine(this.store, { writes: options.writes, sweepInterval: options.timing.sweepInterval, logger: this.logger });
     this.store.addTable(DEFAULT_TABLE, 'replicated');
+    this.identity = createNodeInfo(options.node.name, options.node.host, options.node.port);
+    if (options.cookie !== undefined) {
+      const transport = new TcpTransport(this.identity, {
+        cluster: options.cluster,
+        cookie: options.cookie,
+        heartbeatInterval: options.timing.heartbeatInterval,
+        deadPeerTimeout: options.timing.deadPeerTimeout,
+        logger: this.logger,
+      });
+      this.node = new ClusterNode(
+        transport,
+        this.engine,
+        {
+          joinTimeout: options.joinTimeout,
+          autoInitialize: options.autoInitialize,
+          ackTimeout: options.timing.ackTimeout,
+          seeds: () => this.seeds(),
+          reconnectInterval: RECONNECT_INTERVAL,
+        },
+        this.logger,
+      );
+    }
+  }
+
+  /** This node's identity. */
+  get self(): NodeInfo {
+    return this.node?.self ?? this.identity;
   }
 
   /** The table named `name`, made on first use (by `forFeature`). */
@@ -34,23 +70,43 @@ export class ClusterCacheRuntime implements OnModuleInit, OnApplicationShutdown 
   }
 
   async onModuleInit(): Promise<void> {
-    const persistence = this.options.persistence;
-    if (persistence !== undefined) {
-      const directory = await LmdbPersistenceDirectory.open(persistence.dir, this.logger, { fsync: persistence.fsync });
-      this.persistence = directory;
-      for (const table of this.store.allTables()) {
-        if (table.mode !== 'replicated' || (persistence.tables !== undefined && !persistence.tables.includes(table.name))) continue;
-        this.engine.persist(table, await directory.table(table.name));
-      }
+    await this.openPersistence();
+    if (this.node !== undefined) {
+      await this.node.start();
+    } else {
       const loaded = await this.engine.loadPersisted();
-      this.logger.log(`${this.options.node.name} loaded ${loaded} entries from ${persistence.dir}`);
+      if (this.persistence !== undefined) this.logger.log(`${this.self.name} runs alone with ${loaded} entries from ${this.persistence.dir}`);
     }
     this.engine.start();
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.node?.stop();
   }
 
   async onApplicationShutdown(): Promise<void> {
     this.engine.stop();
     await this.persistence?.close();
     this.persistence = undefined;
+  }
+
+  private async openPersistence(): Promise<void> {
+    const options = this.options.persistence;
+    if (options === undefined) return;
+    const directory = await LmdbPersistenceDirectory.open(options.dir, this.logger, { fsync: options.fsync });
+    this.persistence = directory;
+    for (const table of this.store.allTables()) {
+      if (table.mode !== 'replicated' || (options.tables !== undefined && !options.tables.includes(table.name))) continue;
+      this.engine.persist(table, await directory.table(table.name));
+    }
+  }
+
+  /** Where to look for the cluster: `extraNodes` and the static discovery lists. */
+  private async seeds(): Promise<string[]> {
+    const extra = this.options.extraNodes;
+    const seeds = [...(typeof extra === 'function' ? await extra() : (extra ?? []))];
+    for (const strategy of this.options.discovery) if (strategy.strategy === 'static') seeds.push(...strategy.nodes);
+    const self = `${this.identity.host}:${this.identity.port}`;
+    return [...new Set(seeds)].filter((address) => address !== self);
   }
 }

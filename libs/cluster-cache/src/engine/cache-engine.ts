@@ -66,13 +66,13 @@ export class CacheEngine {
   }
 
   /**
-   * Applies states that came from elsewhere (a peer, a join copy, the disk) and
-   * saves those that won.
+   * Applies states that came from elsewhere (a peer, a join copy) and saves
+   * those that won, unless `persist` is false.
    */
-  merge(table: Table, states: readonly EntryState[]): EntryState[] {
+  merge(table: Table, states: readonly EntryState[], { persist = true } = {}): EntryState[] {
     const installed = this.store.merge(table, states);
     const persistence = this.persistence.get(table.name);
-    if (persistence !== undefined && installed.length > 0) {
+    if (persist && persistence !== undefined && installed.length > 0) {
       persistence.save(installed).catch((error: unknown) => this.options.logger.error(String(error)));
     }
     return installed;

@@ -8,6 +8,7 @@ export const messages = {
   undefinedValue: (key: unknown) => `cannot store undefined under key ${describe(key)} (use delete to remove a key)`,
   unclonableValue: (key: unknown, reason: string) => `the value for key ${describe(key)} cannot be stored: ${reason}`,
   emptyBatch: (method: string) => `${method} needs at least one element`,
+  noCluster: () => 'this node runs alone: set the `cookie` option to form a cluster (no cookie, no cluster)',
   unknownTable: (table: string) => `no table "${table}": declare it with ClusterCacheModule.forFeature({ name: "${table}" })`,
 } as const;
 

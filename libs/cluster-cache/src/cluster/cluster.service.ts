@@ -1,0 +1,79 @@
+import { Injectable } from '@nestjs/common';
+import { EMPTY, Observable } from 'rxjs';
+import { ClusterCacheRuntime } from '../cluster-cache.runtime';
+import { ClusterCacheError } from '../errors/cluster-cache.error';
+import { messages } from '../errors/messages';
+import type { ClusterEvent } from '../replication/cluster-event';
+import type { NodeInfo } from '../transport/node-info';
+
+/** A snapshot of this node's cluster state, for health checks and metrics. @publicApi */
+export interface ClusterStats {
+  /** This node's name. */
+  node: string;
+  /** Whether this node holds the cluster's data. */
+  ready: boolean;
+  /** Names of the linked peers. */
+  peers: string[];
+  /** Entries per table, tombstones and unswept expired ones included. */
+  entries: Record<string, number>;
+  /** Writes sent to each peer and not yet acknowledged. */
+  backlog: Record<string, number>;
+}
+
+/**
+ * This node's view of the cluster: who is there, what happens (`events$`),
+ * and manual `connect` / `disconnect` (Pow's `extra_db_nodes`, at run time).
+ * @publicApi
+ */
+@Injectable()
+export class ClusterService {
+  constructor(private readonly runtime: ClusterCacheRuntime) {}
+
+  /**
+   * Cluster events: `nodeup`, `nodedown`, `joined`, `inconsistent_database`,
+   * `healed`, `heal_failed`, `clusters_merged`. Completes on shutdown. A node
+   * without a cookie runs alone and emits nothing.
+   */
+  get events$(): Observable<ClusterEvent> {
+    return this.runtime.node?.events$ ?? EMPTY;
+  }
+
+  /** This node's identity (name, cluster address, incarnation, start time). */
+  self(): NodeInfo {
+    return this.runtime.self;
+  }
+
+  /** The other nodes linked to this one right now. */
+  nodes(): NodeInfo[] {
+    return this.runtime.node?.peers() ?? [];
+  }
+
+  /** Whether this node holds the cluster's data (joined, or started the cluster). */
+  get ready(): boolean {
+    return this.runtime.node?.ready ?? true;
+  }
+
+  /** Links to the node listening at `host:port`; resolves with its identity once authenticated. */
+  connect(address: string): Promise<NodeInfo> {
+    const node = this.runtime.node;
+    if (node === undefined) return Promise.reject(new ClusterCacheError(messages.noCluster()));
+    return node.connect(address);
+  }
+
+  /** Drops the link to a node by name; false if there was none. */
+  disconnect(name: string): boolean {
+    return this.runtime.node?.disconnect(name) ?? false;
+  }
+
+  /** Counters for health checks and metrics. */
+  stats(): ClusterStats {
+    const node = this.runtime.node;
+    return {
+      node: this.runtime.self.name,
+      ready: this.ready,
+      peers: this.nodes().map((n) => n.name),
+      entries: Object.fromEntries(this.runtime.store.allTables().map((t) => [t.name, t.size])),
+      backlog: node?.backlog() ?? {},
+    };
+  }
+}

@@ -1,0 +1,176 @@
+import { Logger } from '@nestjs/common';
+import { ClusterCache } from '../cache/cluster-cache';
+import { CacheEngine } from '../engine/cache-engine';
+import { systemClock } from '../store/clock';
+import { ANY } from '../store/key';
+import { Store } from '../store/store';
+import { InMemoryNetwork, InMemoryTransport } from '../transport/in-memory.transport';
+import { createNodeInfo } from '../transport/node-info';
+import { waitFor } from '../transport/testing/wait-for';
+import type { ClusterEvent } from './cluster-event';
+import { ClusterNode } from './cluster-node';
+
+const MIN = 60_000;
+const quiet = { log() {}, warn() {}, error() {}, debug() {} };
+
+
+/** A protocol-level node on an in-memory network (no sockets). */
+function makeNode(network: InMemoryNetwork, name: string, seeds: string[] = [], options: { autoInitialize?: 'merge' | 'reset-younger'; startedAt?: number } = {}) {
+  const store = new Store(name, systemClock);
+  const table = store.addTable('sessions', 'replicated');
+  const local = store.addTable('jobs', 'local');
+  const engine = new CacheEngine(store, { writes: 'sync', sweepInterval: 1000, logger: quiet });
+  const info = createNodeInfo(name, name.split('@')[1], 0);
+  if (options.startedAt !== undefined) info.startedAt = options.startedAt;
+  const transport = new InMemoryTransport(info, network, quiet);
+  const node = new ClusterNode(
+    transport,
+    engine,
+    { joinTimeout: 3000, autoInitialize: options.autoInitialize ?? 'merge', ackTimeout: 1000, seeds: async () => seeds, reconnectInterval: 50 },
+    quiet as unknown as Logger,
+  );
+  const events: ClusterEvent[] = [];
+  node.events$.subscribe((e) => events.push(e));
+  const cache = new ClusterCache<unknown>(engine, table, 'cache', MIN);
+  const jobs = new ClusterCache<unknown>(engine, local, 'cache', MIN);
+  const address = () => `${info.host}:${info.port}`;
+  return { name, node, cache, jobs, table, events, transport, address, engine };
+}
+
+describe('ClusterNode (in-memory network)', () => {
+  const started: Array<ReturnType<typeof makeNode>> = [];
+  const start = async (n: ReturnType<typeof makeNode>) => {
+    started.push(n);
+    await n.node.start();
+    return n;
+  };
+  afterEach(async () => {
+    await Promise.all(started.splice(0).map((n) => n.node.stop()));
+  });
+
+  it('starts a cluster alone, then lets nodes join transitively from one seed', async () => {
+    const net = new InMemoryNetwork();
+    const a = await start(makeNode(net, 'a@10.0.0.1'));
+    expect(a.node.ready).toBe(true);
+    expect(a.events).toContainEqual({ type: 'joined', node: 'a@10.0.0.1', from: undefined, entries: 0 });
+    await a.cache.put('before-b', 1);
+    const b = await start(makeNode(net, 'b@10.0.0.2', [a.address()]));
+    expect(b.node.ready).toBe(true);
+    expect(b.cache.get('before-b')).toBe(1);
+    // c only knows b; it must end up linked to a as well.
+    const c = await start(makeNode(net, 'c@10.0.0.3', [b.address()]));
+    await waitFor(() => a.node.peers().length === 2 && c.node.peers().length === 2);
+    expect(c.node.peers().map((p) => p.name).sort()).toEqual(['a@10.0.0.1', 'b@10.0.0.2']);
+    expect(c.cache.get('before-b')).toBe(1);
+  });
+
+  it('resolves a sync write once every connected node has applied it', async () => {
+    const net = new InMemoryNetwork();
+    const a = await start(makeNode(net, 'a@10.0.0.1'));
+    const b = await start(makeNode(net, 'b@10.0.0.2', [a.address()]));
+    const c = await start(makeNode(net, 'c@10.0.0.3', [a.address()]));
+    await waitFor(() => a.node.peers().length === 2);
+    await a.cache.putMany([['x', 1], [['user', 1, 's'], 2]]);
+    expect([b.cache.get('x'), c.cache.get('x'), c.cache.get(['user', 1, 's'])]).toEqual([1, 1, 2]);
+    await c.cache.delete('x');
+    expect([a.cache.get('x'), b.cache.get('x')]).toEqual([undefined, undefined]);
+    expect(b.cache.all(['user', ANY, 's'])).toEqual([[['user', 1, 's'], 2]]);
+  });
+
+  it('never replicates a local table', async () => {
+    const net = new InMemoryNetwork();
+    const a = await start(makeNode(net, 'a@10.0.0.1'));
+    const b = await start(makeNode(net, 'b@10.0.0.2', [a.address()]));
+    await a.jobs.put('job', 'local only');
+    await a.cache.put('marker', 1);
+    expect(b.cache.get('marker')).toBe(1);
+    expect(b.jobs.get('job')).toBeUndefined();
+    expect(a.jobs.get('job')).toBe('local only');
+  });
+
+  it('copies a large table to a joining node without losing writes made during the copy', async () => {
+    const net = new InMemoryNetwork();
+    const a = await start(makeNode(net, 'a@10.0.0.1'));
+    for (let i = 0; i < 20_000; i += 1000) {
+      await a.cache.putMany(Array.from({ length: 1000 }, (_, j) => [`k${i + j}`, i + j] as const));
+    }
+    const b = makeNode(net, 'b@10.0.0.2', [a.address()]);
+    const joining = start(b);
+    const during: Promise<void>[] = [];
+    for (let i = 0; i < 50; i++) during.push(a.cache.put(`during${i}`, i));
+    await joining;
+    await Promise.all(during);
+    expect(b.node.ready).toBe(true);
+    expect(b.table.size).toBe(a.table.size);
+    expect(b.cache.get('k19999')).toBe(19999);
+    for (let i = 0; i < 50; i++) expect(b.cache.get(`during${i}`)).toBe(i);
+  });
+
+  it('tells a graceful leave from a failure', async () => {
+    const net = new InMemoryNetwork();
+    const a = await start(makeNode(net, 'a@10.0.0.1'));
+    const b = await start(makeNode(net, 'b@10.0.0.2', [a.address()]));
+    const c = await start(makeNode(net, 'c@10.0.0.3', [a.address()]));
+    await waitFor(() => a.node.peers().length === 2);
+    await b.node.stop();
+    c.transport.crash();
+    await waitFor(() => a.events.filter((e) => e.type === 'nodedown').length === 2);
+    expect(a.events).toContainEqual({ type: 'nodedown', node: 'b@10.0.0.2', reason: 'leave' });
+    expect(a.events).toContainEqual({ type: 'nodedown', node: 'c@10.0.0.3', reason: 'connection-lost' });
+    // Writes no longer wait for the departed nodes.
+    await a.cache.put('after', 1);
+  });
+
+  it('reports inconsistent_database when a peer that stayed up comes back after a partition', async () => {
+    const net = new InMemoryNetwork();
+    const a = await start(makeNode(net, 'a@10.0.0.1'));
+    const b = await start(makeNode(net, 'b@10.0.0.2', [a.address()]));
+    net.partition(a.name, b.name);
+    await waitFor(() => a.node.peers().length === 0 && b.node.peers().length === 0);
+    await a.cache.put('split-a', 'a');
+    await b.cache.put('split-b', 'b');
+    net.heal();
+    // b reconnects to its seed by itself.
+    await waitFor(() => a.events.some((e) => e.type === 'inconsistent_database'));
+    expect(a.events).toContainEqual({ type: 'inconsistent_database', context: 'running_partitioned_network', node: 'b@10.0.0.2' });
+    // Without Unsplit, what diverged stays diverged (as with Mnesia); new writes replicate again.
+    expect(a.cache.get('split-b')).toBeUndefined();
+    await a.cache.put('after', 1);
+    expect(b.cache.get('after')).toBe(1);
+  });
+
+  it('merges the data of two clusters that had never met (autoInitialize: merge)', async () => {
+    const net = new InMemoryNetwork();
+    const a = await start(makeNode(net, 'a@10.0.0.1'));
+    const b = await start(makeNode(net, 'b@10.0.0.2'));
+    await a.cache.put('from-a', 'a');
+    await b.cache.put('from-b', 'b');
+    await a.node.connect(b.address());
+    await waitFor(() => a.cache.get('from-b') !== undefined && b.cache.get('from-a') !== undefined);
+    expect(a.events.some((e) => e.type === 'clusters_merged')).toBe(true);
+    expect(a.events.some((e) => e.type === 'inconsistent_database')).toBe(false);
+  });
+
+  it('resets the younger lone node instead (autoInitialize: reset-younger, Pow)', async () => {
+    const net = new InMemoryNetwork();
+    const a = await start(makeNode(net, 'a@10.0.0.1', [], { autoInitialize: 'reset-younger', startedAt: 1000 }));
+    const b = await start(makeNode(net, 'b@10.0.0.2', [], { autoInitialize: 'reset-younger', startedAt: 2000 }));
+    await a.cache.put('from-a', 'a');
+    await b.cache.put('from-b', 'b');
+    await b.node.connect(a.address());
+    await waitFor(() => b.cache.get('from-a') !== undefined);
+    expect(b.cache.get('from-b')).toBeUndefined();
+    expect(a.cache.get('from-b')).toBeUndefined();
+  });
+
+  it('expires entries by TTL on every node with no replication traffic', async () => {
+    const net = new InMemoryNetwork();
+    const a = await start(makeNode(net, 'a@10.0.0.1'));
+    const b = await start(makeNode(net, 'b@10.0.0.2', [a.address()]));
+    await a.cache.put('short', 1, { ttl: 50 });
+    expect(b.cache.get('short')).toBe(1);
+    await b.node.stop();
+    await waitFor(() => a.cache.get('short') === undefined, 2000);
+    expect(b.cache.get('short')).toBeUndefined();
+  });
+});

@@ -1,0 +1,388 @@
+import type { LoggerService } from '@nestjs/common';
+import { randomBytes } from 'node:crypto';
+import { Observable, Subject } from 'rxjs';
+import type { CacheEngine } from '../engine/cache-engine';
+import type { Table } from '../store/table';
+import type { NodeInfo } from '../transport/node-info';
+import type { LinkCloseReason, PeerLink } from '../transport/peer-link.interface';
+import type { Transport } from '../transport/transport.interface';
+import type { ClusterEvent, NodeDownReason } from './cluster-event';
+import { fromWire, HelloMessage, MemberAddress, ReplicationMessage } from './messages';
+import { PeerSession } from './peer-session';
+import { streamTables } from './table-copy';
+import { WriteFanout } from './write-fanout';
+
+/** How a cluster node behaves. */
+export interface ClusterNodeOptions {
+  /** How long `start()` waits to hold the cluster's data, in ms. */
+  joinTimeout: number;
+  /** What two clusters that never met do: merge their data, or reset the younger (Pow). */
+  autoInitialize: 'merge' | 'reset-younger';
+  /** A peer that does not acknowledge a write for this long is disconnected. */
+  ackTimeout: number;
+  /** Addresses (`host:port`) to reach at start and keep reaching (extraNodes, static discovery). */
+  seeds: () => Promise<string[]>;
+  /** How often unreachable seeds are tried again, in ms. */
+  reconnectInterval: number;
+}
+
+type Phase = 'idle' | 'joining' | 'ready' | 'stopped';
+
+/**
+ * This node's membership in the cluster: links to every other node, sends
+ * local writes to them, applies theirs, and copies the cluster's data when it
+ * joins. One instance per node; `ClusterService` is its public face.
+ */
+export class ClusterNode {
+  private readonly subject = new Subject<ClusterEvent>();
+  /** Every cluster event, as it happens. */
+  readonly events$: Observable<ClusterEvent> = this.subject.asObservable();
+  private readonly sessions = new Map<string, PeerSession>();
+  private readonly fanout: WriteFanout;
+  /** Runs of peers this node has been linked to (to tell a partition from a restart). */
+  private readonly everLinked = new Set<string>();
+  private phase: Phase = 'idle';
+  private clusterId = '';
+  private joinedFrom: string | undefined;
+  private copySource: PeerSession | undefined;
+  private readyWaiters: Array<() => void> = [];
+  private reconnectTimer: NodeJS.Timeout | undefined;
+  private unsubscribeLinks: (() => void) | undefined;
+
+  constructor(
+    private readonly transport: Transport,
+    private readonly engine: CacheEngine,
+    private readonly options: ClusterNodeOptions,
+    private readonly logger: LoggerService,
+  ) {
+    this.fanout = new WriteFanout(engine.store.clock, options.ackTimeout);
+  }
+
+  /** This node's identity. */
+  get self(): NodeInfo {
+    return this.transport.self;
+  }
+
+  /** Whether this node holds the cluster's data. */
+  get ready(): boolean {
+    return this.phase === 'ready';
+  }
+
+  /** The peers linked right now. */
+  peers(): NodeInfo[] {
+    return [...this.sessions.values()].filter((s) => s.hello !== undefined).map((s) => s.info);
+  }
+
+  /** Writes in flight per peer. */
+  backlog(): Record<string, number> {
+    return this.fanout.backlog();
+  }
+
+  /**
+   * Listens, reaches the seeds, and either copies the data of a running
+   * cluster or — when no one answers — loads the disk copy and starts a
+   * cluster. Resolves when this node holds the cluster's data, or after
+   * `joinTimeout` (it keeps joining in the background).
+   */
+  async start(): Promise<void> {
+    this.unsubscribeLinks = this.transport.onLink((link) => this.attach(link));
+    await this.transport.listen();
+    this.engine.replicateWith(this.fanout);
+    this.phase = 'joining';
+    const seeds = await this.safeSeeds();
+    const reached = await Promise.all(seeds.map((address) => this.connect(address).then(() => true, () => false)));
+    if (!reached.some(Boolean)) {
+      await this.initiate();
+    } else {
+      this.decideJoin();
+      await this.waitReady(this.options.joinTimeout);
+      if (!this.ready) this.logger.warn?.(`${this.self.name} has not joined the cluster after ${this.options.joinTimeout} ms; still trying`);
+    }
+    this.reconnectTimer = setInterval(() => void this.reconnectSeeds(), this.options.reconnectInterval).unref();
+  }
+
+  /** Links to the node at `host:port` (resolves once authenticated). */
+  async connect(address: string): Promise<NodeInfo> {
+    const at = address.lastIndexOf(':');
+    const host = address.slice(0, at).replace(/^\[|\]$/g, '');
+    const link = await this.transport.connect(host, Number(address.slice(at + 1)));
+    return link.peer;
+  }
+
+  /** Drops the link to a node (it may come back through discovery). */
+  disconnect(name: string): boolean {
+    const session = this.sessions.get(name);
+    if (session === undefined) return false;
+    session.closedHere = true;
+    session.link.close('closed');
+    return true;
+  }
+
+  /** Tells the peers this node leaves, and closes every link and timer. */
+  async stop(): Promise<void> {
+    this.phase = 'stopped';
+    clearInterval(this.reconnectTimer);
+    this.unsubscribeLinks?.();
+    this.engine.replicateWith(undefined);
+    this.fanout.stop();
+    await this.transport.close();
+    for (const waiter of this.readyWaiters) waiter();
+    this.readyWaiters = [];
+    this.subject.complete();
+  }
+
+  /** Resolves when this node is ready, or after `timeout` ms. */
+  waitReady(timeout: number): Promise<void> {
+    if (this.phase === 'ready') return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, timeout);
+      const waiter = (): void => done();
+      this.readyWaiters.push(waiter);
+      function done(): void {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+  }
+
+  private async safeSeeds(): Promise<string[]> {
+    try {
+      return await this.options.seeds();
+    } catch (error) {
+      this.logger.error(`resolving the nodes to join failed: ${String(error)}`);
+      return [];
+    }
+  }
+
+  private async reconnectSeeds(): Promise<void> {
+    const linked = new Set([...this.sessions.values()].map((s) => `${s.info.host}:${s.info.port}`));
+    for (const address of await this.safeSeeds()) {
+      if (!linked.has(address) && address !== `${this.self.host}:${this.self.port}`) {
+        this.connect(address).catch(() => undefined);
+      }
+    }
+  }
+
+  /** No one answered: this node starts the cluster, from its disk copy if it has one. */
+  private async initiate(): Promise<void> {
+    const loaded = await this.engine.loadPersisted();
+    this.clusterId = randomBytes(8).toString('hex');
+    this.logger.log(`no cluster found: ${this.self.name} initiated the cluster` + (loaded > 0 ? ` with ${loaded} entries from disk` : ''));
+    this.becomeReady(undefined, loaded);
+  }
+
+  private attach(link: PeerLink): void {
+    // A link to a peer that had one replaces it (the transport closes the old one).
+    const session = new PeerSession(link);
+    this.sessions.set(session.name, session);
+    link.onMessage((message) => this.receive(session, message as ReplicationMessage));
+    link.onClose((reason) => this.detach(session, reason));
+    session.send(this.hello());
+  }
+
+  private hello(): HelloMessage {
+    return {
+      t: 'hello',
+      clusterId: this.clusterId,
+      ready: this.ready,
+      joinedFrom: this.joinedFrom,
+      members: this.memberAddresses(),
+      tables: this.replicatedTables().map((t) => t.name),
+    };
+  }
+
+  private memberAddresses(): MemberAddress[] {
+    return [...this.sessions.values()].map((s) => ({ name: s.info.name, host: s.info.host, port: s.info.port }));
+  }
+
+  private detach(session: PeerSession, reason: LinkCloseReason): void {
+    session.open = false;
+    if (this.sessions.get(session.name) !== session) {
+      // Superseded by a newer link to the same node: the peer is still there, unless it restarted.
+      if (reason === 'replaced' && session.hello !== undefined) this.subject.next({ type: 'nodedown', node: session.name, reason: 'replaced' });
+      return;
+    }
+    this.sessions.delete(session.name);
+    this.fanout.remove(session.name);
+    if (session.hello === undefined) return;
+    this.subject.next({ type: 'nodedown', node: session.name, reason: session.closedHere ? 'disconnected' : downReason(reason) });
+    if (this.copySource === session && this.phase === 'joining') {
+      this.copySource = undefined;
+      this.decideJoin();
+    }
+  }
+
+  private receive(session: PeerSession, message: ReplicationMessage): void {
+    switch (message.t) {
+      case 'hello':
+        return this.onHello(session, message);
+      case 'ready':
+        session.ready = true;
+        session.joinedFrom = message.joinedFrom;
+        if (this.phase === 'joining') this.decideJoin();
+        return;
+      case 'members':
+        return this.reach(message.members);
+      case 'write': {
+        const table = this.replicatedTable(message.table);
+        if (table !== undefined) this.engine.merge(table, message.states.map(fromWire));
+        return session.acknowledge(message.id);
+      }
+      case 'ack':
+        return this.fanout.acknowledge(session.name, message.id);
+      case 'copy-request':
+        return void this.sendCopy(session, message.tables);
+      case 'copy-chunk': {
+        const table = this.replicatedTable(message.table);
+        // While joining, chunks are not saved one by one: the disk copy is replaced once, at the end.
+        if (table !== undefined) this.engine.merge(table, message.states.map(fromWire), { persist: this.phase !== 'joining' });
+        return;
+      }
+      case 'copy-end':
+        return void this.onCopyEnd(session);
+    }
+  }
+
+  private onHello(session: PeerSession, hello: HelloMessage): void {
+    session.hello = hello;
+    session.ready = hello.ready;
+    session.joinedFrom = hello.joinedFrom;
+    const partitioned = this.everLinked.has(session.runId);
+    this.everLinked.add(session.runId);
+    this.fanout.add({ name: session.name, send: (m) => session.send(m), disconnect: (r) => session.link.close(r) });
+    this.subject.next({ type: 'nodeup', node: session.name, address: `${session.info.host}:${session.info.port}` });
+    this.reach(hello.members);
+    for (const other of this.sessions.values()) {
+      if (other !== session && other.hello !== undefined) other.send({ t: 'members', members: [{ name: session.name, host: session.info.host, port: session.info.port }] });
+    }
+    if (this.phase === 'joining') return this.decideJoin();
+    if (this.phase !== 'ready' || !hello.ready) return;
+    if (hello.clusterId !== this.clusterId) return this.meetCluster(session, hello);
+    if (partitioned) return this.inconsistent(session, 'running_partitioned_network');
+    if (!this.sameComponent(session)) this.inconsistent(session, 'starting_partitioned_network');
+  }
+
+  /** Whether a ready peer of our cluster got its data from a node we are linked to. */
+  private sameComponent(session: PeerSession): boolean {
+    const linked = (run: string | undefined) =>
+      run !== undefined && (run === `${this.self.name}#${this.self.incarnation}` || [...this.sessions.values()].some((s) => s.runId === run));
+    if (linked(session.joinedFrom) || linked(this.joinedFrom)) return true;
+    // Or we share a linked member who vouches for both of us (it is linked to both right now).
+    const theirs = new Set(session.hello?.members.map((m) => m.name));
+    return [...this.sessions.values()].some((s) => s !== session && s.hello !== undefined && theirs.has(s.name));
+  }
+
+  private inconsistent(session: PeerSession, context: 'running_partitioned_network' | 'starting_partitioned_network'): void {
+    this.logger.warn?.(`netsplit detected: ${session.name} was apart from ${this.self.name} (${context}); data may have diverged`);
+    this.subject.next({ type: 'inconsistent_database', context, node: session.name });
+  }
+
+  /** Two clusters that never met: merge both ways, or reset the smaller/younger one (Pow). */
+  private meetCluster(session: PeerSession, hello: HelloMessage): void {
+    const mode = this.options.autoInitialize;
+    const tables = this.replicatedTables().map((t) => t.name);
+    if (mode === 'merge') {
+      this.logger.log(`${this.self.name} met ${session.name} of another cluster: merging their data`);
+      session.send({ t: 'copy-request', tables, reason: 'merge' });
+      this.clusterId = this.clusterId < hello.clusterId ? this.clusterId : hello.clusterId;
+    } else if (this.isYoungerThan(session, hello)) {
+      this.logger.warn?.(`resetting ${this.self.name} to take the data of ${session.name} (autoInitialize: reset-younger)`);
+      for (const table of this.replicatedTables()) table.clear();
+      session.send({ t: 'copy-request', tables, reason: 'reset' });
+      this.clusterId = hello.clusterId;
+    } else {
+      this.logger.log(`${this.self.name} met ${session.name} of another cluster: keeping its data, ${session.name} resets`);
+    }
+    this.subject.next({ type: 'clusters_merged', node: session.name, mode });
+  }
+
+  /** Pow's rule: a lone node resets for a cluster; between equals the younger resets. */
+  private isYoungerThan(session: PeerSession, hello: HelloMessage): boolean {
+    const mine = this.sessions.size - 1;
+    const theirs = hello.members.filter((m) => m.name !== this.self.name).length;
+    if (mine !== theirs) return mine < theirs;
+    if (this.self.startedAt !== session.info.startedAt) return this.self.startedAt > session.info.startedAt;
+    return this.self.name > session.name;
+  }
+
+  /**
+   * While joining: copy from a ready peer if there is one. If every peer is
+   * joining too (a cluster starting all at once), the oldest node starts the
+   * cluster and the others copy from it.
+   */
+  private decideJoin(): void {
+    if (this.phase !== 'joining' || this.copySource !== undefined) return;
+    const greeted = [...this.sessions.values()].filter((s) => s.hello !== undefined);
+    const source = greeted.find((s) => s.ready);
+    if (source !== undefined) {
+      this.copySource = source;
+      this.clusterId = source.hello!.clusterId;
+      this.logger.log(`${this.self.name} joins the cluster: copying ${this.replicatedTables().length} table(s) from ${source.name}`);
+      source.send({ t: 'copy-request', tables: this.replicatedTables().map((t) => t.name), reason: 'join' });
+      return;
+    }
+    const oldest = greeted.every((s) => s.info.startedAt > this.self.startedAt || (s.info.startedAt === this.self.startedAt && s.name > this.self.name));
+    if (greeted.length > 0 && oldest) void this.initiate();
+  }
+
+  private async sendCopy(session: PeerSession, tableNames: readonly string[]): Promise<void> {
+    const tables = tableNames.map((name) => this.replicatedTable(name)).filter((t): t is Table => t !== undefined);
+    const sent = await streamTables(session, tables);
+    this.logger.debug?.(`sent ${sent} entries to ${session.name}`);
+  }
+
+  private async onCopyEnd(session: PeerSession): Promise<void> {
+    if (this.phase === 'joining' && session === this.copySource) {
+      // The disk copy now mirrors the cluster's data instead of this node's old data (Pow: the cluster wins).
+      let entries = 0;
+      for (const table of this.replicatedTables()) {
+        entries += table.size;
+        await this.engine.persistenceOf(table)?.replaceAll(table.states());
+      }
+      this.logger.log(`${this.self.name} joined the cluster: ${entries} entries copied from ${session.name}`);
+      this.becomeReady(session.runId, entries);
+    }
+  }
+
+  private becomeReady(joinedFrom: string | undefined, entries: number): void {
+    if (this.phase !== 'joining') return;
+    this.phase = 'ready';
+    this.joinedFrom = joinedFrom;
+    this.copySource = undefined;
+    for (const session of this.sessions.values()) session.send({ t: 'ready', joinedFrom });
+    this.subject.next({ type: 'joined', node: this.self.name, from: joinedFrom?.split('#')[0], entries });
+    for (const waiter of this.readyWaiters) waiter();
+    this.readyWaiters = [];
+  }
+
+  private reach(members: readonly MemberAddress[]): void {
+    for (const member of members) {
+      if (member.name === this.self.name || this.sessions.has(member.name)) continue;
+      this.transport.connect(member.host, member.port).catch((error: unknown) => {
+        this.logger.debug?.(`could not reach ${member.name} at ${member.host}:${member.port}: ${String(error)}`);
+      });
+    }
+  }
+
+  private replicatedTables(): Table[] {
+    return this.engine.store.allTables().filter((t) => t.mode === 'replicated');
+  }
+
+  private replicatedTable(name: string): Table | undefined {
+    const table = this.engine.store.table(name);
+    return table?.mode === 'replicated' ? table : undefined;
+  }
+}
+
+function downReason(reason: LinkCloseReason): NodeDownReason {
+  switch (reason) {
+    case 'leave':
+    case 'heartbeat-timeout':
+    case 'ack-timeout':
+    case 'replaced':
+    case 'shutdown':
+      return reason;
+    default:
+      return 'connection-lost';
+  }
+}

@@ -1,0 +1,55 @@
+import type { EntryState } from '../store/entry';
+import type { NormalKey } from '../store/key';
+import { deepFreeze } from '../util/deep-freeze';
+
+/** A node as other nodes reach it. */
+export interface MemberAddress {
+  name: string;
+  host: string;
+  port: number;
+}
+
+/**
+ * An entry state on the wire: a tuple, so msgpackr sends no field names.
+ * [ns, key, value, expiresAt, version, seen, origin, deleted (0/1)]
+ */
+export type WireState = [string, NormalKey, unknown, number, number, number, string, 0 | 1];
+
+/** Replication messages exchanged over an authenticated link. */
+export type ReplicationMessage =
+  | HelloMessage
+  | { t: 'ready'; joinedFrom: string | undefined }
+  | { t: 'members'; members: MemberAddress[] }
+  | { t: 'write'; id: number; table: string; states: WireState[] }
+  | { t: 'ack'; id: number }
+  | { t: 'copy-request'; tables: string[]; reason: CopyReason }
+  | { t: 'copy-chunk'; table: string; states: WireState[] }
+  | { t: 'copy-end'; tables: string[] };
+
+/** Why a node asks another for a copy of its tables. */
+export type CopyReason = 'join' | 'merge' | 'reset' | 'heal';
+
+/** What a node tells a peer first on every new link. */
+export interface HelloMessage {
+  t: 'hello';
+  /** Identity of the cluster this node belongs to (made by the node that started it). */
+  clusterId: string;
+  /** Whether the node holds the cluster's data (false while it is still joining). */
+  ready: boolean;
+  /** `name#incarnation` of the node it copied its data from when it joined, if it did. */
+  joinedFrom: string | undefined;
+  /** The nodes it is linked to, so the mesh closes itself. */
+  members: MemberAddress[];
+  /** Its replicated tables. */
+  tables: string[];
+}
+
+export function toWire(s: EntryState): WireState {
+  return [s.ns, s.key, s.value, s.expiresAt, s.version, s.seen, s.origin, s.deleted ? 1 : 0];
+}
+
+/** A state from the wire, frozen like a local one (values handed out must not change). */
+export function fromWire(w: WireState): EntryState {
+  const key = typeof w[1] === 'object' ? Object.freeze(w[1]) : w[1];
+  return { ns: w[0], key, value: deepFreeze(w[2]), expiresAt: w[3], version: w[4], seen: w[5], origin: w[6], deleted: w[7] === 1 };
+}

@@ -1,0 +1,60 @@
+import type { NodeInfo } from '../transport/node-info';
+import type { PeerLink } from '../transport/peer-link.interface';
+import type { HelloMessage, ReplicationMessage } from './messages';
+
+/** Send-buffer size above which a copy waits for the link to drain. */
+const HIGH_WATER_BYTES = 8 * 1024 * 1024;
+
+/** What this node knows about one linked peer. */
+export class PeerSession {
+  /** The peer's hello, once received: until then it gets no writes. */
+  hello: HelloMessage | undefined;
+  /** Whether the peer holds the cluster's data. */
+  ready = false;
+  joinedFrom: string | undefined;
+  open = true;
+  /** Set when this node dropped the link on purpose (`ClusterService.disconnect`). */
+  closedHere = false;
+  /** Id of the newest write applied from this peer, acknowledged once per burst. */
+  private ackId = 0;
+  private ackScheduled = false;
+
+  constructor(readonly link: PeerLink) {}
+
+  get info(): NodeInfo {
+    return this.link.peer;
+  }
+
+  get name(): string {
+    return this.link.peer.name;
+  }
+
+  /** `name#incarnation`: one run of the peer's process. */
+  get runId(): string {
+    return `${this.link.peer.name}#${this.link.peer.incarnation}`;
+  }
+
+  send(message: ReplicationMessage): void {
+    if (this.open) this.link.send(message);
+  }
+
+  /**
+   * Acknowledges writes up to `id`. Acks of one burst of incoming messages go
+   * out as one cumulative ack after the burst (a microtask later).
+   */
+  acknowledge(id: number): void {
+    this.ackId = id;
+    if (this.ackScheduled) return;
+    this.ackScheduled = true;
+    queueMicrotask(() => {
+      this.ackScheduled = false;
+      this.send({ t: 'ack', id: this.ackId });
+    });
+  }
+
+  /** Resolves when the link's send buffer has room. */
+  async writable(): Promise<void> {
+    while (this.open && this.link.bufferedBytes > HIGH_WATER_BYTES) await new Promise((r) => setTimeout(r, 5));
+    await new Promise((r) => setImmediate(r));
+  }
+}

@@ -1,0 +1,42 @@
+import type { Table } from '../store/table';
+import { toWire, WireState } from './messages';
+import type { ReplicationMessage } from './messages';
+
+/** States per copy message: big enough to amortise framing, small enough to interleave with live writes. */
+export const COPY_CHUNK = 2000;
+
+/** What a copy needs of the link it streams over. */
+export interface CopyLink {
+  send(message: ReplicationMessage): void;
+  /** Resolves when the link's send buffer has room again (backpressure). */
+  writable(): Promise<void>;
+  /** False once the link is gone: the copy stops. */
+  readonly open: boolean;
+}
+
+/**
+ * Streams every state of `tables` to a peer in chunks, yielding to the event
+ * loop between chunks so this node keeps serving during a large copy. States
+ * written meanwhile reach the peer as ordinary replicated writes; since states
+ * merge in any order, nothing is lost.
+ */
+export async function streamTables(link: CopyLink, tables: readonly Table[]): Promise<number> {
+  let sent = 0;
+  for (const table of tables) {
+    let chunk: WireState[] = [];
+    for (const state of table.states()) {
+      chunk.push(toWire(state));
+      if (chunk.length === COPY_CHUNK) {
+        link.send({ t: 'copy-chunk', table: table.name, states: chunk });
+        sent += chunk.length;
+        chunk = [];
+        await link.writable();
+        if (!link.open) return sent;
+      }
+    }
+    if (chunk.length > 0) link.send({ t: 'copy-chunk', table: table.name, states: chunk });
+    sent += chunk.length;
+  }
+  link.send({ t: 'copy-end', tables: tables.map((t) => t.name) });
+  return sent;
+}

@@ -1,0 +1,117 @@
+import type { WriteReplicator } from '../engine/write-replicator.interface';
+import type { Clock } from '../store/clock';
+import type { EntryState } from '../store/entry';
+import type { Table } from '../store/table';
+import { toWire } from './messages';
+import type { ReplicationMessage } from './messages';
+
+/** A write waiting for acknowledgements. */
+interface PendingWrite {
+  remaining: number;
+  resolve: () => void;
+}
+
+/** What the fan-out needs of a peer link. */
+export interface FanoutPeer {
+  readonly name: string;
+  send(message: ReplicationMessage): void;
+  /** Drops the link: the peer must resync when it comes back. */
+  disconnect(reason: 'ack-timeout'): void;
+}
+
+/** One peer's writes in flight, oldest first (acks arrive in order on one link). */
+interface PeerQueue {
+  peer: FanoutPeer;
+  inFlight: Array<{ id: number; sentAt: number; write: PendingWrite; message: ReplicationMessage }>;
+}
+
+/**
+ * Sends local writes to every replicating peer and resolves each write when
+ * all peers that were connected when it was made have applied it (Mnesia's
+ * `sync_transaction`). Acknowledgements are cumulative. A peer that leaves
+ * releases its writes; a peer that stays silent past `ackTimeout` is
+ * disconnected, which releases them too, and must resync when it comes back.
+ */
+export class WriteFanout implements WriteReplicator {
+  private readonly peers = new Map<string, PeerQueue>();
+  private nextId = 1;
+  private watchdog: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly ackTimeout: number,
+  ) {}
+
+  /**
+   * Starts sending writes to `peer`. If the peer already had a link (a
+   * duplicate connection won, or the link was replaced), its writes in flight
+   * are sent again on the new one: the old link may not have delivered them,
+   * and applying a state twice changes nothing.
+   */
+  add(peer: FanoutPeer): void {
+    const previous = this.peers.get(peer.name);
+    this.peers.set(peer.name, { peer, inFlight: previous?.inFlight ?? [] });
+    for (const entry of previous?.inFlight ?? []) peer.send(entry.message);
+    this.watchdog ??= setInterval(() => this.checkTimeouts(), Math.max(10, Math.floor(this.ackTimeout / 4))).unref();
+  }
+
+  /** Stops sending to the peer and releases the writes that waited for it. */
+  remove(name: string): void {
+    const queue = this.peers.get(name);
+    if (queue === undefined) return;
+    this.peers.delete(name);
+    for (const { write } of queue.inFlight) release(write);
+    if (this.peers.size === 0) this.stop();
+  }
+
+  /** Names of the peers writes go to. */
+  names(): string[] {
+    return [...this.peers.keys()];
+  }
+
+  replicate(table: Table, states: readonly EntryState[]): Promise<void> {
+    if (this.peers.size === 0) return Promise.resolve();
+    const id = this.nextId++;
+    const message: ReplicationMessage = { t: 'write', id, table: table.name, states: states.map(toWire) };
+    return new Promise<void>((resolve) => {
+      const write: PendingWrite = { remaining: this.peers.size, resolve };
+      const sentAt = this.clock.now();
+      for (const queue of this.peers.values()) {
+        queue.inFlight.push({ id, sentAt, write, message });
+        queue.peer.send(message);
+      }
+    });
+  }
+
+  /** The peer has applied every write up to `id`. */
+  acknowledge(name: string, id: number): void {
+    const queue = this.peers.get(name);
+    if (queue === undefined) return;
+    const inFlight = queue.inFlight;
+    let done = 0;
+    while (done < inFlight.length && inFlight[done].id <= id) release(inFlight[done++].write);
+    if (done > 0) inFlight.splice(0, done);
+  }
+
+  /** Writes in flight to each peer (for stats). */
+  backlog(): Record<string, number> {
+    return Object.fromEntries([...this.peers].map(([name, q]) => [name, q.inFlight.length]));
+  }
+
+  stop(): void {
+    clearInterval(this.watchdog);
+    this.watchdog = undefined;
+  }
+
+  private checkTimeouts(): void {
+    const deadline = this.clock.now() - this.ackTimeout;
+    for (const queue of [...this.peers.values()]) {
+      const oldest = queue.inFlight[0];
+      if (oldest !== undefined && oldest.sentAt <= deadline) queue.peer.disconnect('ack-timeout');
+    }
+  }
+}
+
+function release(write: PendingWrite): void {
+  if (--write.remaining === 0) write.resolve();
+}

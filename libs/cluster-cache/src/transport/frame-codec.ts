@@ -1,0 +1,221 @@
+import { Packr, RESERVE_START_SPACE, Unpackr } from 'msgpackr';
+import { TRANSPORT_DEFAULTS } from './transport.constants';
+import { errorMessage, TransportError } from './transport.error';
+
+/**
+ * Wire format: every frame is a 4-byte big-endian length, then that many payload bytes.
+ * The payload's first byte is its {@link FrameKind}; the rest is the body.
+ */
+export const FRAME_HEADER_BYTES = 4;
+
+/** Header plus kind byte: the bytes in front of every body. */
+export const FRAME_OVERHEAD_BYTES = FRAME_HEADER_BYTES + 1;
+
+/** The first payload byte of a frame, telling what its body holds. */
+export const FrameKind = {
+  /** Plain msgpack handshake message; the only kind accepted before authentication. */
+  Handshake: 1,
+  /** Application message, msgpack with sequential record structures. */
+  Message: 2,
+  /** Empty; keeps an idle link alive. */
+  Ping: 3,
+  /** Empty; the sender is shutting down gracefully. */
+  Leave: 4,
+  /** Empty; the sender keeps another connection to this peer and closes this one. */
+  Duplicate: 5,
+  /** Empty; the sender restarted its message encoder, so the receiver restarts its decoder. */
+  CodecReset: 6,
+} as const;
+
+/** One of the {@link FrameKind} values. */
+export type FrameKind = (typeof FrameKind)[keyof typeof FrameKind];
+
+/** Builds a frame of `kind` around `body`. */
+export function encodeFrame(kind: FrameKind, body: Uint8Array = EMPTY): Buffer {
+  const frame = Buffer.allocUnsafe(FRAME_OVERHEAD_BYTES + body.length);
+  frame.writeUInt32BE(1 + body.length, 0);
+  frame[FRAME_HEADER_BYTES] = kind;
+  frame.set(body, FRAME_OVERHEAD_BYTES);
+  return frame;
+}
+
+const EMPTY = new Uint8Array(0);
+
+/**
+ * Splits a byte stream into frame payloads (kind byte + body).
+ *
+ * The announced length is checked as soon as the header is complete, so an oversized frame
+ * is a protocol error before any of its body is held. Every byte is copied at most once:
+ * a frame inside one chunk is a view of it; a frame spanning chunks is joined once.
+ */
+export class FrameDecoder {
+  private readonly chunks: Buffer[] = [];
+  private buffered = 0;
+  /** Payload length of the frame being read; -1 while its header is incomplete. */
+  private expected = -1;
+
+  constructor(
+    /** Largest payload accepted; may be raised once the peer is authenticated. */
+    public maxFrameBytes: number = TRANSPORT_DEFAULTS.maxFrameBytes,
+  ) {}
+
+  /** Bytes received but not yet returned as frames. */
+  get bufferedBytes(): number {
+    return this.buffered;
+  }
+
+  /**
+   * Adds a chunk and returns the payloads it completed, in order.
+   *
+   * @throws TransportError `'protocol-error'` when a header announces more than
+   * `maxFrameBytes`; the decoder must then be discarded.
+   */
+  push(chunk: Buffer): Buffer[] {
+    this.chunks.push(chunk);
+    this.buffered += chunk.length;
+    const payloads: Buffer[] = [];
+    for (;;) {
+      if (this.expected < 0) {
+        if (this.buffered < FRAME_HEADER_BYTES) break;
+        const length = this.take(FRAME_HEADER_BYTES).readUInt32BE(0);
+        if (length > this.maxFrameBytes) {
+          throw new TransportError(
+            'protocol-error',
+            `frame of ${length} bytes exceeds the ${this.maxFrameBytes}-byte limit`,
+          );
+        }
+        this.expected = length;
+      }
+      if (this.buffered < this.expected) break;
+      payloads.push(this.take(this.expected));
+      this.expected = -1;
+    }
+    return payloads;
+  }
+
+  private take(length: number): Buffer {
+    this.buffered -= length;
+    const first = this.chunks[0];
+    if (first.length >= length) {
+      if (first.length === length) this.chunks.shift();
+      else this.chunks[0] = first.subarray(length);
+      return first.subarray(0, length);
+    }
+    const out = Buffer.allocUnsafe(length);
+    let used = 0; // chunks consumed whole, dropped at once below
+    for (let offset = 0; offset < length; ) {
+      const chunk = this.chunks[used];
+      const count = Math.min(chunk.length, length - offset);
+      chunk.copy(out, offset, 0, count);
+      offset += count;
+      if (count === chunk.length) used++;
+      else this.chunks[used] = chunk.subarray(count);
+    }
+    this.chunks.splice(0, used);
+    return out;
+  }
+}
+
+/**
+ * The message codec of one connection: a msgpackr `Packr` for what this side sends and an
+ * `Unpackr` for what it receives.
+ *
+ * Both use sequential record structures: a structure is defined in the stream the first
+ * time it is used and referenced afterwards, so each pair only works on one ordered stream,
+ * and a failed encode may leave the encoder ahead of the peer's decoder. {@link encode}
+ * then restarts the encoder and the caller sends a {@link FrameKind.CodecReset} frame so
+ * the peer restarts its decoder at the same point.
+ */
+export class MessageCodec {
+  private packr = createMessagePackr();
+  private unpackr = createMessageUnpackr();
+
+  constructor(private readonly maxFrameBytes: number = TRANSPORT_DEFAULTS.maxFrameBytes) {}
+
+  /**
+   * Encodes `message` as a complete {@link FrameKind.Message} frame.
+   *
+   * @throws TransportError `'encode-failed'` or `'frame-too-large'`; the encoder has then
+   * been restarted and a {@link FrameKind.CodecReset} frame must precede the next message.
+   */
+  encode(message: unknown): Buffer {
+    let frame: Buffer;
+    try {
+      // Reserving the header space lets msgpackr write the body in place: no copy per frame.
+      frame = this.packr.pack(message, RESERVE_START_SPACE | FRAME_OVERHEAD_BYTES);
+    } catch (error) {
+      this.packr = createMessagePackr();
+      throw new TransportError('encode-failed', `cannot encode message: ${errorMessage(error)}`, {
+        cause: error,
+      });
+    }
+    const length = frame.length - FRAME_HEADER_BYTES;
+    if (length > this.maxFrameBytes) {
+      this.packr = createMessagePackr();
+      throw new TransportError(
+        'frame-too-large',
+        `message of ${length} bytes exceeds the ${this.maxFrameBytes}-byte frame limit`,
+      );
+    }
+    frame.writeUInt32BE(length, 0);
+    frame[FRAME_HEADER_BYTES] = FrameKind.Message;
+    return frame;
+  }
+
+  /**
+   * Decodes the body of a {@link FrameKind.Message} payload (the payload without its kind byte).
+   *
+   * @throws TransportError `'protocol-error'` when the body is not valid msgpack.
+   */
+  decode(body: Buffer): unknown {
+    try {
+      return this.unpackr.unpack(body);
+    } catch (error) {
+      throw new TransportError('protocol-error', `malformed message: ${errorMessage(error)}`, {
+        cause: error,
+      });
+    }
+  }
+
+  /** Restarts the decoder, on the peer's {@link FrameKind.CodecReset}. */
+  resetDecoder(): void {
+    this.unpackr = createMessageUnpackr();
+  }
+}
+
+// msgpackr stores state in the options object it is given (e.g. the structures array), so
+// every instance gets a fresh one.
+function createMessagePackr(): Packr {
+  return new Packr({ useRecords: true, sequential: true });
+}
+
+function createMessageUnpackr(): Unpackr {
+  // copyBuffers: a decoded Buffer must not pin the socket chunk it arrived in.
+  return new Unpackr({ useRecords: true, sequential: true, copyBuffers: true });
+}
+
+const handshakePackr = new Packr({ useRecords: false });
+const handshakeUnpackr = new Unpackr({ useRecords: false, mapsAsObjects: true });
+
+/** Encodes a handshake message (plain msgpack, no record structures) as a frame. */
+export function encodeHandshakeFrame(message: object): Buffer {
+  return encodeFrame(FrameKind.Handshake, handshakePackr.pack(message));
+}
+
+/**
+ * Decodes a handshake payload (kind byte + body).
+ *
+ * @throws TransportError `'protocol-error'` for another frame kind or malformed msgpack.
+ */
+export function decodeHandshakePayload(payload: Buffer): unknown {
+  if (payload[0] !== FrameKind.Handshake) {
+    throw new TransportError('protocol-error', `expected a handshake frame, got kind ${payload[0]}`);
+  }
+  try {
+    return handshakeUnpackr.unpack(payload.subarray(1));
+  } catch (error) {
+    throw new TransportError('protocol-error', `malformed handshake frame: ${errorMessage(error)}`, {
+      cause: error,
+    });
+  }
+}

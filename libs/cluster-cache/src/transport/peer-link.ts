@@ -1,0 +1,208 @@
+import { encodeFrame, FrameKind, MessageCodec } from './frame-codec';
+import type { FramedSocket } from './framed-socket';
+import type { HandshakeResult } from './handshake';
+import type { NodeInfo } from './node-info';
+import type {
+  LinkCloseHandler,
+  LinkCloseReason,
+  LinkDirection,
+  MessageHandler,
+  PeerLink,
+} from './peer-link.interface';
+import type { ResolvedTransportOptions } from './transport-options.interface';
+import { errorMessage, TransportError } from './transport.error';
+
+// The interface lives in its own file; re-exported here so `peer-link` names the concept.
+export type {
+  LinkCloseHandler,
+  LinkCloseReason,
+  LinkDirection,
+  MessageHandler,
+  PeerLink,
+} from './peer-link.interface';
+
+const PING_FRAME = encodeFrame(FrameKind.Ping);
+const LEAVE_FRAME = encodeFrame(FrameKind.Leave);
+const DUPLICATE_FRAME = encodeFrame(FrameKind.Duplicate);
+const CODEC_RESET_FRAME = encodeFrame(FrameKind.CodecReset);
+
+/** Reasons that still flush what was sent; the others drop the socket at once. */
+const GRACEFUL = new Set<LinkCloseReason>(['leave', 'shutdown', 'duplicate', 'closed']);
+
+/**
+ * A {@link PeerLink} over an authenticated socket (TCP or TLS).
+ *
+ * Heartbeats: every `heartbeatInterval` the link sends a ping if it sent nothing since
+ * the last tick, and counts the time since it last received a byte (any byte, even part
+ * of a large frame). Counting ticks rather than reading a clock means a stall of this
+ * process (GC, busy loop) costs one tick, not a false `'heartbeat-timeout'`.
+ */
+export class SocketPeerLink implements PeerLink {
+  readonly id: string;
+  readonly peer: NodeInfo;
+  /** Name of the node that opened the connection; duplicate resolution uses it. */
+  readonly initiator: string;
+
+  private reason?: LinkCloseReason;
+  private readonly codec: MessageCodec;
+  private readonly messageHandlers = new Set<MessageHandler>();
+  private readonly closeHandlers = new Set<LinkCloseHandler>();
+  private heartbeat?: NodeJS.Timeout;
+  private silentFor = 0;
+  private lastBytesReceived = 0;
+  private lastFramesWritten = 0;
+
+  constructor(
+    private readonly conn: FramedSocket,
+    handshake: HandshakeResult,
+    readonly direction: LinkDirection,
+    private readonly options: ResolvedTransportOptions,
+  ) {
+    this.id = handshake.id;
+    this.peer = handshake.peer;
+    this.initiator = handshake.initiator;
+    this.codec = new MessageCodec(options.maxFrameBytes);
+    conn.maxFrameBytes = options.maxFrameBytes;
+    conn.onClose((error) => this.finish(closeReasonOf(error), error));
+  }
+
+  get closeReason(): LinkCloseReason | undefined {
+    return this.reason;
+  }
+
+  get bufferedBytes(): number {
+    return this.conn.bufferedBytes;
+  }
+
+  /** Starts delivering frames (those that came with the handshake first) and heartbeats. */
+  start(): void {
+    if (this.reason) return;
+    this.conn.setFrameHandler((payload) => this.receive(payload));
+    this.heartbeat = setInterval(() => this.tick(), this.options.heartbeatInterval);
+  }
+
+  send(message: unknown): boolean {
+    if (this.reason) return false;
+    let frame: Buffer;
+    try {
+      frame = this.codec.encode(message);
+    } catch (error) {
+      this.conn.write(CODEC_RESET_FRAME);
+      throw error;
+    }
+    this.conn.write(frame);
+    return true;
+  }
+
+  onMessage(handler: MessageHandler): () => void {
+    this.messageHandlers.add(handler);
+    return () => this.messageHandlers.delete(handler);
+  }
+
+  onClose(handler: LinkCloseHandler): () => void {
+    const reason = this.reason;
+    if (reason) {
+      queueMicrotask(() => handler(reason));
+      return () => undefined;
+    }
+    this.closeHandlers.add(handler);
+    return () => this.closeHandlers.delete(handler);
+  }
+
+  close(reason: LinkCloseReason = 'closed'): void {
+    if (this.reason) return;
+    if (reason === 'leave' || reason === 'shutdown') this.conn.write(LEAVE_FRAME);
+    if (reason === 'duplicate') this.conn.write(DUPLICATE_FRAME);
+    this.finish(reason, undefined, true);
+  }
+
+  private receive(payload: Buffer): void {
+    if (this.reason) return;
+    switch (payload[0]) {
+      case FrameKind.Message: {
+        let message: unknown;
+        try {
+          message = this.codec.decode(payload.subarray(1));
+        } catch (error) {
+          return this.finish('protocol-error', error as Error);
+        }
+        return this.deliver(message);
+      }
+      case FrameKind.Ping:
+        return;
+      case FrameKind.Leave:
+        return this.finish('leave');
+      case FrameKind.Duplicate:
+        return this.finish('duplicate');
+      case FrameKind.CodecReset:
+        return this.codec.resetDecoder();
+      default:
+        return this.finish(
+          'protocol-error',
+          new TransportError('protocol-error', `unexpected frame kind ${payload[0]}`),
+        );
+    }
+  }
+
+  private deliver(message: unknown): void {
+    for (const handler of this.messageHandlers) {
+      try {
+        handler(message);
+      } catch (error) {
+        this.options.logger.error(`Message handler for ${this.peer.name} threw: ${errorMessage(error)}`);
+      }
+    }
+  }
+
+  private tick(): void {
+    const { heartbeatInterval, deadPeerTimeout } = this.options;
+    if (this.conn.bytesReceived === this.lastBytesReceived) {
+      this.silentFor += heartbeatInterval;
+    } else {
+      this.silentFor = 0;
+      this.lastBytesReceived = this.conn.bytesReceived;
+    }
+    if (this.silentFor >= deadPeerTimeout) {
+      return this.finish(
+        'heartbeat-timeout',
+        new Error(`nothing received for ${this.silentFor} ms`),
+      );
+    }
+    if (this.conn.framesWritten === this.lastFramesWritten) this.conn.write(PING_FRAME);
+    this.lastFramesWritten = this.conn.framesWritten;
+  }
+
+  private finish(reason: LinkCloseReason, error?: Error, local = false): void {
+    if (this.reason) return;
+    this.reason = reason;
+    clearInterval(this.heartbeat);
+    if (GRACEFUL.has(reason)) this.conn.end();
+    else this.conn.destroy(error);
+    this.logClose(reason, error, local);
+    const handlers = [...this.closeHandlers];
+    this.closeHandlers.clear();
+    this.messageHandlers.clear();
+    for (const handler of handlers) {
+      try {
+        handler(reason);
+      } catch (handlerError) {
+        const message = errorMessage(handlerError);
+        this.options.logger.error(`Close handler for ${this.peer.name} threw: ${message}`);
+      }
+    }
+  }
+
+  private logClose(reason: LinkCloseReason, error: Error | undefined, local: boolean): void {
+    const { logger } = this.options;
+    const peer = `${this.peer.name} (${this.conn.remoteAddress})`;
+    if (local || reason === 'duplicate') logger.debug(`Closed link to ${peer}: ${reason}`);
+    else if (reason === 'leave') logger.log(`${peer} left the cluster`);
+    else logger.warn(`Link to ${peer} failed: ${reason}${error ? ` (${errorMessage(error)})` : ''}`);
+  }
+}
+
+function closeReasonOf(error: Error | undefined): LinkCloseReason {
+  if (!error) return 'closed';
+  const protocol = error instanceof TransportError && error.code === 'protocol-error';
+  return protocol ? 'protocol-error' : 'socket-error';
+}

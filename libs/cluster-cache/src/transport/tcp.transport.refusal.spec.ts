@@ -1,0 +1,174 @@
+import { randomBytes } from 'node:crypto';
+import { type AddressInfo, createServer, type Socket } from 'node:net';
+import { FramedSocket } from './framed-socket';
+import { encodeFrame, encodeHandshakeFrame, FrameKind, decodeHandshakePayload } from './frame-codec';
+import { createNodeInfo } from './node-info';
+import type { TcpTransport } from './tcp.transport';
+import { HANDSHAKE_MAX_FRAME_BYTES, PROTOCOL_VERSION } from './transport.constants';
+import { openRawSocket, whenClosed } from './testing/raw-peer';
+import { TEST_CREDENTIALS, TestCluster } from './testing/test-cluster';
+import { waitFor } from './testing/wait-for';
+
+const A = '127.0.3.1';
+const B = '127.0.3.2';
+const C = '127.0.3.3';
+
+describe('TcpTransport refusals', () => {
+  const cluster = new TestCluster();
+  afterEach(() => cluster.closeAll());
+
+  /** A peer with the same cookie can still link to `transport`, and `transport` to it. */
+  async function stillServes(transport: TcpTransport, cookie = TEST_CREDENTIALS.cookie): Promise<void> {
+    const { transport: c } = await cluster.start(C, { name: 'c@test', cookie });
+    const link = await c.connect(transport.self.host, transport.self.port);
+    expect(link.peer.name).toBe(transport.self.name);
+    link.close();
+    await waitFor(() => transport.links().length === 0);
+    await expect(transport.connect(C, c.self.port)).resolves.toMatchObject({ peer: { name: 'c@test' } });
+  }
+
+  /** Runs the first handshake step by hand: the server's answer to `hello`. */
+  async function sendHello(port: number, hello: object): Promise<{ reply: unknown; conn: FramedSocket }> {
+    const socket = await openRawSocket(A, port);
+    const conn = new FramedSocket(socket, `${A}:${port}`, HANDSHAKE_MAX_FRAME_BYTES, 1_000);
+    conn.write(encodeHandshakeFrame(hello));
+    return { reply: decodeHandshakePayload(await conn.read()), conn };
+  }
+
+  const hello = (overrides: object = {}) => ({
+    type: 'hello',
+    proto: PROTOCOL_VERSION,
+    cluster: 'test',
+    node: createNodeInfo('raw@test', B, 1),
+    nonce: randomBytes(32),
+    ...overrides,
+  });
+
+  describe('cookie', () => {
+    it('refuses a client with the wrong cookie, logs on both sides and keeps serving', async () => {
+      const { transport: a, logger: aLog } = await cluster.start(A, { name: 'a@test' });
+      const { transport: b, logger: bLog } = await cluster.start(B, { name: 'b@test', cookie: 'wrong' });
+
+      await expect(b.connect(A, a.self.port)).rejects.toMatchObject({ code: 'auth-failed' });
+
+      expect(bLog.has('warn', new RegExp(`Handshake with ${A}:\\d+ failed: a@test could not prove`))).toBe(true);
+      await waitFor(() => aLog.has('warn', /Refused connection from 127\.0\.\d+\.\d+:\d+: .*cookies differ/));
+      expect(a.links()).toEqual([]);
+      expect(b.links()).toEqual([]);
+      await stillServes(a);
+      await stillServes(b, 'wrong');
+    });
+
+    it('refuses a server with the wrong cookie, logs on both sides and keeps serving', async () => {
+      const { transport: a, logger: aLog } = await cluster.start(A, { name: 'a@test', cookie: 'wrong' });
+      const { transport: b, logger: bLog } = await cluster.start(B, { name: 'b@test' });
+
+      await expect(b.connect(A, a.self.port)).rejects.toMatchObject({ code: 'auth-failed' });
+
+      expect(bLog.has('warn', /Handshake with .* failed: a@test could not prove it holds the cluster cookie/)).toBe(true);
+      await waitFor(() => aLog.has('warn', /Refused connection from .*cookies differ/));
+      await stillServes(a, 'wrong');
+      await stillServes(b);
+    });
+
+    it('refuses a client whose proof is wrong', async () => {
+      const { transport: a, logger } = await cluster.start(A, { name: 'a@test' });
+      const { conn } = await sendHello(a.self.port, hello());
+      conn.write(encodeHandshakeFrame({ type: 'proof', proof: randomBytes(32) }));
+
+      expect(decodeHandshakePayload(await conn.read())).toEqual({ type: 'refused', reason: 'auth-failed' });
+      await conn.closed;
+      expect(logger.has('warn', /Refused connection from .*raw@test could not prove/)).toBe(true);
+      await stillServes(a);
+    });
+  });
+
+  it('refuses a node of another cluster', async () => {
+    const { transport: a, logger } = await cluster.start(A, { name: 'a@test' });
+    const { transport: b } = await cluster.start(B, { name: 'b@test', cluster: 'other' });
+
+    await expect(b.connect(A, a.self.port)).rejects.toMatchObject({ code: 'wrong-cluster' });
+    await waitFor(() => logger.has('warn', /Refused connection from .*b@test belongs to cluster 'other'/));
+    await stillServes(a);
+  });
+
+  it('refuses another protocol version', async () => {
+    const { transport: a, logger } = await cluster.start(A, { name: 'a@test' });
+    const { reply, conn } = await sendHello(a.self.port, hello({ proto: 2, nonce: 'v2 shape' }));
+
+    expect(reply).toEqual({ type: 'refused', reason: 'protocol-version' });
+    await conn.closed;
+    expect(logger.has('warn', /peer speaks protocol 2, not 1/)).toBe(true);
+  });
+
+  it('refuses a node that uses its own name', async () => {
+    const { transport: a } = await cluster.start(A, { name: 'a@test' });
+    const { transport: twin } = await cluster.start(B, { name: 'a@test' });
+    await expect(twin.connect(A, a.self.port)).rejects.toMatchObject({ code: 'name-conflict' });
+  });
+
+  it('refuses a message frame before the handshake', async () => {
+    const { transport: a, logger } = await cluster.start(A, { name: 'a@test' });
+    const socket = await openRawSocket(A, a.self.port);
+    const conn = new FramedSocket(socket, 'a', HANDSHAKE_MAX_FRAME_BYTES, 1_000);
+    conn.write(encodeFrame(FrameKind.Message, Buffer.from([0x01])));
+
+    expect(decodeHandshakePayload(await conn.read())).toEqual({ type: 'refused', reason: 'protocol-error' });
+    await conn.closed;
+    expect(logger.has('warn', /expected a handshake frame/)).toBe(true);
+    expect(a.links()).toEqual([]);
+  });
+
+  it('closes a socket that sends random bytes and keeps serving', async () => {
+    // A short timeout too, in case the random header announces a small frame and waits.
+    const { transport: a, logger } = await cluster.start(A, { name: 'a@test', handshakeTimeout: 300 });
+    const socket = await openRawSocket(A, a.self.port);
+    socket.on('error', () => undefined); // the server may reset the connection
+    const from = `${socket.localAddress}:${socket.localPort}`;
+    socket.write(randomBytes(4096));
+
+    await whenClosed(socket);
+    await waitFor(() => logger.has('warn', new RegExp(`Refused connection from ${from}: `)));
+    await stillServes(a);
+  });
+
+  it('closes a socket whose frame header announces 64 MiB before any body arrives', async () => {
+    // The handshake timeout is far away: the close must come from the header alone.
+    const { transport: a, logger } = await cluster.start(A, { name: 'a@test', handshakeTimeout: 60_000 });
+    const socket = await openRawSocket(A, a.self.port);
+    socket.on('error', () => undefined);
+    const header = Buffer.alloc(4);
+    header.writeUInt32BE(64 * 1024 * 1024, 0);
+    socket.write(header);
+
+    await whenClosed(socket);
+    await waitFor(() => logger.has('warn', /Refused connection from .*frame of 67108864 bytes exceeds/));
+    await stillServes(a);
+  });
+
+  it('closes a socket that sends nothing after the handshake timeout', async () => {
+    const { transport: a, logger } = await cluster.start(A, { name: 'a@test', handshakeTimeout: 200 });
+    const socket = await openRawSocket(A, a.self.port);
+
+    await whenClosed(socket);
+    await waitFor(() => logger.has('warn', /Refused connection from .*handshake not completed within 200 ms/));
+    await stillServes(a);
+  });
+
+  it('gives up on a server that never answers after the handshake timeout', async () => {
+    const { transport: a } = await cluster.start(A, { name: 'a@test' });
+    const { transport: b } = await cluster.start(B, { name: 'b@test', handshakeTimeout: 200 });
+    // A raw server: accepts the connection and stays silent.
+    const sockets: Socket[] = [];
+    const silent = createServer((socket) => sockets.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, C, resolve));
+    try {
+      const port = (silent.address() as AddressInfo).port;
+      await expect(b.connect(C, port)).rejects.toMatchObject({ code: 'handshake-timeout' });
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => silent.close(resolve));
+    }
+    await expect(b.connect(A, a.self.port)).resolves.toBeDefined();
+  });
+});

@@ -1,0 +1,263 @@
+import {
+  type AddressInfo,
+  connect as netConnect,
+  createServer as createNetServer,
+  type Server,
+  type Socket,
+} from 'node:net';
+import { connect as tlsConnect, createServer as createTlsServer } from 'node:tls';
+import { FramedSocket } from './framed-socket';
+import {
+  clientHandshake,
+  deriveHandshakeKey,
+  type HandshakeContext,
+  type HandshakeResult,
+  serverHandshake,
+} from './handshake';
+import type { NodeInfo } from './node-info';
+import { SocketPeerLink } from './peer-link';
+import type { LinkDirection, PeerLink } from './peer-link.interface';
+import { resolveTransportOptions } from './resolve-transport-options.util';
+import { HANDSHAKE_MAX_FRAME_BYTES } from './transport.constants';
+import { errorMessage, TransportError } from './transport.error';
+import type { Transport } from './transport.interface';
+import type { ResolvedTransportOptions, TransportOptions } from './transport-options.interface';
+
+/**
+ * {@link Transport} over TCP, or over TLS with mutual certificate verification when
+ * `options.tls` is set.
+ *
+ * One link per pair of nodes: when two connections to the same peer incarnation are
+ * authenticated (both nodes dialled each other at once), both ends keep the same one - the
+ * one opened by the node whose name sorts lower, then the one with the lower id - and
+ * close the other as `'duplicate'`. A connection from a new incarnation of a linked peer
+ * (it restarted, maybe after `kill -9`) replaces the old link, closed as `'replaced'`.
+ *
+ * Whatever a peer sends - random bytes, oversized or malformed frames, nothing at all - it
+ * costs at most its own connection: the socket is closed, a warning logged with its
+ * address, and the node keeps serving.
+ */
+export class TcpTransport implements Transport {
+  private readonly options: ResolvedTransportOptions;
+  private readonly handshake: HandshakeContext;
+  private server?: Server;
+  /** Every socket this transport opened or accepted and that is not closed yet. */
+  private readonly conns = new Set<FramedSocket>();
+  /** Accepted TCP sockets, including those a TLS negotiation has not yet turned into a conn. */
+  private readonly acceptedSockets = new Set<Socket>();
+  /** The announced link of each peer, by node name. */
+  private readonly linksByName = new Map<string, SocketPeerLink>();
+  /** Connects in flight, by `host:port`, so concurrent calls share one connection. */
+  private readonly dialing = new Map<string, Promise<PeerLink>>();
+  private readonly linkHandlers = new Set<(link: PeerLink) => void>();
+  private closing?: Promise<void>;
+
+  constructor(
+    readonly self: NodeInfo,
+    options: TransportOptions,
+  ) {
+    this.options = resolveTransportOptions(options);
+    this.handshake = {
+      self,
+      cluster: options.cluster,
+      key: deriveHandshakeKey(options.cookie, options.cluster),
+      timeout: this.options.handshakeTimeout,
+    };
+  }
+
+  listen(): Promise<void> {
+    if (this.closing) return Promise.reject(shutdownError());
+    if (this.server) return Promise.reject(new Error(`${this.self.name} is already listening`));
+    const server = this.createServer();
+    this.server = server;
+    server.on('connection', (socket: Socket) => {
+      this.acceptedSockets.add(socket);
+      socket.once('close', () => this.acceptedSockets.delete(socket));
+    });
+    return new Promise((resolve, reject) => {
+      const failed = (error: Error) => {
+        this.server = undefined; // e.g. EADDRINUSE: listen() may be retried
+        reject(error);
+      };
+      server.once('error', failed);
+      server.listen({ host: this.self.host, port: this.self.port }, () => {
+        server.off('error', failed);
+        server.on('error', (error) =>
+          this.options.logger.error(`Listener of ${this.self.name} failed: ${error.message}`),
+        );
+        this.self.port = (server.address() as AddressInfo).port;
+        if (this.closing) server.close(); // close() ran while binding
+        this.options.logger.log(`${this.self.name} listening on ${this.self.host}:${this.self.port}`);
+        resolve();
+      });
+    });
+  }
+
+  connect(host: string, port: number): Promise<PeerLink> {
+    if (this.closing) return Promise.reject(shutdownError());
+    const linked = this.links().find((link) => link.peer.host === host && link.peer.port === port);
+    if (linked) return Promise.resolve(linked);
+    const address = `${host}:${port}`;
+    let pending = this.dialing.get(address);
+    if (!pending) {
+      pending = this.dial(host, port).finally(() => this.dialing.delete(address));
+      this.dialing.set(address, pending);
+    }
+    return pending;
+  }
+
+  links(): PeerLink[] {
+    return [...this.linksByName.values()];
+  }
+
+  onLink(handler: (link: PeerLink) => void): () => void {
+    this.linkHandlers.add(handler);
+    return () => this.linkHandlers.delete(handler);
+  }
+
+  close(): Promise<void> {
+    return (this.closing ??= this.shutdown());
+  }
+
+  private createServer(): Server {
+    const { tls, handshakeTimeout, logger } = this.options;
+    if (!tls) return createNetServer((socket) => this.accept(socket));
+    // Unauthorized certificates are refused in accept(), not by Node: Node would destroy
+    // the socket before its address could be logged.
+    const server = createTlsServer(
+      { ...tls, requestCert: true, rejectUnauthorized: false, handshakeTimeout },
+      (socket) => {
+        if (socket.authorized) return this.accept(socket);
+        const reason = `certificate rejected (${socket.authorizationError})`;
+        logger.warn(`Refused TLS connection from ${remoteAddress(socket)}: ${reason}`);
+        socket.destroy();
+      },
+    );
+    server.on('tlsClientError', (error: NodeJS.ErrnoException, socket) =>
+      logger.warn(`Refused TLS connection from ${remoteAddress(socket)}: ${error.code ?? error.message}`),
+    );
+    return server;
+  }
+
+  private accept(socket: Socket): void {
+    const conn = this.track(socket, remoteAddress(socket));
+    if (this.closing) return conn.destroy();
+    serverHandshake(conn, this.handshake).then(
+      (result) => this.adopt(conn, result, 'inbound'),
+      (error) => this.refused(conn, `Refused connection from ${conn.remoteAddress}`, error),
+    );
+  }
+
+  private async dial(host: string, port: number): Promise<PeerLink> {
+    const { tls, connectTimeout } = this.options;
+    const address = `${host}:${port}`;
+    const socket = tls ? tlsConnect({ ...tls, host, port }) : netConnect({ host, port });
+    const conn = this.track(socket, address);
+    const timeout = `connecting to ${address} took over ${connectTimeout} ms`;
+    const timer = setTimeout(() => conn.destroy(new TransportError('connect-timeout', timeout)), connectTimeout);
+    try {
+      await conn.whenConnected(tls ? 'secureConnect' : 'connect');
+    } catch (error) {
+      this.options.logger.debug(`Cannot connect to ${address}: ${errorMessage(error)}`);
+      if (error instanceof TransportError) throw error;
+      throw new TransportError('connect-failed', `cannot connect to ${address}: ${errorMessage(error)}`, {
+        cause: error,
+      });
+    } finally {
+      clearTimeout(timer);
+    }
+    let result: HandshakeResult;
+    try {
+      result = await clientHandshake(conn, this.handshake);
+    } catch (error) {
+      this.refused(conn, `Handshake with ${address} failed`, error);
+      throw error;
+    }
+    const link = this.adopt(conn, result, 'outbound');
+    if (link) return link;
+    throw this.closing
+      ? shutdownError()
+      : new TransportError('connection-closed', `${address} closed the connection`);
+  }
+
+  private track(socket: Socket, address: string): FramedSocket {
+    const conn = new FramedSocket(socket, address, HANDSHAKE_MAX_FRAME_BYTES, this.options.closeTimeout);
+    this.conns.add(conn);
+    conn.onClose(() => this.conns.delete(conn));
+    return conn;
+  }
+
+  private refused(conn: FramedSocket, what: string, error: unknown): void {
+    conn.end(); // graceful, so a `refused` frame still reaches the peer
+    if (!this.closing) this.options.logger.warn(`${what}: ${errorMessage(error)}`);
+  }
+
+  /**
+   * Turns an authenticated connection into the link to its peer and resolves duplicates.
+   * Returns the link that represents the peer afterwards, `undefined` if there is none.
+   */
+  private adopt(
+    conn: FramedSocket,
+    result: HandshakeResult,
+    direction: LinkDirection,
+  ): PeerLink | undefined {
+    if (this.closing || !conn.isOpen) {
+      conn.destroy();
+      return undefined;
+    }
+    const link = new SocketPeerLink(conn, result, direction, this.options);
+    const { name, incarnation } = link.peer;
+    const current = this.linksByName.get(name);
+    if (current?.peer.incarnation === incarnation && !outranks(link, current)) {
+      link.close('duplicate');
+      return current;
+    }
+    if (current && current.peer.incarnation !== incarnation) {
+      const change = `${current.peer.incarnation} -> ${incarnation}`;
+      this.options.logger.log(`${name} restarted (incarnation ${change})`);
+      current.close('replaced');
+    } else {
+      current?.close('duplicate');
+    }
+    this.linksByName.set(name, link);
+    link.onClose(() => {
+      if (this.linksByName.get(name) === link) this.linksByName.delete(name);
+    });
+    this.options.logger.log(`Linked to ${name} at ${conn.remoteAddress} (${direction})`);
+    for (const handler of this.linkHandlers) {
+      try {
+        handler(link);
+      } catch (error) {
+        this.options.logger.error(`Link handler threw: ${errorMessage(error)}`);
+      }
+    }
+    link.start(); // after the handlers, so they miss none of its messages
+    return link;
+  }
+
+  private async shutdown(): Promise<void> {
+    for (const link of [...this.linksByName.values()]) link.close('shutdown');
+    for (const conn of this.conns) {
+      if (conn.isOpen) conn.destroy(shutdownError()); // connecting or authenticating
+    }
+    const server = this.server;
+    const serverClosed = server && new Promise<void>((resolve) => server.close(() => resolve()));
+    await Promise.all([...this.conns].map((conn) => conn.closed));
+    for (const socket of this.acceptedSockets) socket.destroy(); // TLS negotiations still pending
+    await serverClosed;
+  }
+}
+
+/** Whether connection `a` is kept over `b`; both ends of a pair of nodes decide alike. */
+function outranks(a: SocketPeerLink, b: SocketPeerLink): boolean {
+  if (a.initiator !== b.initiator) return a.initiator < b.initiator;
+  return a.id < b.id;
+}
+
+function remoteAddress(socket: Socket): string {
+  return `${socket.remoteAddress}:${socket.remotePort}`;
+}
+
+function shutdownError(): TransportError {
+  return new TransportError('shutdown', 'the transport is closed');
+}

@@ -1,0 +1,49 @@
+/**
+ * What went wrong, as a stable string for code to test:
+ * - `'connect-failed'` - the TCP/TLS connection could not be established (see `cause`);
+ * - `'connect-timeout'` - it took longer than `connectTimeout`;
+ * - `'handshake-timeout'` - the peer did not complete the handshake within `handshakeTimeout`;
+ * - `'connection-closed'` - the connection ended during the handshake;
+ * - `'protocol-version'` - the peer speaks another protocol version;
+ * - `'wrong-cluster'` - the peer belongs to another cluster;
+ * - `'auth-failed'` - a cookie proof did not verify (the cookies differ);
+ * - `'name-conflict'` - the peer uses this node's own name;
+ * - `'protocol-error'` - a malformed, unexpected or oversized frame;
+ * - `'encode-failed'` - a message given to `send` cannot be serialised;
+ * - `'frame-too-large'` - a message given to `send` encodes to more than `maxFrameBytes`;
+ * - `'shutdown'` - the transport is closing or closed.
+ */
+export type TransportErrorCode =
+  | 'connect-failed'
+  | 'connect-timeout'
+  | 'handshake-timeout'
+  | 'connection-closed'
+  | 'protocol-version'
+  | 'wrong-cluster'
+  | 'auth-failed'
+  | 'name-conflict'
+  | 'protocol-error'
+  | 'encode-failed'
+  | 'frame-too-large'
+  | 'shutdown';
+
+/**
+ * Error raised by the transport. Network and protocol failures are logged and reported
+ * through these errors; they never escape as uncaught exceptions.
+ */
+export class TransportError extends Error {
+  constructor(
+    /** Machine-readable failure kind. */
+    readonly code: TransportErrorCode,
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+    this.name = 'TransportError';
+  }
+}
+
+/** The message of an error of any type, for logs. */
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
