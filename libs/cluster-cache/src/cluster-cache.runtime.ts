@@ -4,6 +4,7 @@ import { DEFAULT_TABLE, RESOLVED_OPTIONS } from './cluster-cache.constants';
 import type { ResolvedOptions } from './options/resolve-options';
 import { LmdbPersistenceDirectory } from './persistence/lmdb.persistence';
 import type { PersistenceDirectory } from './persistence/table-persistence.interface';
+import { createDiscovery } from './discovery/create-discovery';
 import { ClusterNode } from './replication/cluster-node';
 import { Store } from './store/store';
 import type { Table, TableMode } from './store/table';
@@ -12,6 +13,8 @@ import { TcpTransport } from './transport/tcp.transport';
 
 /** How often seeds that did not answer are tried again, in ms. */
 const RECONNECT_INTERVAL = 2_000;
+/** How long start waits for dynamic discovery (gossip, DNS …) to report nodes, in ms. */
+const DISCOVERY_GRACE = 1_500;
 
 /**
  * Owns this node's cache for the lifetime of the Nest app: the store and
@@ -27,11 +30,13 @@ export class ClusterCacheRuntime implements OnModuleInit, BeforeApplicationShutd
   readonly engine: CacheEngine;
   /** The cluster node; undefined when no cookie is set (the node runs alone). */
   readonly node: ClusterNode | undefined;
-  private readonly logger = new Logger('ClusterCache');
+  /** Logs carry the node name, so the logs of several nodes in one process stay apart. */
+  private readonly logger: Logger;
   private readonly identity: NodeInfo;
   private persistence: PersistenceDirectory | undefined;
 
   constructor(@Inject(RESOLVED_OPTIONS) readonly options: ResolvedOptions) {
+    this.logger = new Logger(`ClusterCache ${options.node.name}`);
     this.store = new Store(options.node.name, options.clock);
     this.engine = new CacheEngine(this.store, { writes: options.writes, sweepInterval: options.timing.sweepInterval, logger: this.logger });
     this.store.addTable(DEFAULT_TABLE, 'replicated');
@@ -53,6 +58,10 @@ export class ClusterCacheRuntime implements OnModuleInit, BeforeApplicationShutd
           ackTimeout: options.timing.ackTimeout,
           seeds: () => this.seeds(),
           reconnectInterval: RECONNECT_INTERVAL,
+          discovery: createDiscovery(options.discovery),
+          discoveryGrace: options.discovery.some((d) => d.strategy !== 'static') ? DISCOVERY_GRACE : 0,
+          cookie: options.cookie,
+          cluster: options.cluster,
         },
         this.logger,
       );
@@ -101,12 +110,9 @@ export class ClusterCacheRuntime implements OnModuleInit, BeforeApplicationShutd
     }
   }
 
-  /** Where to look for the cluster: `extraNodes` and the static discovery lists. */
+  /** `extraNodes` (Pow's `extra_db_nodes`): a list, or a function evaluated each time it is needed. */
   private async seeds(): Promise<string[]> {
     const extra = this.options.extraNodes;
-    const seeds = [...(typeof extra === 'function' ? await extra() : (extra ?? []))];
-    for (const strategy of this.options.discovery) if (strategy.strategy === 'static') seeds.push(...strategy.nodes);
-    const self = `${this.identity.host}:${this.identity.port}`;
-    return [...new Set(seeds)].filter((address) => address !== self);
+    return typeof extra === 'function' ? await extra() : (extra ?? []);
   }
 }

@@ -2,6 +2,7 @@ import type { LoggerService } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
 import { Observable, Subject } from 'rxjs';
 import type { CacheEngine } from '../engine/cache-engine';
+import type { DiscoveryContext, DiscoveryStrategy } from '../discovery/discovery-strategy.interface';
 import type { Table } from '../store/table';
 import type { NodeInfo } from '../transport/node-info';
 import type { LinkCloseReason, PeerLink } from '../transport/peer-link.interface';
@@ -24,7 +25,18 @@ export interface ClusterNodeOptions {
   seeds: () => Promise<string[]>;
   /** How often unreachable seeds are tried again, in ms. */
   reconnectInterval: number;
+  /** Discovery strategies to run (they report addresses; this node links to them). */
+  discovery: DiscoveryStrategy[];
+  /** How long start waits for discovery to report nodes before deciding to join or start a cluster, in ms. */
+  discoveryGrace: number;
+  /** The cluster secret, handed to discovery strategies that authenticate their packets. */
+  cookie: string;
+  /** The cluster name. */
+  cluster: string;
 }
+
+/** Longest wait between two attempts to reach an address that does not answer, in ms. */
+const MAX_BACKOFF = 30_000;
 
 type Phase = 'idle' | 'joining' | 'ready' | 'stopped';
 
@@ -47,6 +59,10 @@ export class ClusterNode {
   private copySource: PeerSession | undefined;
   private readyWaiters: Array<() => void> = [];
   private reconnectTimer: NodeJS.Timeout | undefined;
+  /** Addresses that did not answer, and when to try each again. */
+  private readonly backoff = new Map<string, { until: number; delay: number }>();
+  /** Addresses discovery reported before the start decision. */
+  private readonly discovered = new Set<string>();
   private unsubscribeLinks: (() => void) | undefined;
 
   constructor(
@@ -89,7 +105,8 @@ export class ClusterNode {
     await this.transport.listen();
     this.engine.replicateWith(this.fanout);
     this.phase = 'joining';
-    const seeds = await this.safeSeeds();
+    await this.startDiscovery();
+    const seeds = [...new Set([...(await this.safeSeeds()), ...this.discovered])].filter((a) => a !== this.address);
     const reached = await Promise.all(seeds.map((address) => this.connect(address).then(() => true, () => false)));
     if (!reached.some(Boolean)) {
       await this.initiate();
@@ -99,6 +116,11 @@ export class ClusterNode {
       if (!this.ready) this.logger.warn?.(`${this.self.name} has not joined the cluster after ${this.options.joinTimeout} ms; still trying`);
     }
     this.reconnectTimer = setInterval(() => void this.reconnectSeeds(), this.options.reconnectInterval).unref();
+  }
+
+  /** This node's cluster address, `host:port`. */
+  get address(): string {
+    return `${this.self.host}:${this.self.port}`;
   }
 
   /** Links to the node at `host:port` (resolves once authenticated). */
@@ -122,6 +144,7 @@ export class ClusterNode {
   async stop(): Promise<void> {
     this.phase = 'stopped';
     clearInterval(this.reconnectTimer);
+    await Promise.all(this.options.discovery.map((strategy) => Promise.resolve(strategy.stop()).catch(() => undefined)));
     this.unsubscribeLinks?.();
     this.engine.replicateWith(undefined);
     this.fanout.stop();
@@ -155,11 +178,52 @@ export class ClusterNode {
   }
 
   private async reconnectSeeds(): Promise<void> {
-    const linked = new Set([...this.sessions.values()].map((s) => `${s.info.host}:${s.info.port}`));
-    for (const address of await this.safeSeeds()) {
-      if (!linked.has(address) && address !== `${this.self.host}:${this.self.port}`) {
-        this.connect(address).catch(() => undefined);
+    this.reachAddresses(await this.safeSeeds());
+  }
+
+  /** Starts every discovery strategy and gives them `discoveryGrace` ms to report nodes. */
+  private async startDiscovery(): Promise<void> {
+    const strategies = this.options.discovery;
+    if (strategies.length === 0) return;
+    const context = {
+      self: this.self,
+      cluster: this.options.cluster,
+      cookie: this.options.cookie,
+      logger: this.logger as DiscoveryContext['logger'],
+      found: (addresses: readonly string[]) => {
+        if (this.phase === 'joining' && this.copySource === undefined && !this.ready) for (const a of addresses) this.discovered.add(a);
+        this.reachAddresses(addresses);
+      },
+    };
+    for (const strategy of strategies) {
+      try {
+        await strategy.start(context);
+      } catch (error) {
+        this.logger.error(`discovery strategy ${strategy.constructor.name} failed to start: ${String(error)}`);
       }
+    }
+    if (this.options.discoveryGrace > 0) await new Promise((resolve) => setTimeout(resolve, this.options.discoveryGrace));
+  }
+
+  /**
+   * Links to every address not linked yet. An address that does not answer
+   * is tried again later, waiting twice as long each time (up to 30 s).
+   */
+  private reachAddresses(addresses: readonly string[]): void {
+    if (this.phase === 'stopped') return;
+    const linked = new Set([...this.sessions.values()].map((s) => `${s.info.host}:${s.info.port}`));
+    const now = Date.now();
+    for (const address of addresses) {
+      if (address === this.address || linked.has(address)) continue;
+      const wait = this.backoff.get(address);
+      if (wait !== undefined && wait.until > now) continue;
+      this.connect(address).then(
+        () => this.backoff.delete(address),
+        () => {
+          const delay = Math.min(MAX_BACKOFF, (wait?.delay ?? this.options.reconnectInterval / 2) * 2);
+          this.backoff.set(address, { until: Date.now() + delay, delay });
+        },
+      );
     }
   }
 

@@ -1,0 +1,309 @@
+import type { Database, RootDatabase } from 'lmdb';
+import type { EntryState } from '../store/entry';
+import { describeKey, describeStoredKey, encodeStoredKey } from './key-codec';
+import { PersistenceError } from './persistence.error';
+import { describeCause, messages } from './persistence.messages';
+import { StateCodec, type StoredState } from './state-codec';
+import type { TablePersistence } from './table-persistence.interface';
+
+/**
+ * Each table has two LMDB sub-databases ("slots"); a key in the meta database
+ * says which one holds the table. `replaceAll` fills the other slot in chunks
+ * and then switches in one small transaction, so a crash in the middle leaves
+ * the old copy whole.
+ */
+export type Slot = 0 | 1;
+
+/** Sub-databases per LMDB file: two slots per table and the meta database. */
+export const MAX_DATABASES = 128;
+const MAX_TABLES = Math.floor((MAX_DATABASES - 1) / 2);
+
+/** States written per transaction by `replaceAll`, and read per event-loop turn by `load`. */
+const CHUNK = 10_000;
+
+/** How a table reaches its LMDB file. */
+export interface TableContext {
+  readonly env: RootDatabase;
+  /** Small records: the format and each table's active slot. */
+  readonly meta: Database<number, string>;
+  /** The data file, for messages. */
+  readonly file: string;
+  /** Whether a write resolves only once flushed to the disk (see `LmdbPersistenceOptions.fsync`). */
+  readonly fsync: boolean;
+}
+
+/** The meta key naming a table's active slot. */
+export function slotKey(table: string): string {
+  return `slot:${table}`;
+}
+
+/** A write's promise; with lmdb's `separateFlushed`, `flushed` resolves once its transaction is on disk. */
+type Commit = Promise<unknown> & { flushed?: Promise<unknown> };
+
+/**
+ * The disk copy of one table in an LMDB file.
+ *
+ * Every call is one lmdb `batch`: its writes are queued without awaiting each
+ * one, go to lmdb's writer thread and land in one transaction (all or
+ * nothing); the promise resolves when that transaction is committed. Calls
+ * made together share transactions as the writer picks them up.
+ *
+ * A `replaceAll` or `load` in progress holds later calls back until it ends,
+ * so calls take effect in the order they were made.
+ */
+export class LmdbTablePersistence implements TablePersistence {
+  readonly location: string;
+  private readonly codec = new StateCodec();
+  private closed = false;
+  /** Settles when the exclusive work in progress and everything queued behind it is done. */
+  private queue: Promise<void> | undefined;
+
+  private constructor(
+    private readonly context: TableContext,
+    /** The table name. */
+    readonly name: string,
+    private slot: Slot,
+    private db: Database<Buffer, Buffer>,
+  ) {
+    this.location = context.file;
+  }
+
+  /**
+   * Opens the table's active slot, creating the table if it is new.
+   * @throws PersistenceError when the file is damaged or has no room for another table.
+   */
+  static open(context: TableContext, name: string): LmdbTablePersistence {
+    let stored: unknown;
+    try {
+      stored = context.meta.get(slotKey(name));
+    } catch (error) {
+      throw new PersistenceError('corrupt', context.file, messages.damaged(context.file, name, error), { cause: error });
+    }
+    if (stored !== undefined && stored !== 0 && stored !== 1) {
+      throw new PersistenceError('corrupt', context.file, messages.damaged(context.file, name, `its slot record is ${String(stored)}`));
+    }
+    const slot: Slot = stored ?? 0;
+    return new LmdbTablePersistence(context, name, slot, openSlot(context, name, slot));
+  }
+
+  load(): Promise<EntryState[]> {
+    return this.exclusive(() => this.readAll());
+  }
+
+  save(states: readonly EntryState[]): Promise<void> {
+    return this.run(() => this.write(states));
+  }
+
+  forget(states: readonly EntryState[]): Promise<void> {
+    return this.run(() => this.remove(states));
+  }
+
+  replaceAll(states: Iterable<EntryState>): Promise<void> {
+    return this.exclusive(() => this.replace(states));
+  }
+
+  /** Refuses new calls; resolves when the calls already made are done. */
+  close(): Promise<void> {
+    this.closed = true;
+    return this.queue ?? Promise.resolve();
+  }
+
+  private async readAll(): Promise<EntryState[]> {
+    await this.db.committed.then(noop, noop); // include what was saved before this call
+    const states: EntryState[] = [];
+    try {
+      for (const { key, value, version } of this.db.getRange({ versions: true })) {
+        states.push(this.decode(key, value, version));
+        // The range keeps its snapshot across turns; yield so a big table does not block the process.
+        if (states.length % CHUNK === 0) await nextTurn();
+      }
+    } catch (error) {
+      if (error instanceof PersistenceError) throw error;
+      throw new PersistenceError('corrupt', this.location, messages.damaged(this.location, this.name, error), { cause: error });
+    }
+    return states;
+  }
+
+  private decode(key: Buffer, value: Buffer, version: number | undefined): EntryState {
+    try {
+      return this.codec.decode(key, value, version);
+    } catch (error) {
+      const detail = describeCause(error);
+      throw new PersistenceError('corrupt', this.location, messages.badEntry(this.location, this.name, describeStoredKey(key), detail), {
+        cause: error,
+      });
+    }
+  }
+
+  private async write(states: readonly EntryState[]): Promise<void> {
+    if (states.length === 0) return;
+    // Encode everything first: a state that cannot be stored rejects the whole call and writes nothing.
+    const stored = states.map((state) => this.encode(state));
+    await this.commit(this.db, () => {
+      for (const s of stored) void this.db.put(s.key, s.value, s.version);
+    });
+  }
+
+  private async remove(states: readonly EntryState[]): Promise<void> {
+    const keys: { key: Buffer; version: number }[] = [];
+    for (const state of states) {
+      try {
+        keys.push({ key: encodeStoredKey(state.ns, state.key), version: state.version });
+      } catch {
+        // A key that cannot be stored was never saved.
+      }
+    }
+    if (keys.length === 0) return;
+    // Conditional removes get a promise each, which must not be left to reject unhandled.
+    const removes: Promise<unknown>[] = [];
+    await this.commit(
+      this.db,
+      () => {
+        // Only while the entry still has this version: a newer save of the key stays.
+        for (const { key, version } of keys) removes.push(this.db.remove(key, version));
+      },
+      removes,
+    );
+  }
+
+  private async replace(states: Iterable<EntryState>): Promise<void> {
+    const next: Slot = this.slot === 0 ? 1 : 0;
+    const target = openSlot(this.context, this.name, next);
+    let chunk: StoredState[] = [];
+    let first = true;
+    const writeChunk = (last: boolean) =>
+      this.commit(
+        target,
+        () => {
+          // Leftovers of an interrupted replace go in the first transaction.
+          if (first) void target.clearAsync();
+          for (const s of chunk) void target.put(s.key, s.value, s.version);
+          // The switch, in the last transaction: point the table at the new slot, empty the old one.
+          if (last) {
+            void this.context.meta.put(slotKey(this.name), next);
+            void this.db.clearAsync();
+          }
+        },
+        [],
+        last && this.context.fsync,
+      );
+    // A state that cannot be stored throws here; the half-filled slot is not active and the next replace clears it.
+    for (const state of states) {
+      chunk.push(this.encode(state));
+      if (chunk.length === CHUNK) {
+        await writeChunk(false); // also yields to the event loop between chunks
+        chunk = [];
+        first = false;
+      }
+    }
+    await writeChunk(true);
+    this.slot = next;
+    this.db = target;
+  }
+
+  private encode(state: EntryState): StoredState {
+    try {
+      return this.codec.encode(state);
+    } catch (error) {
+      const key = describeKey(state.ns, state.key);
+      throw new PersistenceError('invalid-state', this.location, messages.invalidState(this.location, this.name, key, describeCause(error)), {
+        cause: error,
+      });
+    }
+  }
+
+  /**
+   * Queues `writes` as one lmdb batch (one transaction) and waits for its
+   * commit, and with `flush` for the disk. `promises` are promises the writes
+   * returned, handled here so none rejects unhandled when the commit fails.
+   */
+  private async commit(db: Database, writes: () => void, promises: Promise<unknown>[] = [], flush = this.context.fsync): Promise<void> {
+    let batch: Commit;
+    try {
+      batch = db.batch(writes);
+    } catch (error) {
+      silence(promises);
+      throw this.writeFailed(error); // lmdb refused to queue the writes (say, the file is closed)
+    }
+    silence([batch, ...promises]);
+    try {
+      await Promise.all([batch, ...promises]);
+      if (flush) await (batch.flushed ?? this.context.env.flushed);
+    } catch (error) {
+      throw this.writeFailed(await commitFailure(error));
+    }
+  }
+
+  private writeFailed(cause: unknown): PersistenceError {
+    return new PersistenceError('write-failed', this.location, messages.writeFailed(this.location, this.name, cause), { cause });
+  }
+
+  /** Runs a write now, or after the exclusive work in progress. */
+  private run<T>(op: () => Promise<T>): Promise<T> {
+    if (this.closed) return Promise.reject(this.closedError());
+    return this.queue === undefined ? op() : this.enqueue(op);
+  }
+
+  /** Runs work that must not overlap other calls (a load or a replace). */
+  private exclusive<T>(op: () => Promise<T>): Promise<T> {
+    if (this.closed) return Promise.reject(this.closedError());
+    return this.enqueue(op);
+  }
+
+  private enqueue<T>(op: () => Promise<T>): Promise<T> {
+    const result = (this.queue ?? Promise.resolve()).then(op);
+    const tail = result.then(noop, noop);
+    this.queue = tail;
+    void tail.then(() => {
+      if (this.queue === tail) this.queue = undefined;
+    });
+    return result;
+  }
+
+  private closedError(): PersistenceError {
+    return new PersistenceError('closed', this.location, messages.closed(this.location));
+  }
+}
+
+/** Opens (and creates, if needed) the sub-database of one slot of a table. */
+function openSlot(context: TableContext, table: string, slot: Slot): Database<Buffer, Buffer> {
+  try {
+    return context.env.openDB<Buffer, Buffer>(`table:${table}:${slot}`, {
+      encoding: 'binary',
+      keyEncoding: 'binary',
+      useVersions: true,
+    });
+  } catch (error) {
+    if (describeCause(error).includes('MDB_DBS_FULL')) {
+      throw new PersistenceError('too-many-tables', context.file, messages.tooManyTables(context.file, MAX_TABLES), { cause: error });
+    }
+    throw new PersistenceError('corrupt', context.file, messages.damaged(context.file, table, error), { cause: error });
+  }
+}
+
+/**
+ * A failed lmdb commit rejects each write with a generic "Commit failed" whose
+ * `commitError` promise rejects with the real cause (e.g. an I/O error). Every
+ * rejection gets a handler here, or an unhandled rejection would end the process.
+ */
+function silence(promises: Iterable<Promise<unknown>>): void {
+  for (const promise of promises) {
+    promise.catch((error: { commitError?: Promise<unknown> } | undefined) => {
+      error?.commitError?.catch(noop);
+    });
+  }
+}
+
+/** The real cause of a failed commit when lmdb has already reported it, else the error itself. */
+async function commitFailure(error: unknown): Promise<unknown> {
+  const commitError = (error as { commitError?: Promise<unknown> } | undefined)?.commitError;
+  if (commitError === undefined) return error;
+  // lmdb rejects commitError in the same callback that failed the write; give it one turn.
+  return Promise.race([commitError.then(() => error, (cause: unknown) => cause), nextTurn().then(() => error)]);
+}
+
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+function noop(): void {}
