@@ -1,6 +1,7 @@
 import { DynamicModule, Module, Provider } from '@nestjs/common';
 import { ClusterCache } from './cache/cluster-cache';
 import { ClusterService } from './cluster/cluster.service';
+import { UnsplitService } from './unsplit/unsplit.service';
 import { getClusterCacheToken, RESOLVED_OPTIONS, DEFAULT_NAMESPACE, DEFAULT_TABLE, SESSION_NAMESPACE } from './cluster-cache.constants';
 import { CLUSTER_CACHE_MODULE_OPTIONS, ConfigurableModuleClass } from './cluster-cache.module-definition';
 import { ClusterCacheRuntime } from './cluster-cache.runtime';
@@ -13,6 +14,7 @@ const providers: Provider[] = [
   { provide: RESOLVED_OPTIONS, useFactory: (options: ClusterCacheOptions) => resolveOptions(options), inject: [CLUSTER_CACHE_MODULE_OPTIONS] },
   ClusterCacheRuntime,
   ClusterService,
+  UnsplitService,
   {
     provide: ClusterCache,
     useFactory: (runtime: ClusterCacheRuntime) =>
@@ -23,7 +25,8 @@ const providers: Provider[] = [
   {
     provide: SessionCache,
     useFactory: (cache: ClusterCache, runtime: ClusterCacheRuntime) =>
-      new SessionCache(cache.namespace(SESSION_NAMESPACE), new LocalSessionLock(), runtime.options.sessionTtl),
+      // Rotation is single-flight across the cluster when there is one.
+      new SessionCache(cache.namespace(SESSION_NAMESPACE), runtime.node?.lock ?? new LocalSessionLock(), runtime.options.sessionTtl),
     inject: [ClusterCache, ClusterCacheRuntime],
   },
 ];
@@ -44,7 +47,7 @@ const providers: Provider[] = [
  */
 @Module({
   providers,
-  exports: [ClusterCache, SessionCache, ClusterService, ClusterCacheRuntime, getClusterCacheToken(DEFAULT_TABLE)],
+  exports: [ClusterCache, SessionCache, ClusterService, UnsplitService, ClusterCacheRuntime, getClusterCacheToken(DEFAULT_TABLE)],
 })
 export class ClusterCacheModule extends ConfigurableModuleClass {
   /**
@@ -60,6 +63,13 @@ export class ClusterCacheModule extends ConfigurableModuleClass {
         new ClusterCache(runtime.engine, runtime.table(table.name, table.mode), DEFAULT_NAMESPACE, table.ttl),
       inject: [ClusterCacheRuntime],
     }));
-    return { module: ClusterCacheModule, providers: tableProviders, exports: tableProviders };
+    return { module: ClusterCacheFeatureModule, providers: tableProviders, exports: tableProviders };
   }
 }
+
+/**
+ * The module `forFeature` returns: the tables' caches only. The node itself
+ * comes from `forRoot` (global by default).
+ */
+@Module({})
+export class ClusterCacheFeatureModule {}

@@ -13,6 +13,9 @@ export { ClusterService } from './cluster/cluster.service';
 export type { ClusterStats } from './cluster/cluster.service';
 export type { ClusterEvent, ClusterEventType, NodeDownReason } from './replication/cluster-event';
 export type { NodeInfo } from './transport/node-info';
+export { UnsplitService } from './unsplit/unsplit.service';
+export type { HealResult } from './unsplit/unsplit.service';
+export { UnflushableTablesError } from './unsplit/oldest-wins-heal';
 export { SessionCache } from './sessions/session-cache';
 export type { Session, IssuedSession, RotationResult, SessionOptions, UserId } from './sessions/session.interface';
 export { ANY } from './store/key';
@@ -32,5 +35,8 @@ export type {
   TableOptions,
 } from './options/cluster-cache-options.interface';
 export { ClusterCacheError, InvalidOptionError, InvalidArgumentError } from './errors/cluster-cache.error';
+export { TestCluster } from './testing/test-cluster';
+export type { TestClusterNode, TestClusterOptions } from './testing/test-cluster';
+export { NftablesPartition } from './testing/nftables-partition';
 export { ClusterCacheTestingModule } from './testing/cluster-cache-testing.module';
 export type { ClusterCacheTestingOptions } from './testing/cluster-cache-testing.module';

@@ -4,6 +4,7 @@ import { ClusterCacheRuntime } from '../cluster-cache.runtime';
 import { ClusterCacheError } from '../errors/cluster-cache.error';
 import { messages } from '../errors/messages';
 import type { ClusterEvent } from '../replication/cluster-event';
+import { tableDigest } from '../replication/digest';
 import type { NodeInfo } from '../transport/node-info';
 
 /** A snapshot of this node's cluster state, for health checks and metrics. @publicApi */
@@ -63,6 +64,20 @@ export class ClusterService {
   /** Drops the link to a node by name; false if there was none. */
   disconnect(name: string): boolean {
     return this.runtime.node?.disconnect(name) ?? false;
+  }
+
+  /**
+   * A digest of each replicated table's live content: equal digests on two
+   * nodes mean equal data (same keys, values, expiries). For checks after a heal.
+   */
+  digest(): Record<string, string> {
+    const now = this.runtime.store.clock.now();
+    return Object.fromEntries(
+      this.runtime.store
+        .allTables()
+        .filter((t) => t.mode === 'replicated')
+        .map((t) => [t.name, tableDigest(t, now)]),
+    );
   }
 
   /** Counters for health checks and metrics. */

@@ -26,6 +26,8 @@ export class CacheEngine {
   private readonly persistence = new Map<string, TablePersistence>();
   private replicator: WriteReplicator | undefined;
   private sweeper: NodeJS.Timeout | undefined;
+  /** Who wants to see every state applied (a heal collecting what changed while it ran). */
+  private readonly taps = new Set<(table: Table, states: readonly EntryState[]) => void>();
 
   constructor(
     readonly store: Store,
@@ -54,6 +56,7 @@ export class CacheEngine {
    */
   write(table: Table, ops: readonly WriteOp[]): Promise<void> {
     const states = this.store.write(table, ops);
+    for (const tap of this.taps) tap(table, states);
     const pending: Promise<void>[] = [];
     const persistence = this.persistence.get(table.name);
     if (persistence !== undefined) pending.push(persistence.save(states));
@@ -71,11 +74,29 @@ export class CacheEngine {
    */
   merge(table: Table, states: readonly EntryState[], { persist = true } = {}): EntryState[] {
     const installed = this.store.merge(table, states);
+    for (const tap of this.taps) tap(table, installed);
     const persistence = this.persistence.get(table.name);
     if (persist && persistence !== undefined && installed.length > 0) {
       persistence.save(installed).catch((error: unknown) => this.options.logger.error(String(error)));
     }
     return installed;
+  }
+
+  /** Calls `tap` with every state applied from now on (local writes and merges); returns the way to stop. */
+  tap(tap: (table: Table, states: readonly EntryState[]) => void): () => void {
+    this.taps.add(tap);
+    return () => this.taps.delete(tap);
+  }
+
+  /**
+   * Replaces a table's content with `states` in one step (a heal's reload), then
+   * re-applies `since`: what changed while the new content was being fetched.
+   */
+  async replace(table: Table, states: readonly EntryState[], since: readonly EntryState[]): Promise<void> {
+    table.clear();
+    this.store.merge(table, states);
+    this.store.merge(table, since);
+    await this.persistence.get(table.name)?.replaceAll(table.states());
   }
 
   /** Loads every persisted table from disk into memory. */

@@ -1,6 +1,11 @@
 import type { TableMode } from '../store/table';
 import type { Clock } from '../store/clock';
 import type { WriteMode } from '../engine/cache-engine';
+import type { StaticDiscoveryOptions } from '../discovery/static.discovery';
+import type { GossipDiscoveryOptions } from '../discovery/gossip.discovery';
+import type { HostsFileDiscoveryOptions } from '../discovery/hosts-file.discovery';
+import type { DnsDiscoveryOptions } from '../discovery/dns.discovery';
+import type { CustomDiscoveryOptions } from '../discovery/custom.discovery';
 
 /** This node's identity and where it listens for cluster traffic. @publicApi */
 export interface NodeOptions {
@@ -12,13 +17,19 @@ export interface NodeOptions {
   port?: number;
 }
 
-/** One discovery strategy (see the discovery guide). @publicApi */
+/**
+ * One discovery strategy (see docs/discovery.md): `static` (a list of
+ * addresses), `gossip` (UDP multicast/broadcast heartbeats), `hosts-file`
+ * (Erlang's `.hosts.erlang` + a port range), `dns` (A/AAAA/SRV polling) or
+ * `custom` (your own `DiscoveryStrategy`). Several may run at once.
+ * @publicApi
+ */
 export type DiscoveryOptions =
-  | { strategy: 'static'; nodes: string[] }
-  | { strategy: 'gossip'; port?: number; group?: string; ttl?: number; interface?: string; broadcastOnly?: boolean; secret?: string }
-  | { strategy: 'hosts-file'; path?: string; ports?: [number, number]; interval?: number }
-  | { strategy: 'dns'; name: string; type?: 'A' | 'AAAA' | 'SRV'; port?: number; interval?: number }
-  | { strategy: 'custom'; use: unknown };
+  | StaticDiscoveryOptions
+  | GossipDiscoveryOptions
+  | HostsFileDiscoveryOptions
+  | DnsDiscoveryOptions
+  | CustomDiscoveryOptions;
 
 /** The disk copy of replicated tables (Mnesia `disc_copies`). @publicApi */
 export interface PersistenceOptions {

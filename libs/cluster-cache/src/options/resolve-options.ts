@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { InvalidOptionError } from '../errors/cluster-cache.error';
+import { validateDiscovery } from '../discovery/validate-discovery';
 import { systemClock } from '../store/clock';
 import type { Clock } from '../store/clock';
 import type { WriteMode } from '../engine/cache-engine';
@@ -37,7 +38,6 @@ export interface ResolvedOptions {
 }
 
 const NODE_NAME = /^[A-Za-z0-9_.-]+@[A-Za-z0-9_.:-]+$/;
-const STRATEGIES = ['static', 'gossip', 'hosts-file', 'dns', 'custom'];
 
 /**
  * Checks the module options and fills in defaults. Throws `InvalidOptionError`
@@ -63,7 +63,7 @@ export function resolveOptions(options: ClusterCacheOptions | undefined): Resolv
     node: { name, host, port },
     cookie,
     cluster: optionalString(o.cluster, 'cluster') ?? DEFAULTS.cluster,
-    discovery: discovery(o.discovery),
+    discovery: discovery(o.discovery, cookie === undefined ? undefined : port),
     extraNodes: extraNodes(o.extraNodes),
     joinTimeout: integer(o.joinTimeout, 'joinTimeout', 0) ?? DEFAULTS.joinTimeout,
     autoInitialize: oneOf(o.autoInitialize, 'autoInitialize', ['merge', 'reset-younger']) ?? 'merge',
@@ -124,22 +124,15 @@ function oneOf<T extends string>(value: unknown, option: string, allowed: readon
   return value as T;
 }
 
-function discovery(value: unknown): DiscoveryOptions[] {
-  if (value === undefined) return [];
-  if (!Array.isArray(value)) throw new InvalidOptionError('discovery', 'must be an array of { strategy, ... }');
-  value.forEach((entry, i) => {
-    const strategy = (entry as { strategy?: unknown })?.strategy;
-    if (typeof strategy !== 'string' || !STRATEGIES.includes(strategy)) {
-      throw new InvalidOptionError(`discovery[${i}].strategy`, `must be one of ${STRATEGIES.map((s) => `"${s}"`).join(', ')}, got ${JSON.stringify(strategy)}`);
-    }
-    if (strategy === 'static' && !(Array.isArray(entry.nodes) && entry.nodes.every(isAddress))) {
-      throw new InvalidOptionError(`discovery[${i}].nodes`, 'must be a list of "host:port" addresses');
-    }
-    if (strategy === 'dns' && (typeof entry.name !== 'string' || entry.name === '')) {
-      throw new InvalidOptionError(`discovery[${i}].name`, 'must be the DNS name to resolve');
-    }
-  });
-  return value as DiscoveryOptions[];
+/**
+ * The `discovery` option: each strategy's options are checked by
+ * `validateDiscovery` (unknown keys, ports, the gossip interface, the hosts
+ * file's existence, DNS record types, custom strategies' methods), with
+ * messages that say what to do. `nodePort` (set when the node clusters, i.e.
+ * has a cookie) lets it check that this node can be found.
+ */
+function discovery(value: unknown, nodePort: number | undefined): DiscoveryOptions[] {
+  return validateDiscovery(value, { nodePort });
 }
 
 function extraNodes(value: unknown): ClusterCacheOptions['extraNodes'] {

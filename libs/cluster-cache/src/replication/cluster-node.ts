@@ -8,7 +8,11 @@ import type { NodeInfo } from '../transport/node-info';
 import type { LinkCloseReason, PeerLink } from '../transport/peer-link.interface';
 import type { Transport } from '../transport/transport.interface';
 import type { ClusterEvent, NodeDownReason } from './cluster-event';
-import { fromWire, HelloMessage, MemberAddress, ReplicationMessage } from './messages';
+import { BucketFilter, fromWire, HelloMessage, MemberAddress, ReplicationMessage } from './messages';
+import type { EntryState } from '../store/entry';
+import { bucketOf } from './digest';
+import { ClusterLock } from './cluster-lock';
+import { CallHandler, ChunkHandler, PeerCalls } from './peer-calls';
 import { PeerSession } from './peer-session';
 import { streamTables } from './table-copy';
 import { WriteFanout } from './write-fanout';
@@ -37,6 +41,8 @@ export interface ClusterNodeOptions {
 
 /** Longest wait between two attempts to reach an address that does not answer, in ms. */
 const MAX_BACKOFF = 30_000;
+/** How long a lock grant lasts unless released (a crashed holder blocks no longer than this), in ms. */
+const LOCK_TTL = 10_000;
 
 type Phase = 'idle' | 'joining' | 'ready' | 'stopped';
 
@@ -57,6 +63,11 @@ export class ClusterNode {
   private clusterId = '';
   private joinedFrom: string | undefined;
   private copySource: PeerSession | undefined;
+  private readonly calls: PeerCalls;
+  /** A lock across the connected cluster (session rotation, heals). */
+  readonly lock: ClusterLock;
+  /** Peers seen again after a partition, not healed yet: not part of this node's island. */
+  private readonly partitioned = new Set<string>();
   private readyWaiters: Array<() => void> = [];
   private reconnectTimer: NodeJS.Timeout | undefined;
   /** Addresses that did not answer, and when to try each again. */
@@ -72,6 +83,16 @@ export class ClusterNode {
     private readonly logger: LoggerService,
   ) {
     this.fanout = new WriteFanout(engine.store.clock, options.ackTimeout);
+    this.calls = new PeerCalls(
+      (peer, message) => {
+        const session = this.sessions.get(peer);
+        if (session === undefined || !session.open) return false;
+        session.send(message);
+        return true;
+      },
+      (name) => this.replicatedTable(name),
+    );
+    this.lock = new ClusterLock(this.self.name, this.calls, () => this.peers().map((p) => p.name), LOCK_TTL, options.ackTimeout);
   }
 
   /** This node's identity. */
@@ -92,6 +113,57 @@ export class ClusterNode {
   /** Writes in flight per peer. */
   backlog(): Record<string, number> {
     return this.fanout.backlog();
+  }
+
+  /** Whether a peer is currently linked and greeted. */
+  isLinked(name: string): boolean {
+    return this.sessions.get(name)?.hello !== undefined;
+  }
+
+  /** What this node knows of a linked peer (name, address, incarnation, start time). */
+  peer(name: string): NodeInfo | undefined {
+    const session = this.sessions.get(name);
+    return session?.hello === undefined ? undefined : session.info;
+  }
+
+  /** This node and the linked peers it has not been partitioned from: its island. */
+  island(): string[] {
+    return [this.self.name, ...this.peers().map((p) => p.name).filter((name) => !this.partitioned.has(name))];
+  }
+
+  /** Peers seen again after a split and not healed yet. */
+  unhealed(): string[] {
+    return [...this.partitioned];
+  }
+
+  /** Marks the split with `peer` as healed: it is part of this node's island again. */
+  markHealed(peer: string): void {
+    this.partitioned.delete(peer);
+  }
+
+  /** Emits a cluster event (for the Unsplit service). */
+  report(event: ClusterEvent): void {
+    this.subject.next(event);
+  }
+
+  /** Serves requests of `kind` from peers (see `call`). */
+  handle(kind: string, handler: CallHandler): void {
+    this.calls.handle(kind, handler);
+  }
+
+  /** Sends a request to a linked peer and resolves with its reply. */
+  call<T>(peer: string, kind: string, body: unknown, timeout = this.options.ackTimeout): Promise<T> {
+    return this.calls.call<T>(peer, kind, body, timeout);
+  }
+
+  /** Streams a copy of `tables` (or of some buckets of them) from `peer`, chunk by chunk, into `onChunk`. */
+  pull(peer: string, tables: readonly string[], onChunk: ChunkHandler, buckets?: BucketFilter): Promise<void> {
+    return this.calls.pull(peer, tables, onChunk, buckets);
+  }
+
+  /** The replicated tables of this node. */
+  replicatedTables(): Table[] {
+    return this.engine.store.allTables().filter((t) => t.mode === 'replicated');
   }
 
   /**
@@ -268,12 +340,9 @@ export class ClusterNode {
     }
     this.sessions.delete(session.name);
     this.fanout.remove(session.name);
+    this.calls.dropPeer(session.name);
     if (session.hello === undefined) return;
     this.subject.next({ type: 'nodedown', node: session.name, reason: session.closedHere ? 'disconnected' : downReason(reason) });
-    if (this.copySource === session && this.phase === 'joining') {
-      this.copySource = undefined;
-      this.decideJoin();
-    }
   }
 
   private receive(session: PeerSession, message: ReplicationMessage): void {
@@ -294,16 +363,18 @@ export class ClusterNode {
       }
       case 'ack':
         return this.fanout.acknowledge(session.name, message.id);
-      case 'copy-request':
-        return void this.sendCopy(session, message.tables);
-      case 'copy-chunk': {
-        const table = this.replicatedTable(message.table);
-        // While joining, chunks are not saved one by one: the disk copy is replaced once, at the end.
-        if (table !== undefined) this.engine.merge(table, message.states.map(fromWire), { persist: this.phase !== 'joining' });
-        return;
+      case 'copy-request': {
+        const tables = message.tables.map((name) => this.replicatedTable(name)).filter((t): t is Table => t !== undefined);
+        return void streamTables(session, message.id, tables, message.buckets && inBuckets(message.buckets, this.engine.store.clock.now()));
       }
+      case 'copy-chunk':
+        return this.calls.chunk(message);
       case 'copy-end':
-        return void this.onCopyEnd(session);
+        return this.calls.end(message.id);
+      case 'call':
+        return void this.calls.serve(session.name, message);
+      case 'reply':
+        return this.calls.reply(message);
     }
   }
 
@@ -337,6 +408,7 @@ export class ClusterNode {
   }
 
   private inconsistent(session: PeerSession, context: 'running_partitioned_network' | 'starting_partitioned_network'): void {
+    this.partitioned.add(session.name);
     this.logger.warn?.(`netsplit detected: ${session.name} was apart from ${this.self.name} (${context}); data may have diverged`);
     this.subject.next({ type: 'inconsistent_database', context, node: session.name });
   }
@@ -345,14 +417,16 @@ export class ClusterNode {
   private meetCluster(session: PeerSession, hello: HelloMessage): void {
     const mode = this.options.autoInitialize;
     const tables = this.replicatedTables().map((t) => t.name);
+    const merge: ChunkHandler = (table, states) => void this.engine.merge(table, states);
+    const failed = (error: unknown) => this.logger.warn?.(`copying the data of ${session.name} failed: ${String(error)}`);
     if (mode === 'merge') {
       this.logger.log(`${this.self.name} met ${session.name} of another cluster: merging their data`);
-      session.send({ t: 'copy-request', tables, reason: 'merge' });
+      this.pull(session.name, tables, merge).catch(failed);
       this.clusterId = this.clusterId < hello.clusterId ? this.clusterId : hello.clusterId;
     } else if (this.isYoungerThan(session, hello)) {
       this.logger.warn?.(`resetting ${this.self.name} to take the data of ${session.name} (autoInitialize: reset-younger)`);
       for (const table of this.replicatedTables()) table.clear();
-      session.send({ t: 'copy-request', tables, reason: 'reset' });
+      this.pull(session.name, tables, merge).then(() => this.saveAll(), failed);
       this.clusterId = hello.clusterId;
     } else {
       this.logger.log(`${this.self.name} met ${session.name} of another cluster: keeping its data, ${session.name} resets`);
@@ -382,30 +456,38 @@ export class ClusterNode {
       this.copySource = source;
       this.clusterId = source.hello!.clusterId;
       this.logger.log(`${this.self.name} joins the cluster: copying ${this.replicatedTables().length} table(s) from ${source.name}`);
-      source.send({ t: 'copy-request', tables: this.replicatedTables().map((t) => t.name), reason: 'join' });
+      // Chunks are not saved one by one while joining: the disk copy is replaced once, at the end.
+      const tables = this.replicatedTables().map((t) => t.name);
+      this.pull(source.name, tables, (table, states) => void this.engine.merge(table, states, { persist: false })).then(
+        () => this.joined(source),
+        (error: unknown) => {
+          this.logger.warn?.(`copying from ${source.name} failed (${String(error)}); looking for another node`);
+          this.copySource = undefined;
+          this.decideJoin();
+        },
+      );
       return;
     }
     const oldest = greeted.every((s) => s.info.startedAt > this.self.startedAt || (s.info.startedAt === this.self.startedAt && s.name > this.self.name));
     if (greeted.length > 0 && oldest) void this.initiate();
   }
 
-  private async sendCopy(session: PeerSession, tableNames: readonly string[]): Promise<void> {
-    const tables = tableNames.map((name) => this.replicatedTable(name)).filter((t): t is Table => t !== undefined);
-    const sent = await streamTables(session, tables);
-    this.logger.debug?.(`sent ${sent} entries to ${session.name}`);
+  private async joined(source: PeerSession): Promise<void> {
+    if (this.phase !== 'joining') return;
+    // The disk copy now mirrors the cluster's data instead of this node's old data (Pow: the cluster wins).
+    const entries = await this.saveAll();
+    this.logger.log(`${this.self.name} joined the cluster: ${entries} entries copied from ${source.name}`);
+    this.becomeReady(source.runId, entries);
   }
 
-  private async onCopyEnd(session: PeerSession): Promise<void> {
-    if (this.phase === 'joining' && session === this.copySource) {
-      // The disk copy now mirrors the cluster's data instead of this node's old data (Pow: the cluster wins).
-      let entries = 0;
-      for (const table of this.replicatedTables()) {
-        entries += table.size;
-        await this.engine.persistenceOf(table)?.replaceAll(table.states());
-      }
-      this.logger.log(`${this.self.name} joined the cluster: ${entries} entries copied from ${session.name}`);
-      this.becomeReady(session.runId, entries);
+  /** Replaces the disk copy of every replicated table with what is in memory; returns the entry count. */
+  async saveAll(): Promise<number> {
+    let entries = 0;
+    for (const table of this.replicatedTables()) {
+      entries += table.size;
+      await this.engine.persistenceOf(table)?.replaceAll(table.states());
     }
+    return entries;
   }
 
   private becomeReady(joinedFrom: string | undefined, entries: number): void {
@@ -428,14 +510,16 @@ export class ClusterNode {
     }
   }
 
-  private replicatedTables(): Table[] {
-    return this.engine.store.allTables().filter((t) => t.mode === 'replicated');
-  }
-
   private replicatedTable(name: string): Table | undefined {
     const table = this.engine.store.table(name);
     return table?.mode === 'replicated' ? table : undefined;
   }
+}
+
+/** A filter keeping the live states of some buckets. */
+function inBuckets(filter: BucketFilter, now: number): (state: EntryState) => boolean {
+  const ids = new Set(filter.ids);
+  return (state) => state.expiresAt > now && ids.has(bucketOf(state, filter.count));
 }
 
 function downReason(reason: LinkCloseReason): NodeDownReason {

@@ -22,12 +22,17 @@ export type ReplicationMessage =
   | { t: 'members'; members: MemberAddress[] }
   | { t: 'write'; id: number; table: string; states: WireState[] }
   | { t: 'ack'; id: number }
-  | { t: 'copy-request'; tables: string[]; reason: CopyReason }
-  | { t: 'copy-chunk'; table: string; states: WireState[] }
-  | { t: 'copy-end'; tables: string[] };
+  | { t: 'copy-request'; id: number; tables: string[]; buckets?: BucketFilter }
+  | { t: 'copy-chunk'; id: number; table: string; states: WireState[] }
+  | { t: 'copy-end'; id: number }
+  | { t: 'call'; id: number; kind: string; body: unknown }
+  | { t: 'reply'; id: number; body?: unknown; error?: string };
 
-/** Why a node asks another for a copy of its tables. */
-export type CopyReason = 'join' | 'merge' | 'reset' | 'heal';
+/** Only the states in these buckets (of `count`, see unsplit/digest.ts). */
+export interface BucketFilter {
+  count: number;
+  ids: number[];
+}
 
 /** What a node tells a peer first on every new link. */
 export interface HelloMessage {

@@ -1,3 +1,4 @@
+import type { EntryState } from '../store/entry';
 import type { Table } from '../store/table';
 import { toWire, WireState } from './messages';
 import type { ReplicationMessage } from './messages';
@@ -20,23 +21,24 @@ export interface CopyLink {
  * written meanwhile reach the peer as ordinary replicated writes; since states
  * merge in any order, nothing is lost.
  */
-export async function streamTables(link: CopyLink, tables: readonly Table[]): Promise<number> {
+export async function streamTables(link: CopyLink, id: number, tables: readonly Table[], only?: (state: EntryState) => boolean): Promise<number> {
   let sent = 0;
   for (const table of tables) {
     let chunk: WireState[] = [];
     for (const state of table.states()) {
+      if (only !== undefined && !only(state)) continue;
       chunk.push(toWire(state));
       if (chunk.length === COPY_CHUNK) {
-        link.send({ t: 'copy-chunk', table: table.name, states: chunk });
+        link.send({ t: 'copy-chunk', id, table: table.name, states: chunk });
         sent += chunk.length;
         chunk = [];
         await link.writable();
         if (!link.open) return sent;
       }
     }
-    if (chunk.length > 0) link.send({ t: 'copy-chunk', table: table.name, states: chunk });
+    if (chunk.length > 0) link.send({ t: 'copy-chunk', id, table: table.name, states: chunk });
     sent += chunk.length;
   }
-  link.send({ t: 'copy-end', tables: tables.map((t) => t.name) });
+  link.send({ t: 'copy-end', id });
   return sent;
 }

@@ -73,6 +73,17 @@ describe('SessionCache', () => {
     expect(await s.revokeAll('u1')).toBe(0);
   });
 
+  it('touches a session: same token, fresh expiry', async () => {
+    const { sessions: s, clock } = sessions();
+    const { token } = await s.create('u1', {}, { ttl: MIN });
+    clock.advance(50_000);
+    const touched = await s.touch(token);
+    expect(touched?.expiresAt).toBe(clock.now() + 30 * MIN);
+    clock.advance(MIN);
+    expect(s.get(token)).toBeDefined();
+    expect(await s.touch('unknown')).toBeUndefined();
+  });
+
   it('rotates a session: new token, same user and metadata, old token dead', async () => {
     const { sessions: s, clock } = sessions();
     const { token, session } = await s.create('u1', { ip: 'x' });

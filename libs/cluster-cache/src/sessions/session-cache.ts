@@ -82,6 +82,19 @@ export class SessionCache<M = Record<string, unknown>> {
     return { handle, userId: stored.userId, metadata: stored.metadata, createdAt: stored.createdAt, expiresAt };
   }
 
+  /**
+   * Extends a session's life by `ttl` (default: the session TTL) from now,
+   * keeping its token: a sliding idle timeout. Resolves to the renewed session,
+   * or `undefined` if it has none.
+   */
+  async touch(token: string, options: SessionOptions = {}): Promise<Session<M> | undefined> {
+    const session = this.get(token);
+    if (session === undefined) return undefined;
+    const { handle, userId, metadata, createdAt } = session;
+    await this.cache.write({ put: [[handle, { userId, metadata, createdAt }], [[USER, userId, handle], createdAt]] }, { ttl: options.ttl ?? this.ttl });
+    return this.byHandle(handle);
+  }
+
   /** Ends the session of a token (sign-out). Resolves to whether it existed. */
   async delete(token: string): Promise<boolean> {
     const session = this.get(token);

@@ -2,6 +2,7 @@ import {
   type AddressInfo,
   connect as netConnect,
   createServer as createNetServer,
+  isIP,
   type Server,
   type Socket,
 } from 'node:net';
@@ -151,7 +152,10 @@ export class TcpTransport implements Transport {
   private async dial(host: string, port: number): Promise<PeerLink> {
     const { tls, connectTimeout } = this.options;
     const address = `${host}:${port}`;
-    const socket = tls ? tlsConnect({ ...tls, host, port }) : netConnect({ host, port });
+    // Dial from this node's own address, so peers (and firewall rules) see who it is.
+    const localAddress = this.localAddress(host);
+    const tcp = netConnect({ host, port, localAddress });
+    const socket = tls ? tlsConnect({ ...tls, host, port, socket: tcp }) : tcp;
     const conn = this.track(socket, address);
     const timeout = `connecting to ${address} took over ${connectTimeout} ms`;
     const timer = setTimeout(() => conn.destroy(new TransportError('connect-timeout', timeout)), connectTimeout);
@@ -233,6 +237,14 @@ export class TcpTransport implements Transport {
     }
     link.start(); // after the handlers, so they miss none of its messages
     return link;
+  }
+
+  /** The address to dial `host` from: this node's host, unless it is a wildcard or of the other IP family. */
+  private localAddress(host: string): string | undefined {
+    const own = this.self.host;
+    const family = isIP(own);
+    if (family === 0 || own === '0.0.0.0' || own === '::' || family !== isIP(host)) return undefined;
+    return own;
   }
 
   private async shutdown(): Promise<void> {

@@ -1,0 +1,154 @@
+import { promises as dnsPromises } from 'node:dns';
+import { isIP } from 'node:net';
+import type { DiscoveryContext, DiscoveryStrategy } from './discovery-strategy.interface';
+import { checkDns, DISCOVERY_DEFAULTS, formatAddress } from './validate-discovery';
+
+/**
+ * Options of the `dns` strategy: libcluster's `DNSPoll` / `Kubernetes.DNS`
+ * (A/AAAA records and a port) and `Kubernetes.DNSSRV` (SRV records). @publicApi
+ */
+export interface DnsDiscoveryOptions {
+  strategy: 'dns';
+  /** The name to resolve, e.g. a Kubernetes headless service `my-app.default.svc.cluster.local`. */
+  name: string;
+  /** Record type. `A` (default) and `AAAA` need `port`; `SRV` records carry host and port. */
+  type?: 'A' | 'AAAA' | 'SRV';
+  /** Cluster port of the nodes behind an A/AAAA name (required for A/AAAA, not allowed for SRV). */
+  port?: number;
+  /** How often the name is resolved, in ms. Default 5000. */
+  interval?: number;
+  /** DNS servers (`ip` or `ip:port`, IPv6 as `[ip]:port`). Default: the system's. */
+  servers?: string[];
+  /** How long one query waits for an answer, in ms (tried twice). Default 2000. */
+  timeout?: number;
+}
+
+/**
+ * Polls DNS for the cluster's nodes every `interval`: the A or AAAA records
+ * of `name` (each address with `port`), or its SRV records (each target with
+ * its port; targets are resolved to addresses with the same servers, falling
+ * back to the name itself). Every answer is reported; a node no longer in the
+ * answer is simply not reported (the cluster keeps it while it is linked).
+ *
+ * Resolver errors (timeouts, SERVFAIL, NXDOMAIN…) are logged once per distinct
+ * error at warn level and retried at the next poll; a recovery is logged.
+ * @publicApi
+ */
+export class DnsDiscovery implements DiscoveryStrategy {
+  private readonly options: Required<Omit<DnsDiscoveryOptions, 'strategy' | 'port' | 'servers'>> & Pick<DnsDiscoveryOptions, 'port' | 'servers'>;
+  private resolver: dnsPromises.Resolver | undefined;
+  private context: DiscoveryContext | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private stopped = false;
+  private lastError: string | undefined;
+  private last: string[] = [];
+
+  /** @param options checked like the `discovery` option (throws `InvalidOptionError`). */
+  constructor(options: Omit<DnsDiscoveryOptions, 'strategy'>) {
+    const checked = checkDns({ ...options, strategy: 'dns' }, 'dns');
+    const d = DISCOVERY_DEFAULTS.dns;
+    this.options = {
+      name: checked.name,
+      type: checked.type ?? d.type,
+      port: checked.port,
+      interval: checked.interval ?? d.interval,
+      servers: checked.servers,
+      timeout: checked.timeout ?? d.timeout,
+    };
+  }
+
+  /** What is queried, e.g. `SRV _cluster._tcp.my-app` or `A my-app (port 14000)`. */
+  get query(): string {
+    const { type, name, port } = this.options;
+    return `${type} ${name}${type === 'SRV' ? '' : ` (port ${port})`}`;
+  }
+
+  /** Starts polling (the first query is sent at once). */
+  start(context: DiscoveryContext): void {
+    this.context = context;
+    this.stopped = false;
+    this.resolver = new dnsPromises.Resolver({ timeout: this.options.timeout, tries: 2 });
+    if (this.options.servers !== undefined) this.resolver.setServers(this.options.servers);
+    context.logger.log(
+      `dns discovery: resolving ${this.query} every ${this.options.interval} ms with ${this.options.servers?.join(', ') ?? 'the system\'s DNS servers'}`,
+    );
+    this.schedule(0);
+  }
+
+  /** Stops polling and cancels a query in flight. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.resolver?.cancel();
+    await this.running;
+  }
+
+  /** The addresses of the last successful answer. */
+  lastAnswer(): string[] {
+    return [...this.last];
+  }
+
+  private schedule(delay: number): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.running = this.poll().finally(() => {
+        this.running = undefined;
+        this.schedule(this.options.interval);
+      });
+    }, delay);
+    this.timer.unref();
+  }
+
+  private async poll(): Promise<void> {
+    const context = this.context!;
+    let addresses: string[];
+    try {
+      addresses = await this.resolve();
+    } catch (error) {
+      if (this.stopped) return;
+      const e = error as NodeJS.ErrnoException;
+      const description = e.code ?? e.message;
+      if (description !== this.lastError) {
+        context.logger.warn(`dns discovery: resolving ${this.query} failed: ${e.message}; retrying every ${this.options.interval} ms`);
+      }
+      this.lastError = description;
+      return;
+    }
+    if (this.stopped) return;
+    if (this.lastError !== undefined) context.logger.log(`dns discovery: resolving ${this.query} works again (${addresses.length} address(es))`);
+    this.lastError = undefined;
+    const sorted = [...new Set(addresses)].sort();
+    if (sorted.join() !== this.last.join()) context.logger.debug(`dns discovery: ${this.query} → ${sorted.join(', ') || 'nothing'}`);
+    this.last = sorted;
+    if (sorted.length > 0) context.found(sorted);
+  }
+
+  private async resolve(): Promise<string[]> {
+    const resolver = this.resolver!;
+    const { type, name, port } = this.options;
+    if (type === 'A') return (await resolver.resolve4(name)).map((ip) => formatAddress(ip, port!));
+    if (type === 'AAAA') return (await resolver.resolve6(name)).map((ip) => formatAddress(ip, port!));
+    const records = await resolver.resolveSrv(name);
+    const resolved = await Promise.all(records.map(async (r) => (await this.addressesOf(r.name)).map((host) => formatAddress(host, r.port))));
+    return resolved.flat();
+  }
+
+  /** The addresses of an SRV target (IPv4 first, then IPv6); the name itself if it resolves to none. */
+  private async addressesOf(target: string): Promise<string[]> {
+    const host = target.replace(/\.$/, '');
+    if (isIP(host) !== 0) return [host];
+    const resolver = this.resolver!;
+    for (const lookup of [(h: string) => resolver.resolve4(h), (h: string) => resolver.resolve6(h)]) {
+      try {
+        const found = await lookup(host);
+        if (found.length > 0) return found;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ECANCELLED') throw error;
+      }
+    }
+    this.context?.logger.debug(`dns discovery: SRV target ${host} has no A/AAAA records at ${this.options.servers?.join(', ') ?? 'the system servers'}; reporting it by name`);
+    return [host];
+  }
+}

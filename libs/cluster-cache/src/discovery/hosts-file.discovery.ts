@@ -1,0 +1,310 @@
+import { promises as dnsPromises } from 'node:dns';
+import { readFileSync } from 'node:fs';
+import { connect, isIP, Socket } from 'node:net';
+import { resolve as resolvePath } from 'node:path';
+import type { DiscoveryContext, DiscoveryStrategy } from './discovery-strategy.interface';
+import { checkHostsFile, DISCOVERY_DEFAULTS, formatAddress, localIPv4Addresses } from './validate-discovery';
+
+/** Options of the `hosts-file` strategy (Erlang's `.hosts.erlang` + epmd). @publicApi */
+export interface HostsFileDiscoveryOptions {
+  strategy: 'hosts-file';
+  /** The hosts file. Default `.hosts.erlang` in the working directory. */
+  path?: string;
+  /** Cluster ports probed on every host, `[from, to]` inclusive. Default [14000, 14010]. */
+  ports?: [number, number];
+  /** How often the file is read again and new hosts/ports are probed, in ms. Default 5000. */
+  interval?: number;
+  /** How long a probe waits for a TCP connection, in ms. Default 500. */
+  connectTimeout?: number;
+  /** How many probes run at once. Default 16. */
+  concurrency?: number;
+}
+
+/** A host listed in a hosts file, with its line number (from 1). */
+export interface HostsFileEntry {
+  host: string;
+  line: number;
+}
+
+/** A line of a hosts file that is not a host, with its line number (from 1). */
+export interface HostsFileProblem {
+  line: number;
+  text: string;
+  problem: string;
+}
+
+/** What {@link parseHostsFile} found. */
+export interface ParsedHostsFile {
+  /** The hosts, each once, in file order. */
+  hosts: HostsFileEntry[];
+  /** Lines that are not hosts; the rest of the file is still used. */
+  problems: HostsFileProblem[];
+}
+
+const HOST_NAME = /^(?=.{1,253}$)[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*$/;
+
+/**
+ * Parses a hosts file in Erlang's `.hosts.erlang` syntax — one quoted atom
+ * and a full stop per host (`'10.0.0.5'.`, `'db1.example.com'.`, several per
+ * line allowed), `%` comments — and also plain lines with one host name or IP
+ * address. Never throws: bad lines come back in `problems` with their number.
+ */
+export function parseHostsFile(text: string): ParsedHostsFile {
+  const hosts: HostsFileEntry[] = [];
+  const problems: HostsFileProblem[] = [];
+  const seen = new Set<string>();
+  const add = (host: string, line: number): void => {
+    const key = host.toLowerCase();
+    if (!seen.has(key)) hosts.push({ host, line });
+    seen.add(key);
+  };
+  text.split(/\r?\n/).forEach((raw, index) => {
+    const line = index + 1;
+    const content = stripComment(raw).trim();
+    if (content === '') return;
+    const problem = (message: string): void => void problems.push({ line, text: raw.trim(), problem: message });
+    if (content.startsWith("'")) {
+      const term = /\s*'([^']*)'\s*\.(?=\s|$)/y;
+      const found: string[] = [];
+      let at = 0;
+      let match: RegExpExecArray | null;
+      while (at < content.length && (match = term.exec(content)) !== null) {
+        found.push(match[1]);
+        at = term.lastIndex;
+      }
+      const rest = content.slice(at).trim();
+      if (rest !== '') return problem(`expected 'host'. (a host in single quotes, then a full stop), got ${JSON.stringify(rest)}`);
+      const bad = found.filter((host) => !isHost(host));
+      if (bad.length > 0) return problem(`'${bad[0]}' is not a host name or IP address`);
+      found.forEach((host) => add(unbracket(host), line));
+      return;
+    }
+    if (/\s/.test(content)) return problem('expected one host per line (or Erlang terms like \'host\'.)');
+    // A plain host; a trailing full stop is an Erlang unquoted atom's (`localhost.`) or a root-dot FQDN.
+    const host = unbracket(content.endsWith('.') && content.length > 1 ? content.slice(0, -1) : content);
+    if (!isHost(host)) return problem(`${JSON.stringify(content)} is not a host name or IP address (use 'host'. or a plain host per line)`);
+    add(host, line);
+  });
+  return { hosts, problems };
+}
+
+function stripComment(line: string): string {
+  let quoted = false;
+  for (let i = 0; i < line.length; i++) {
+    if (line[i] === "'") quoted = !quoted;
+    else if (line[i] === '%' && !quoted) return line.slice(0, i);
+  }
+  return line;
+}
+
+function unbracket(host: string): string {
+  return host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
+}
+
+function isHost(host: string): boolean {
+  return isIP(unbracket(host)) !== 0 || HOST_NAME.test(host);
+}
+
+/**
+ * Erlang's `ErlangHosts` strategy as libcluster has it, with epmd's part done
+ * by probing: reads a hosts file, and on each host tries a TCP connection to
+ * every port of the cluster port range (`ports`). Ports that accept are
+ * reported; the cluster's authenticated handshake rejects anything that is not
+ * a node. An address that accepted once is not probed again (the cluster keeps
+ * linking to it, with backoff, while its host stays in the file).
+ *
+ * The file is read again every `interval`; a malformed line is logged (warn)
+ * with its number and the rest is used. A missing file at start fails
+ * `start()` with the path; one that disappears later keeps its last hosts.
+ * @publicApi
+ */
+export class HostsFileDiscovery implements DiscoveryStrategy {
+  /** The absolute path of the hosts file. */
+  readonly path: string;
+  private readonly ports: [number, number];
+  private readonly interval: number;
+  private readonly connectTimeout: number;
+  private readonly concurrency: number;
+  private context: DiscoveryContext | undefined;
+  private text: string | undefined;
+  private hosts: HostsFileEntry[] = [];
+  /** Addresses (`ip:port`) that accepted a probe. */
+  private readonly known = new Set<string>();
+  private readonly probing = new Set<Socket>();
+  /** Last problem logged per subject (the file, a host), so each is logged once until it changes. */
+  private readonly reported = new Map<string, string>();
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private stopped = false;
+
+  /** @param options checked like the `discovery` option (throws `InvalidOptionError`); the file is checked at `start()`. */
+  constructor(options: Omit<HostsFileDiscoveryOptions, 'strategy'> = {}) {
+    const checked = checkHostsFile({ ...options, strategy: 'hosts-file' }, 'hosts-file', { checkFiles: false });
+    const d = DISCOVERY_DEFAULTS.hostsFile;
+    this.path = resolvePath(checked.path ?? d.path);
+    this.ports = checked.ports ?? [...d.ports];
+    this.interval = checked.interval ?? d.interval;
+    this.connectTimeout = checked.connectTimeout ?? d.connectTimeout;
+    this.concurrency = checked.concurrency ?? d.concurrency;
+  }
+
+  /** Reads the hosts file (throws, naming it, if it cannot be read) and starts probing. */
+  start(context: DiscoveryContext): void {
+    this.context = context;
+    this.stopped = false;
+    let text: string;
+    try {
+      text = readFileSync(this.path, 'utf8');
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      throw new Error(
+        code === 'ENOENT'
+          ? `hosts-file discovery: the hosts file ${this.path} does not exist; create it with one host per line (e.g. '10.0.0.5'.) or set the strategy's path`
+          : `hosts-file discovery: cannot read the hosts file ${this.path}: ${(error as Error).message}`,
+      );
+    }
+    this.load(text);
+    context.logger.log(
+      `hosts-file discovery: ${this.hosts.length} host(s) from ${this.path}, probing ports ${this.ports[0]}-${this.ports[1]} every ${this.interval} ms`,
+    );
+    this.schedule(0);
+  }
+
+  /** Stops probing: closes probe sockets and waits for the current round to end. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    for (const socket of this.probing) socket.destroy();
+    await this.running;
+  }
+
+  /** The hosts currently read from the file. */
+  currentHosts(): string[] {
+    return this.hosts.map((h) => h.host);
+  }
+
+  private schedule(delay: number): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.running = this.round()
+        .catch((error: unknown) => this.context?.logger.warn(`hosts-file discovery: probing failed: ${String(error)}`))
+        .finally(() => {
+          this.running = undefined;
+          this.schedule(this.interval);
+        });
+    }, delay);
+    this.timer.unref();
+  }
+
+  /** Parses the file's text if it changed, and logs its bad lines once. */
+  private load(text: string): void {
+    if (text === this.text) return;
+    this.text = text;
+    const parsed = parseHostsFile(text);
+    this.hosts = parsed.hosts;
+    for (const p of parsed.problems) {
+      this.context?.logger.warn(`hosts-file discovery: ${this.path} line ${p.line}: ${p.problem}; line ignored: ${p.text}`);
+    }
+  }
+
+  private reread(): void {
+    try {
+      this.load(readFileSync(this.path, 'utf8'));
+      this.clearProblem('file', `${this.path} can be read again`);
+    } catch (error) {
+      this.problem('file', `cannot read the hosts file ${this.path} (${(error as NodeJS.ErrnoException).code ?? String(error)}); using its last ${this.hosts.length} host(s)`);
+    }
+  }
+
+  private async round(): Promise<void> {
+    this.reread();
+    const addresses = (await Promise.all(this.hosts.map((h) => this.addressesOf(h.host)))).flat();
+    if (this.stopped) return;
+    const current = new Set<string>();
+    const candidates: string[] = [];
+    for (const ip of new Set(addresses)) {
+      for (let port = this.ports[0]; port <= this.ports[1]; port++) {
+        if (this.isSelf(ip, port)) continue;
+        const address = formatAddress(ip, port);
+        current.add(address);
+        if (!this.known.has(address)) candidates.push(address);
+      }
+    }
+    // Hosts no longer in the file (or no longer resolving to an address) are forgotten.
+    for (const address of this.known) if (!current.has(address)) this.known.delete(address);
+    if (this.known.size > 0) this.context!.found([...this.known]);
+    const accepted = await this.probeAll(candidates);
+    if (this.stopped || accepted.length === 0) return;
+    for (const address of accepted) this.known.add(address);
+    this.context!.logger.debug(`hosts-file discovery: found ${accepted.join(', ')}`);
+    this.context!.found(accepted);
+  }
+
+  private async addressesOf(host: string): Promise<string[]> {
+    if (isIP(host) !== 0) return [host];
+    try {
+      const found = await dnsPromises.lookup(host, { all: true });
+      this.clearProblem(`host ${host}`, `${host} resolves again`);
+      return found.map((a) => a.address);
+    } catch (error) {
+      this.problem(`host ${host}`, `cannot resolve ${host} from ${this.path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}; retrying every ${this.interval} ms`);
+      return [];
+    }
+  }
+
+  private isSelf(ip: string, port: number): boolean {
+    const self = this.context!.self;
+    if (port !== self.port) return false;
+    if (ip === self.host) return true;
+    const wildcard = self.host === '0.0.0.0' || self.host === '::';
+    return wildcard && (ip.startsWith('127.') || ip === '::1' || localIPv4Addresses().includes(ip));
+  }
+
+  private async probeAll(addresses: string[]): Promise<string[]> {
+    const accepted: string[] = [];
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < addresses.length && !this.stopped) {
+        const address = addresses[next++];
+        if (await this.probe(address)) accepted.push(address);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(this.concurrency, addresses.length) }, worker));
+    return accepted;
+  }
+
+  /** Whether a TCP connection to `address` is accepted within `connectTimeout`. */
+  private probe(address: string): Promise<boolean> {
+    const at = address.lastIndexOf(':');
+    const host = address.slice(0, at).replace(/^\[|\]$/g, '');
+    const port = Number(address.slice(at + 1));
+    return new Promise((resolve) => {
+      const socket = connect({ host, port });
+      this.probing.add(socket);
+      let settled = false;
+      const done = (ok: boolean): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        this.probing.delete(socket);
+        socket.destroy();
+        resolve(ok);
+      };
+      const timer = setTimeout(() => done(false), this.connectTimeout);
+      socket.once('connect', () => done(true));
+      socket.once('error', () => done(false));
+      socket.once('close', () => done(false));
+    });
+  }
+
+  private problem(subject: string, message: string): void {
+    if (this.reported.get(subject) === message) return;
+    this.reported.set(subject, message);
+    this.context?.logger.warn(`hosts-file discovery: ${message}`);
+  }
+
+  private clearProblem(subject: string, recovered: string): void {
+    if (this.reported.delete(subject)) this.context?.logger.log(`hosts-file discovery: ${recovered}`);
+  }
+}

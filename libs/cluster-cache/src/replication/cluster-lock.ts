@@ -1,0 +1,83 @@
+import type { PeerCalls } from './peer-calls';
+
+/** A lock holder: `node/token`, so one node's attempts are told apart. */
+type Holder = string;
+
+interface LockRequest {
+  resource: string;
+  holder: Holder;
+  ttl: number;
+}
+
+interface Grant {
+  holder: Holder;
+  expires: number;
+}
+
+/**
+ * A non-blocking lock across the connected cluster (Pow uses `:global.set_lock`
+ * with no retries). Taking a resource asks every linked node; it is taken only
+ * if all of them grant it, else it is released everywhere at once. Grants
+ * expire after `ttl`, so a holder that crashed does not block forever.
+ */
+export class ClusterLock {
+  private readonly grants = new Map<string, Grant>();
+  private nextToken = 1;
+
+  constructor(
+    private readonly self: string,
+    private readonly calls: PeerCalls,
+    private readonly peers: () => string[],
+    private readonly ttl: number,
+    private readonly callTimeout: number,
+  ) {
+    calls.handle('lock', (_from, body) => {
+      const { resource, holder, ttl: lockTtl } = body as LockRequest;
+      return this.grant(resource, holder, lockTtl);
+    });
+    calls.handle('unlock', (_from, body) => {
+      const { resource, holder } = body as LockRequest;
+      return this.release(resource, holder);
+    });
+  }
+
+  /**
+   * Runs `fn` holding `resource` if it can be taken at once; resolves to
+   * `{ acquired: false }` without running it if another node holds it.
+   */
+  async tryWith<T>(resource: string, fn: () => Promise<T>, ttl = this.ttl): Promise<{ acquired: true; result: T } | { acquired: false }> {
+    const holder = `${this.self}/${this.nextToken++}`;
+    if (!this.grant(resource, holder, ttl)) return { acquired: false };
+    const peers = this.peers();
+    const answers = await Promise.all(
+      peers.map((peer) =>
+        this.calls.call<boolean>(peer, 'lock', { resource, holder, ttl }, this.callTimeout).then(
+          (granted) => ({ peer, granted }),
+          () => ({ peer, granted: false }),
+        ),
+      ),
+    );
+    try {
+      if (!answers.every((a) => a.granted)) return { acquired: false };
+      return { acquired: true, result: await fn() };
+    } finally {
+      this.release(resource, holder);
+      for (const { peer, granted } of answers) {
+        if (granted) this.calls.call(peer, 'unlock', { resource, holder, ttl }, this.callTimeout).catch(() => undefined);
+      }
+    }
+  }
+
+  private grant(resource: string, holder: Holder, ttl: number): boolean {
+    const current = this.grants.get(resource);
+    if (current !== undefined && current.holder !== holder && current.expires > Date.now()) return false;
+    this.grants.set(resource, { holder, expires: Date.now() + ttl });
+    return true;
+  }
+
+  private release(resource: string, holder: Holder): boolean {
+    if (this.grants.get(resource)?.holder !== holder) return false;
+    this.grants.delete(resource);
+    return true;
+  }
+}

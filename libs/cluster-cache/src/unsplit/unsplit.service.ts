@@ -1,0 +1,143 @@
+import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
+import type { Subscription } from 'rxjs';
+import { ClusterCacheRuntime } from '../cluster-cache.runtime';
+import { DEFAULT_TABLE } from '../cluster-cache.constants';
+import type { ClusterNode } from '../replication/cluster-node';
+import type { Table } from '../store/table';
+import { HEAL_STEP_TIMEOUT, MergeHeal } from './merge-heal';
+import { OldestWinsHeal } from './oldest-wins-heal';
+
+/** What a heal did. @publicApi */
+export interface HealResult {
+  /** The peer the split was with. */
+  node: string;
+  strategy: 'merge' | 'oldest-wins';
+  /** States that changed (merge) or were reloaded (oldest-wins). */
+  entries: number;
+}
+
+/** How long to wait before trying again when another heal holds the cluster-wide lock, in ms. */
+const RETRY_MS = 150;
+
+/**
+ * Heals netsplits (Pow's `MnesiaCache.Unsplit`). It listens for
+ * `inconsistent_database` and heals each split, one heal at a time across the
+ * cluster, emitting `healed` or `heal_failed` on `ClusterService.events$`.
+ *
+ * - `merge` (default): per key, the newer write wins and a delete wins over
+ *   any write that had not seen it; nothing acknowledged is lost. Only the
+ *   buckets whose digests differ are exchanged.
+ * - `oldest-wins`: the island holding the longest-running node keeps its data;
+ *   the other island flushes and reloads (`flushTables` says which replicated
+ *   tables besides the cache's own may be flushed; any other blocks the heal).
+ *
+ * Active when the `unsplit` option is set; `heal(node)` also works on demand.
+ * @publicApi
+ */
+@Injectable()
+export class UnsplitService implements OnModuleDestroy {
+  private readonly logger: Logger;
+  private readonly node: ClusterNode | undefined;
+  private readonly merge: MergeHeal | undefined;
+  private readonly oldestWins: OldestWinsHeal | undefined;
+  private subscription: Subscription | undefined;
+  private queue: Promise<unknown> = Promise.resolve();
+  private stopped = false;
+
+  constructor(private readonly runtime: ClusterCacheRuntime) {
+    this.logger = new Logger(`ClusterCache ${runtime.self.name}`);
+    this.node = runtime.node;
+    const node = this.node;
+    if (node === undefined) return;
+    // Handlers are served whatever the local strategy, so a peer can heal with this node.
+    this.merge = new MergeHeal(node, runtime.engine);
+    this.oldestWins = new OldestWinsHeal(node, runtime.engine, flushPolicy(runtime.options.unsplit?.flushTables ?? false));
+    node.handle('unsplit.healed', (from, body) => {
+      const { strategy, entries } = body as { strategy: 'merge' | 'oldest-wins'; entries: number };
+      node.markHealed(from);
+      node.report({ type: 'healed', node: from, strategy, entries });
+      return true;
+    });
+    if (runtime.options.unsplit === undefined) return;
+    this.subscription = node.events$.subscribe((event) => {
+      if (event.type === 'inconsistent_database' && this.leads(event.node)) void this.heal(event.node).catch(() => undefined);
+    });
+  }
+
+  /** The strategy in use. */
+  get strategy(): 'merge' | 'oldest-wins' {
+    return this.runtime.options.unsplit?.strategy ?? 'merge';
+  }
+
+  /**
+   * Heals the split with `node` now (queued behind heals already running on
+   * this node, and serialised across the cluster by a lock).
+   */
+  heal(node: string): Promise<HealResult> {
+    const run = this.queue.then(() => this.healWithLock(node));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  onModuleDestroy(): void {
+    this.stopped = true;
+    this.subscription?.unsubscribe();
+  }
+
+  /** One side of each split runs its heal: the node whose name sorts first. */
+  private leads(peer: string): boolean {
+    return this.runtime.self.name < peer;
+  }
+
+  private async healWithLock(peer: string): Promise<HealResult> {
+    const node = this.node;
+    if (node === undefined) throw new Error('this node runs alone: there is nothing to heal');
+    for (;;) {
+      if (this.stopped || !node.isLinked(peer)) throw this.failed(peer, `${peer} is no longer linked`);
+      const attempt = await node.lock.tryWith('unsplit', () => this.run(peer), HEAL_STEP_TIMEOUT * 2);
+      if (attempt.acquired) return attempt.result;
+      await new Promise((resolve) => setTimeout(resolve, RETRY_MS + Math.random() * RETRY_MS));
+    }
+  }
+
+  private async run(peer: string): Promise<HealResult> {
+    const node = this.node!;
+    const strategy = this.strategy;
+    this.logger.warn(`healing the netsplit between ${node.self.name} and ${peer} (strategy: ${strategy})`);
+    try {
+      let entries: number;
+      if (strategy === 'merge') {
+        entries = await this.merge!.heal(peer);
+        this.logger.log(`the netsplit between ${node.self.name} and ${peer} is healed: ${entries} entries merged`);
+      } else {
+        const outcome = await this.oldestWins!.heal(peer);
+        entries = outcome.reloaded;
+        this.logger.log(
+          outcome.losers.length === 0
+            ? `the node ${peer} has already been healed and joined the cluster of ${node.self.name}`
+            : `the netsplit with ${peer} is healed: ${outcome.losers.join(', ')} reloaded ${entries} entries from the island of ${outcome.winner}`,
+        );
+      }
+      node.markHealed(peer);
+      await node.call(peer, 'unsplit.healed', { strategy, entries }).catch(() => undefined);
+      const result: HealResult = { node: peer, strategy, entries };
+      node.report({ type: 'healed', node: peer, strategy, entries });
+      return result;
+    } catch (error) {
+      throw this.failed(peer, error instanceof Error ? error.message : String(error));
+    }
+  }
+
+  private failed(peer: string, reason: string): Error {
+    this.logger.error(`could not heal the netsplit with ${peer}: ${reason}`);
+    this.node?.report({ type: 'heal_failed', node: peer, reason });
+    return new Error(reason);
+  }
+}
+
+/** Which replicated tables a heal may flush: the cache's own, plus `flushTables`. */
+function flushPolicy(flushTables: false | string[] | 'all'): (table: Table) => boolean {
+  if (flushTables === 'all') return () => true;
+  const allowed = new Set([DEFAULT_TABLE, ...(flushTables || [])]);
+  return (table) => allowed.has(table.name);
+}
