@@ -62,6 +62,7 @@ export class ClusterCacheRuntime implements OnModuleInit, BeforeApplicationShutd
           discoveryGrace: options.discovery.some((d) => d.strategy !== 'static') ? DISCOVERY_GRACE : 0,
           cookie: options.cookie,
           cluster: options.cluster,
+          keepLocalOnJoin: options.unsplit?.strategy === 'merge',
         },
         this.logger,
       );
@@ -83,7 +84,7 @@ export class ClusterCacheRuntime implements OnModuleInit, BeforeApplicationShutd
     if (this.node !== undefined) {
       await this.node.start();
     } else {
-      const loaded = await this.engine.loadPersisted();
+      const loaded = [...(await this.engine.loadPersisted()).values()].reduce((n, states) => n + states.length, 0);
       if (this.persistence !== undefined) this.logger.log(`${this.self.name} runs alone with ${loaded} entries from ${this.persistence.dir}`);
     }
     this.engine.start();

@@ -13,6 +13,8 @@ import { deepFreeze } from '../util/deep-freeze';
 export interface PutOptions {
   /** Time to live in milliseconds; defaults to the namespace's TTL. */
   ttl?: number;
+  /** Absolute expiry in ms since the epoch, instead of `ttl` (e.g. `createdAt + ttl` of a record). */
+  expiresAt?: number;
 }
 
 /** The changes of one atomic `write`. @publicApi */
@@ -123,7 +125,8 @@ export class ClusterCache<V = unknown> {
       const ops: WriteOp[] = [];
       const puts = changes.put ?? [];
       if (puts.length > 0) {
-        const expiresAt = now + this.resolveTtl(options?.ttl);
+        const expiresAt = options?.expiresAt ?? now + this.resolveTtl(options?.ttl);
+        if (!(expiresAt > now) || !Number.isFinite(expiresAt)) throw new InvalidArgumentError(messages.badExpiresAt(expiresAt));
         for (const [key, value] of puts) ops.push({ ns: this.namespaceName, key: this.key(key), value: this.freeze(key, value), expiresAt });
       }
       const keepUntil = now + (this.ttl ?? ORPHAN_TOMBSTONE_MS);

@@ -66,6 +66,7 @@ export class DnsDiscovery implements DiscoveryStrategy {
 
   /** Starts polling (the first query is sent at once). */
   start(context: DiscoveryContext): void {
+    if (this.resolver !== undefined && !this.stopped) throw new Error('dns discovery is already started');
     this.context = context;
     this.stopped = false;
     this.resolver = new dnsPromises.Resolver({ timeout: this.options.timeout, tries: 2 });

@@ -150,8 +150,7 @@ export class HostsFileDiscovery implements DiscoveryStrategy {
 
   /** Reads the hosts file (throws, naming it, if it cannot be read) and starts probing. */
   start(context: DiscoveryContext): void {
-    this.context = context;
-    this.stopped = false;
+    if (this.context !== undefined && !this.stopped) throw new Error('hosts-file discovery is already started');
     let text: string;
     try {
       text = readFileSync(this.path, 'utf8');
@@ -163,6 +162,8 @@ export class HostsFileDiscovery implements DiscoveryStrategy {
           : `hosts-file discovery: cannot read the hosts file ${this.path}: ${(error as Error).message}`,
       );
     }
+    this.context = context;
+    this.stopped = false;
     this.load(text);
     context.logger.log(
       `hosts-file discovery: ${this.hosts.length} host(s) from ${this.path}, probing ports ${this.ports[0]}-${this.ports[1]} every ${this.interval} ms`,
@@ -279,8 +280,11 @@ export class HostsFileDiscovery implements DiscoveryStrategy {
     const at = address.lastIndexOf(':');
     const host = address.slice(0, at).replace(/^\[|\]$/g, '');
     const port = Number(address.slice(at + 1));
+    // From this node's own address (as the cluster dials), so the probed node's log names it.
+    const own = this.context!.self.host;
+    const localAddress = isIP(own) !== 0 && isIP(own) === isIP(host) && own !== '0.0.0.0' && own !== '::' ? own : undefined;
     return new Promise((resolve) => {
-      const socket = connect({ host, port });
+      const socket = connect({ host, port, localAddress });
       this.probing.add(socket);
       let settled = false;
       const done = (ok: boolean): void => {

@@ -99,13 +99,12 @@ export class CacheEngine {
     await this.persistence.get(table.name)?.replaceAll(table.states());
   }
 
-  /** Loads every persisted table from disk into memory. */
-  async loadPersisted(): Promise<number> {
-    let loaded = 0;
+  /** Loads every persisted table from disk into memory; returns the states loaded per table. */
+  async loadPersisted(): Promise<Map<Table, EntryState[]>> {
+    const loaded = new Map<Table, EntryState[]>();
     for (const table of this.store.allTables()) {
       const persistence = this.persistence.get(table.name);
-      if (persistence === undefined) continue;
-      loaded += this.store.merge(table, await persistence.load()).length;
+      if (persistence !== undefined) loaded.set(table, this.store.merge(table, await persistence.load()));
     }
     return loaded;
   }

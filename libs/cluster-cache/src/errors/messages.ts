@@ -3,6 +3,7 @@ export const messages = {
   noTtl: (namespace: string) =>
     `no TTL for a write to namespace "${namespace}": pass { ttl } (ms) or set a default with namespace("${namespace}", { ttl }) or the module's \`ttl\` option`,
   badTtl: (ttl: unknown) => `ttl must be a positive number of milliseconds, got ${String(ttl)}`,
+  badExpiresAt: (expiresAt: unknown) => `expiresAt must be a time in the future (ms since the epoch), got ${String(expiresAt)}`,
   badKey: (problem: string, key: unknown) => `invalid key ${describe(key)}: ${problem}`,
   badPattern: (problem: string, pattern: unknown) => `invalid pattern ${describe(pattern)}: ${problem}`,
   undefinedValue: (key: unknown) => `cannot store undefined under key ${describe(key)} (use delete to remove a key)`,

@@ -1,3 +1,6 @@
+import { mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { InvalidOptionError } from '../errors/cluster-cache.error';
 import { ManualClock } from '../store/clock';
 import { isAddress, resolveOptions, resolveTableOptions } from './resolve-options';
@@ -71,5 +74,115 @@ describe('resolveOptions', () => {
   it('recognises host:port addresses', () => {
     expect(['127.0.0.1:14000', 'node-a.svc:80', '[::1]:5'].every(isAddress)).toBe(true);
     expect(['127.0.0.1', ':80', 'a:99999', 5].some(isAddress)).toBe(false);
+  });
+});
+
+describe('resolveOptions: the discovery option', () => {
+  const COOKIE = 'a-long-enough-cookie';
+  let dir: string;
+  let hostsFile: string;
+
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'ncc-options-'));
+    hostsFile = join(dir, 'hosts.erlang');
+    writeFileSync(hostsFile, "'127.0.0.1'.\n");
+  });
+
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  function refusal(options: object): InvalidOptionError {
+    try {
+      resolveOptions(options as never);
+    } catch (error) {
+      expect(error).toBeInstanceOf(InvalidOptionError);
+      return error as InvalidOptionError;
+    }
+    throw new Error(`accepted ${JSON.stringify(options)}`);
+  }
+
+  it.each([
+    [{ strategy: 'gossip', interface: 'eth0' }, 'discovery[0].interface', /must be the IPv4 address of the network interface to gossip on, not an interface name .* got "eth0"/],
+    [{ strategy: 'gossip', interface: '192.0.2.77' }, 'discovery[0].interface', /is 192\.0\.2\.77, which is not an address of this host \(its IPv4 addresses: .*127\.0\.0\.1/],
+    [{ strategy: 'gossip', port: 0 }, 'discovery[0].port', /integer from 1 to 65535, got 0/],
+    [{ strategy: 'gossip', port: 65536 }, 'discovery[0].port', /integer from 1 to 65535/],
+    [{ strategy: 'gossip', group: '10.0.0.1' }, 'discovery[0].group', /IPv4 multicast address \(224\.0\.0\.0 to 239\.255\.255\.255; default 233\.252\.1\.32\)/],
+    [{ strategy: 'gossip', ttl: 256 }, 'discovery[0].ttl', /integer from 0 to 255/],
+    [{ strategy: 'gossip', broadcastOnly: 'yes' }, 'discovery[0].broadcastOnly', /true or false/],
+    [{ strategy: 'gossip', broadcastAddress: '10.77.0.255' }, 'discovery[0].broadcastAddress', /only used with broadcastOnly: true/],
+    [{ strategy: 'gossip', broadcastOnly: true, broadcastAddress: 'everyone' }, 'discovery[0].broadcastAddress', /IPv4 broadcast address/],
+    [{ strategy: 'gossip', secret: 'short' }, 'discovery[0].secret', /at least 16 characters/],
+    [{ strategy: 'gossip', intreval: 100 }, 'discovery[0].intreval', /is not an option of the "gossip" strategy \(its options: port, group, ttl, interface/],
+    [{ strategy: 'static', nodes: ['127.0.0.1:0'] }, 'discovery[0].nodes', /"host:port"/],
+    [{ strategy: 'hosts-file', path: '/nonexistent/dir/hosts.erlang', ports: [14000, 14010] }, 'discovery[0].path', /names the hosts file \/nonexistent\/dir\/hosts\.erlang, which does not exist; create it with one host per line/],
+    [{ strategy: 'hosts-file', path: '/', ports: [14000, 14010] }, 'discovery[0].path', /names \/, which is not a file/],
+    [{ strategy: 'hosts-file', ports: [14000, 99999] }, 'discovery[0].ports[1]', /integer from 1 to 65535/],
+    [{ strategy: 'hosts-file', ports: [14000] }, 'discovery[0].ports', /\[from, to\]/],
+    [{ strategy: 'dns', name: 'nodes.test' }, 'discovery[0].port', /is required with type "A": A records carry no port, so give the cluster port of the nodes behind nodes\.test \(or use type "SRV"\)/],
+    [{ strategy: 'dns', name: 'nodes.test', type: 'AAAA' }, 'discovery[0].port', /required with type "AAAA"/],
+    [{ strategy: 'dns', name: 'nodes.test', type: 'SRV', port: 14000 }, 'discovery[0].port', /not used with type "SRV"/],
+    [{ strategy: 'dns', name: 'nodes.test', type: 'MX', port: 1 }, 'discovery[0].type', /"A", "AAAA" or "SRV"/],
+    [{ strategy: 'dns', name: 'nodes.test', port: 70000 }, 'discovery[0].port', /integer from 1 to 65535/],
+    [{ strategy: 'dns', name: 'nodes.test', port: 1, servers: ['ns1.example'] }, 'discovery[0].servers', /DNS server IP addresses/],
+    [{ strategy: 'custom' }, 'discovery[0].use', /must be an object implementing DiscoveryStrategy, with start\(context\) and stop\(\) methods .* got nothing/],
+    [{ strategy: 'custom', use: { start() {} } }, 'discovery[0].use', /without stop\(\)/],
+    [{ strategy: 'custom', use: class Mine {} }, 'discovery[0].use', /got a function/],
+  ])('refuses the discovery entry %j with a message that explains', (entry, option, message) => {
+    const error = refusal({ cookie: COOKIE, node: { port: 14005 }, discovery: [entry] });
+    expect(error.option).toBe(option);
+    expect(error.message).toMatch(message);
+  });
+
+  it('refuses a discovery option that is not a list, and entries that are not objects', () => {
+    expect(refusal({ discovery: { strategy: 'gossip' } }).option).toBe('discovery');
+    expect(refusal({ discovery: ['gossip'] }).message).toMatch(/`discovery\[0\]` must be an object like \{ strategy: 'gossip' \}, got "gossip"/);
+  });
+
+  it('fails fast when the default hosts file (.hosts.erlang in the working directory) is missing', () => {
+    const cwd = process.cwd();
+    process.chdir(dir);
+    try {
+      const error = refusal({ discovery: [{ strategy: 'hosts-file' }] });
+      expect(error.option).toBe('discovery[0].path');
+      expect(error.message).toContain(`${join(realpathSync(dir), '.hosts.erlang')}, which does not exist`);
+      expect(error.message).toContain('the default is .hosts.erlang in the working directory');
+    } finally {
+      process.chdir(cwd);
+    }
+  });
+
+  it('refuses a clustered node whose port is outside the hosts-file port range (no one would find it)', () => {
+    const error = refusal({ cookie: COOKIE, node: { port: 0 }, discovery: [{ strategy: 'hosts-file', path: hostsFile, ports: [14000, 14010] }] });
+    expect(error.option).toBe('node.port');
+    expect(error.message).toMatch(/is 0 \(any free port\), outside discovery\[0\]\.ports 14000-14010: the other nodes probe only that range/);
+    expect(refusal({ cookie: COOKIE, node: { port: 15000 }, discovery: [{ strategy: 'hosts-file', path: hostsFile }] }).message).toMatch(/is 15000, outside discovery\[0\]\.ports 14000-14010/);
+    // A node without a cookie runs alone: its port does not matter.
+    expect(resolveOptions({ discovery: [{ strategy: 'hosts-file', path: hostsFile }] }).discovery).toHaveLength(1);
+  });
+
+  it('accepts every strategy, several at once, and normalizes numbers given as strings', () => {
+    const custom = { start: () => undefined, stop: () => undefined };
+    const o = resolveOptions({
+      cookie: COOKIE,
+      node: { name: 'a@127.0.0.1', port: 14003 },
+      discovery: [
+        { strategy: 'static', nodes: ['127.0.0.2:14000'], interval: '500' as never },
+        { strategy: 'gossip', interface: '127.0.0.1', port: '45900' as never, ttl: 0, broadcastOnly: false, secret: 'a-gossip-secret-of-16+' },
+        { strategy: 'gossip', broadcastOnly: true, broadcastAddress: '127.255.255.255' },
+        { strategy: 'hosts-file', path: hostsFile, ports: ['14000', '14010'] as never, interval: 1000 },
+        { strategy: 'dns', name: 'nodes.test', port: 14000, servers: ['127.0.0.1:5353', '[::1]:53'] },
+        { strategy: 'dns', name: '_c._tcp.nodes.test', type: 'SRV' },
+        { strategy: 'custom', use: custom },
+      ],
+    });
+    expect(o.discovery).toEqual([
+      { strategy: 'static', nodes: ['127.0.0.2:14000'], interval: 500 },
+      { strategy: 'gossip', interface: '127.0.0.1', port: 45900, ttl: 0, broadcastOnly: false, secret: 'a-gossip-secret-of-16+' },
+      { strategy: 'gossip', broadcastOnly: true, broadcastAddress: '127.255.255.255' },
+      { strategy: 'hosts-file', path: hostsFile, ports: [14000, 14010], interval: 1000 },
+      { strategy: 'dns', name: 'nodes.test', type: 'A', port: 14000, servers: ['127.0.0.1:5353', '[::1]:53'] },
+      { strategy: 'dns', name: '_c._tcp.nodes.test', type: 'SRV' },
+      { strategy: 'custom', use: custom },
+    ]);
+    expect((o.discovery[6] as { use: unknown }).use).toBe(custom);
   });
 });

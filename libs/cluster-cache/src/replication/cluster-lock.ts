@@ -68,6 +68,15 @@ export class ClusterLock {
     }
   }
 
+  /**
+   * Forgets the grants held by a node whose link went down: a crashed or
+   * partitioned holder must not block the others (as `:global` locks die with
+   * their process).
+   */
+  peerDown(peer: string): void {
+    for (const [resource, grant] of this.grants) if (grant.holder.startsWith(`${peer}/`)) this.grants.delete(resource);
+  }
+
   private grant(resource: string, holder: Holder, ttl: number): boolean {
     const current = this.grants.get(resource);
     if (current !== undefined && current.holder !== holder && current.expires > Date.now()) return false;

@@ -26,7 +26,7 @@ function makeNode(network: InMemoryNetwork, name: string, seeds: string[] = [], 
   const node = new ClusterNode(
     transport,
     engine,
-    { joinTimeout: 3000, autoInitialize: options.autoInitialize ?? 'merge', ackTimeout: 1000, seeds: async () => seeds, reconnectInterval: 50, discovery: [], discoveryGrace: 0, cookie: 'unused-in-memory', cluster: 'test' },
+    { joinTimeout: 3000, autoInitialize: options.autoInitialize ?? 'merge', ackTimeout: 1000, seeds: async () => seeds, reconnectInterval: 50, discovery: [], discoveryGrace: 0, cookie: 'unused-in-memory', cluster: 'test', keepLocalOnJoin: false },
     quiet as unknown as Logger,
   );
   const events: ClusterEvent[] = [];

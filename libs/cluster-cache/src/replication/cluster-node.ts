@@ -14,7 +14,8 @@ import { bucketOf } from './digest';
 import { ClusterLock } from './cluster-lock';
 import { CallHandler, ChunkHandler, PeerCalls } from './peer-calls';
 import { PeerSession } from './peer-session';
-import { streamTables } from './table-copy';
+import { COPY_CHUNK, streamTables } from './table-copy';
+import { compareStates } from '../store/entry';
 import { WriteFanout } from './write-fanout';
 
 /** How a cluster node behaves. */
@@ -37,10 +38,18 @@ export interface ClusterNodeOptions {
   cookie: string;
   /** The cluster name. */
   cluster: string;
+  /**
+   * On a restart into a running cluster, keep this node's disk copy and merge
+   * it both ways (nothing acknowledged is lost), instead of Pow's "the cluster
+   * wins" (the disk copy is replaced by the cluster's data).
+   */
+  keepLocalOnJoin: boolean;
 }
 
 /** Longest wait between two attempts to reach an address that does not answer, in ms. */
 const MAX_BACKOFF = 30_000;
+/** A copy that receives nothing for this long is given up (and retried), in ms. */
+const COPY_IDLE_TIMEOUT = 15_000;
 /** How long a lock grant lasts unless released (a crashed holder blocks no longer than this), in ms. */
 const LOCK_TTL = 10_000;
 
@@ -63,6 +72,8 @@ export class ClusterNode {
   private clusterId = '';
   private joinedFrom: string | undefined;
   private copySource: PeerSession | undefined;
+  /** Set while this node starts the cluster from its disk copy (no join may begin meanwhile). */
+  private initiating = false;
   private readonly calls: PeerCalls;
   /** A lock across the connected cluster (session rotation, heals). */
   readonly lock: ClusterLock;
@@ -86,9 +97,9 @@ export class ClusterNode {
     this.calls = new PeerCalls(
       (peer, message) => {
         const session = this.sessions.get(peer);
-        if (session === undefined || !session.open) return false;
+        if (session === undefined || !session.open) return undefined;
         session.send(message);
-        return true;
+        return session.link.id;
       },
       (name) => this.replicatedTable(name),
     );
@@ -158,7 +169,18 @@ export class ClusterNode {
 
   /** Streams a copy of `tables` (or of some buckets of them) from `peer`, chunk by chunk, into `onChunk`. */
   pull(peer: string, tables: readonly string[], onChunk: ChunkHandler, buckets?: BucketFilter): Promise<void> {
-    return this.calls.pull(peer, tables, onChunk, buckets);
+    return this.calls.pull(peer, tables, onChunk, buckets, COPY_IDLE_TIMEOUT);
+  }
+
+  /**
+   * Sends states this node got from elsewhere (a heal, a merge) on to every
+   * linked peer, so the rest of its island gets them too; peers apply them
+   * like any replicated write (a state they already have changes nothing).
+   */
+  spread(table: Table, states: readonly EntryState[]): void {
+    for (let i = 0; i < states.length; i += COPY_CHUNK) {
+      this.fanout.replicate(table, states.slice(i, i + COPY_CHUNK)).catch(() => undefined);
+    }
   }
 
   /** The replicated tables of this node. */
@@ -180,7 +202,9 @@ export class ClusterNode {
     await this.startDiscovery();
     const seeds = [...new Set([...(await this.safeSeeds()), ...this.discovered])].filter((a) => a !== this.address);
     const reached = await Promise.all(seeds.map((address) => this.connect(address).then(() => true, () => false)));
-    if (!reached.some(Boolean)) {
+    // Discovery may have linked a peer (and started a join) during the grace period already.
+    const underway = this.phase !== 'joining' || this.copySource !== undefined || this.peers().length > 0;
+    if (!reached.some(Boolean) && !underway) {
       await this.initiate();
     } else {
       this.decideJoin();
@@ -220,6 +244,7 @@ export class ClusterNode {
     this.unsubscribeLinks?.();
     this.engine.replicateWith(undefined);
     this.fanout.stop();
+    this.calls.dropAll();
     await this.transport.close();
     for (const waiter of this.readyWaiters) waiter();
     this.readyWaiters = [];
@@ -301,7 +326,9 @@ export class ClusterNode {
 
   /** No one answered: this node starts the cluster, from its disk copy if it has one. */
   private async initiate(): Promise<void> {
-    const loaded = await this.engine.loadPersisted();
+    if (this.phase !== 'joining' || this.copySource !== undefined || this.initiating) return;
+    this.initiating = true;
+    const loaded = [...(await this.engine.loadPersisted()).values()].reduce((n, states) => n + states.length, 0);
     this.clusterId = randomBytes(8).toString('hex');
     this.logger.log(`no cluster found: ${this.self.name} initiated the cluster` + (loaded > 0 ? ` with ${loaded} entries from disk` : ''));
     this.becomeReady(undefined, loaded);
@@ -333,6 +360,7 @@ export class ClusterNode {
 
   private detach(session: PeerSession, reason: LinkCloseReason): void {
     session.open = false;
+    this.calls.dropLink(session.link.id);
     if (this.sessions.get(session.name) !== session) {
       // Superseded by a newer link to the same node: the peer is still there, unless it restarted.
       if (reason === 'replaced' && session.hello !== undefined) this.subject.next({ type: 'nodedown', node: session.name, reason: 'replaced' });
@@ -340,7 +368,7 @@ export class ClusterNode {
     }
     this.sessions.delete(session.name);
     this.fanout.remove(session.name);
-    this.calls.dropPeer(session.name);
+    this.lock.peerDown(session.name);
     if (session.hello === undefined) return;
     this.subject.next({ type: 'nodedown', node: session.name, reason: session.closedHere ? 'disconnected' : downReason(reason) });
   }
@@ -417,7 +445,7 @@ export class ClusterNode {
   private meetCluster(session: PeerSession, hello: HelloMessage): void {
     const mode = this.options.autoInitialize;
     const tables = this.replicatedTables().map((t) => t.name);
-    const merge: ChunkHandler = (table, states) => void this.engine.merge(table, states);
+    const merge: ChunkHandler = (table, states) => this.spread(table, this.engine.merge(table, states));
     const failed = (error: unknown) => this.logger.warn?.(`copying the data of ${session.name} failed: ${String(error)}`);
     if (mode === 'merge') {
       this.logger.log(`${this.self.name} met ${session.name} of another cluster: merging their data`);
@@ -449,34 +477,55 @@ export class ClusterNode {
    * cluster and the others copy from it.
    */
   private decideJoin(): void {
-    if (this.phase !== 'joining' || this.copySource !== undefined) return;
+    if (this.phase !== 'joining' || this.copySource !== undefined || this.initiating) return;
     const greeted = [...this.sessions.values()].filter((s) => s.hello !== undefined);
     const source = greeted.find((s) => s.ready);
     if (source !== undefined) {
       this.copySource = source;
       this.clusterId = source.hello!.clusterId;
-      this.logger.log(`${this.self.name} joins the cluster: copying ${this.replicatedTables().length} table(s) from ${source.name}`);
-      // Chunks are not saved one by one while joining: the disk copy is replaced once, at the end.
-      const tables = this.replicatedTables().map((t) => t.name);
-      this.pull(source.name, tables, (table, states) => void this.engine.merge(table, states, { persist: false })).then(
-        () => this.joined(source),
-        (error: unknown) => {
-          this.logger.warn?.(`copying from ${source.name} failed (${String(error)}); looking for another node`);
-          this.copySource = undefined;
-          this.decideJoin();
-        },
-      );
+      this.join(source).catch((error: unknown) => {
+        this.logger.warn?.(`copying from ${source.name} failed (${String(error)}); looking for another node`);
+        this.copySource = undefined;
+        this.decideJoin();
+      });
       return;
     }
     const oldest = greeted.every((s) => s.info.startedAt > this.self.startedAt || (s.info.startedAt === this.self.startedAt && s.name > this.self.name));
     if (greeted.length > 0 && oldest) void this.initiate();
   }
 
-  private async joined(source: PeerSession): Promise<void> {
+  /**
+   * Copies every replicated table from `source`. Pow's rule by default: the
+   * cluster's data replaces this node's disk copy. With `keepLocalOnJoin` the
+   * disk copy is loaded first, and the states the cluster lacks (or has older)
+   * are sent to the cluster afterwards.
+   */
+  private async join(source: PeerSession): Promise<void> {
+    this.logger.log(`${this.self.name} joins the cluster: copying ${this.replicatedTables().length} table(s) from ${source.name}`);
+    const local = this.options.keepLocalOnJoin ? await this.engine.loadPersisted() : new Map<Table, EntryState[]>();
+    const unconfirmed = new Map([...local].map(([table, states]) => [table, new Set(states)]));
+    const tables = this.replicatedTables().map((t) => t.name);
+    // Chunks are not saved one by one while joining: the disk copy is replaced once, at the end.
+    await this.pull(source.name, tables, (table, states) => {
+      const mine = unconfirmed.get(table);
+      if (mine !== undefined && mine.size > 0) {
+        for (const state of states) {
+          const current = table.current(state.ns, state.key);
+          if (current !== undefined && mine.has(current) && compareStates(state, current) >= 0) mine.delete(current);
+        }
+      }
+      this.engine.merge(table, states, { persist: false });
+    });
     if (this.phase !== 'joining') return;
-    // The disk copy now mirrors the cluster's data instead of this node's old data (Pow: the cluster wins).
+    let pushed = 0;
+    for (const [table, mine] of unconfirmed) {
+      const lacking = [...mine].filter((state) => table.current(state.ns, state.key) === state);
+      this.spread(table, lacking);
+      pushed += lacking.length;
+    }
+    // The disk copy now mirrors what this node holds.
     const entries = await this.saveAll();
-    this.logger.log(`${this.self.name} joined the cluster: ${entries} entries copied from ${source.name}`);
+    this.logger.log(`${this.self.name} joined the cluster: ${entries} entries copied from ${source.name}` + (pushed > 0 ? `, ${pushed} of its own sent to the cluster` : ''));
     this.becomeReady(source.runId, entries);
   }
 

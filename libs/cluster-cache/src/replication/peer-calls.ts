@@ -10,6 +10,7 @@ export type ChunkHandler = (table: Table, states: EntryState[]) => void;
 
 interface PendingCall {
   peer: string;
+  link: string;
   resolve: (body: unknown) => void;
   reject: (error: Error) => void;
   timer: NodeJS.Timeout;
@@ -17,6 +18,9 @@ interface PendingCall {
 
 interface PendingPull {
   peer: string;
+  link: string;
+  timer: NodeJS.Timeout;
+  idle: number;
   onChunk: ChunkHandler;
   resolve: () => void;
   reject: (error: Error) => void;
@@ -34,7 +38,8 @@ export class PeerCalls {
   private readonly handlers = new Map<string, CallHandler>();
 
   constructor(
-    private readonly send: (peer: string, message: ReplicationMessage) => boolean,
+    /** Sends to the peer's current link; returns that link's id, or undefined if the peer is not linked. */
+    private readonly send: (peer: string, message: ReplicationMessage) => string | undefined,
     private readonly table: (name: string) => Table | undefined,
   ) {}
 
@@ -47,9 +52,10 @@ export class PeerCalls {
   call<T>(peer: string, kind: string, body: unknown, timeout: number): Promise<T> {
     const id = this.nextId++;
     return new Promise<T>((resolve, reject) => {
+      const link = this.send(peer, { t: 'call', id, kind, body });
+      if (link === undefined) return reject(new Error(`${peer} is not linked`));
       const timer = setTimeout(() => this.failCall(id, new Error(`${kind} call to ${peer} timed out after ${timeout} ms`)), timeout);
-      this.calls.set(id, { peer, resolve: resolve as (body: unknown) => void, reject, timer });
-      if (!this.send(peer, { t: 'call', id, kind, body })) this.failCall(id, new Error(`${peer} is not linked`));
+      this.calls.set(id, { peer, link, resolve: resolve as (body: unknown) => void, reject, timer });
     });
   }
 
@@ -57,11 +63,13 @@ export class PeerCalls {
    * Asks `peer` for a copy of `tables` (only the given buckets, if any); each
    * chunk goes to `onChunk`; resolves when the copy is complete.
    */
-  pull(peer: string, tables: readonly string[], onChunk: ChunkHandler, buckets?: BucketFilter): Promise<void> {
+  pull(peer: string, tables: readonly string[], onChunk: ChunkHandler, buckets: BucketFilter | undefined, idle: number): Promise<void> {
     const id = this.nextId++;
     return new Promise<void>((resolve, reject) => {
-      this.pulls.set(id, { peer, onChunk, resolve, reject });
-      if (!this.send(peer, { t: 'copy-request', id, tables: [...tables], buckets })) this.failPull(id, new Error(`${peer} is not linked`));
+      const link = this.send(peer, { t: 'copy-request', id, tables: [...tables], buckets });
+      if (link === undefined) return reject(new Error(`${peer} is not linked`));
+      const timer = this.idleTimer(id, peer, idle);
+      this.pulls.set(id, { peer, link, onChunk, resolve, reject, timer, idle });
     });
   }
 
@@ -88,20 +96,35 @@ export class PeerCalls {
   chunk(message: { id: number; table: string; states: WireState[] }): void {
     const pull = this.pulls.get(message.id);
     const table = this.table(message.table);
-    if (pull !== undefined && table !== undefined) pull.onChunk(table, message.states.map(fromWire));
+    if (pull === undefined || table === undefined) return;
+    clearTimeout(pull.timer);
+    pull.timer = this.idleTimer(message.id, pull.peer, pull.idle);
+    pull.onChunk(table, message.states.map(fromWire));
   }
 
   end(id: number): void {
     const pull = this.pulls.get(id);
     this.pulls.delete(id);
-    pull?.resolve();
+    if (pull === undefined) return;
+    clearTimeout(pull.timer);
+    pull.resolve();
   }
 
-  /** Fails everything pending with `peer`, whose link dropped. */
-  dropPeer(peer: string): void {
-    const gone = new Error(`the link to ${peer} dropped`);
-    for (const [id, call] of this.calls) if (call.peer === peer) this.failCall(id, gone);
-    for (const [id, pull] of this.pulls) if (pull.peer === peer) this.failPull(id, gone);
+  /** Fails everything that was sent over link `link`, which closed: its replies cannot come. */
+  dropLink(link: string): void {
+    for (const [id, call] of this.calls) if (call.link === link) this.failCall(id, new Error(`the link to ${call.peer} dropped`));
+    for (const [id, pull] of this.pulls) if (pull.link === link) this.failPull(id, new Error(`the link to ${pull.peer} dropped`));
+  }
+
+  /** Fails everything pending (shutdown). */
+  dropAll(): void {
+    for (const id of this.calls.keys()) this.failCall(id, new Error('this node is shutting down'));
+    for (const id of this.pulls.keys()) this.failPull(id, new Error('this node is shutting down'));
+  }
+
+  /** A copy that sends nothing for `idle` ms is given up. */
+  private idleTimer(id: number, peer: string, idle: number): NodeJS.Timeout {
+    return setTimeout(() => this.failPull(id, new Error(`the copy from ${peer} stalled for ${idle} ms`)), idle);
   }
 
   private failCall(id: number, error: Error): void {
@@ -114,7 +137,9 @@ export class PeerCalls {
 
   private failPull(id: number, error: Error): void {
     const pull = this.pulls.get(id);
+    if (pull === undefined) return;
     this.pulls.delete(id);
-    pull?.reject(error);
+    clearTimeout(pull.timer);
+    pull.reject(error);
   }
 }

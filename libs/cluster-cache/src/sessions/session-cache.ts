@@ -55,7 +55,6 @@ export class SessionCache<M = Record<string, unknown>> {
     const token = randomBytes(TOKEN_BYTES).toString('base64url');
     const handle = SessionCache.handleOf(token);
     const createdAt = this.cache.clockNow();
-    const ttl = options.ttl ?? this.ttl;
     await this.cache.write(
       {
         put: [
@@ -63,7 +62,7 @@ export class SessionCache<M = Record<string, unknown>> {
           [[USER, userId, handle], createdAt],
         ],
       },
-      { ttl },
+      { expiresAt: createdAt + (options.ttl ?? this.ttl) },
     );
     return { token, session: this.byHandle(handle)! };
   }
@@ -167,7 +166,7 @@ export class SessionCache<M = Record<string, unknown>> {
           ],
           delete: [old.handle, [USER, old.userId, old.handle]],
         },
-        { ttl: options.ttl ?? this.ttl },
+        { expiresAt: createdAt + (options.ttl ?? this.ttl) },
       );
       return { token: next, session: this.byHandle(handle)!, rotated: true };
     });

@@ -53,10 +53,22 @@ export class MergeHeal {
     return changed;
   }
 
-  /** Pulls `peer`'s states of some buckets of `table` and merges them; returns how many won here. */
+  /**
+   * Pulls `peer`'s states of some buckets of `table`, merges them, and passes
+   * those that won on to the rest of this node's island; returns how many won.
+   */
   private async fetch(peer: string, table: Table, count: number, ids: number[]): Promise<number> {
     let installed = 0;
-    await this.node.pull(peer, [table.name], (t, states) => (installed += this.engine.merge(t, states).length), { count, ids });
+    await this.node.pull(
+      peer,
+      [table.name],
+      (t, states) => {
+        const won = this.engine.merge(t, states);
+        installed += won.length;
+        this.node.spread(t, won);
+      },
+      { count, ids },
+    );
     return installed;
   }
 

@@ -18,6 +18,8 @@ export interface HealResult {
 
 /** How long to wait before trying again when another heal holds the cluster-wide lock, in ms. */
 const RETRY_MS = 150;
+/** How often splits that are still unhealed (a heal failed on the way) are tried again, in ms. */
+const RECHECK_MS = 1_000;
 
 /**
  * Heals netsplits (Pow's `MnesiaCache.Unsplit`). It listens for
@@ -42,6 +44,9 @@ export class UnsplitService implements OnModuleDestroy {
   private readonly oldestWins: OldestWinsHeal | undefined;
   private subscription: Subscription | undefined;
   private queue: Promise<unknown> = Promise.resolve();
+  /** Peers with a heal queued or running. */
+  private readonly pending = new Set<string>();
+  private recheck: NodeJS.Timeout | undefined;
   private stopped = false;
 
   constructor(private readonly runtime: ClusterCacheRuntime) {
@@ -60,8 +65,10 @@ export class UnsplitService implements OnModuleDestroy {
     });
     if (runtime.options.unsplit === undefined) return;
     this.subscription = node.events$.subscribe((event) => {
-      if (event.type === 'inconsistent_database' && this.leads(event.node)) void this.heal(event.node).catch(() => undefined);
+      if (event.type === 'inconsistent_database') this.healIfLeading(event.node);
     });
+    // A heal can fail half-way (a link drops, a peer restarts): splits still unhealed are tried again.
+    this.recheck = setInterval(() => node.unhealed().forEach((peer) => this.healIfLeading(peer)), RECHECK_MS).unref();
   }
 
   /** The strategy in use. */
@@ -81,12 +88,17 @@ export class UnsplitService implements OnModuleDestroy {
 
   onModuleDestroy(): void {
     this.stopped = true;
+    clearInterval(this.recheck);
     this.subscription?.unsubscribe();
   }
 
   /** One side of each split runs its heal: the node whose name sorts first. */
-  private leads(peer: string): boolean {
-    return this.runtime.self.name < peer;
+  private healIfLeading(peer: string): void {
+    if (this.runtime.self.name > peer || this.pending.has(peer) || !this.node?.isLinked(peer)) return;
+    this.pending.add(peer);
+    this.heal(peer)
+      .catch(() => undefined)
+      .finally(() => this.pending.delete(peer));
   }
 
   private async healWithLock(peer: string): Promise<HealResult> {

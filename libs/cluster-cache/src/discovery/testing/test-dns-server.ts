@@ -35,11 +35,11 @@ export class TestDnsServer {
     readonly address: string,
   ) {}
 
-  /** Starts a server on 127.0.0.1 and a free UDP port. */
-  static async start(): Promise<TestDnsServer> {
+  /** Starts a server on 127.0.0.1 and `port` (default: a free UDP port). */
+  static async start(port = 0): Promise<TestDnsServer> {
     let self: TestDnsServer | undefined;
     const server = DNS.createServer({ udp: true, handle: (request, send) => self!.handle(request, send) });
-    const addresses = await server.listen({ udp: { port: 0, address: '127.0.0.1' } });
+    const addresses = await server.listen({ udp: { port, address: '127.0.0.1' } });
     self = new TestDnsServer(server, `127.0.0.1:${addresses.udp!.port}`);
     return self;
   }

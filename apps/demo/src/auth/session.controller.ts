@@ -1,0 +1,87 @@
+import { Body, Controller, Delete, Get, HttpCode, Post, Req, Res, UnauthorizedException, UseGuards } from '@nestjs/common';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ClusterService, Session, SessionCache } from '@app/cluster-cache';
+import { DemoSettings } from '../config/demo-settings';
+import { clearSessionCookie, setSessionCookie, tokenOf } from './session-cookie';
+import { SessionGuard } from './session.guard';
+import type { AuthenticatedRequest, SessionMetadata } from './session.guard';
+import { UsersService } from './users.service';
+
+/** The sign-in body, as JSON or an HTML form. */
+interface SignInBody {
+  username?: unknown;
+  password?: unknown;
+}
+
+/** A session as the API shows it: the handle (a hash), never the token. */
+function view(session: Session<SessionMetadata>, current?: string) {
+  return {
+    handle: session.handle,
+    userAgent: session.metadata.userAgent,
+    node: session.metadata.node,
+    createdAt: session.createdAt,
+    expiresAt: session.expiresAt,
+    ...(current === undefined ? {} : { current: session.handle === current }),
+  };
+}
+
+@Controller()
+export class SessionController {
+  constructor(
+    private readonly sessions: SessionCache<SessionMetadata>,
+    private readonly users: UsersService,
+    private readonly cluster: ClusterService,
+    private readonly settings: DemoSettings,
+  ) {}
+
+  /** Sign in: checks the password, starts a session on the cluster, sets the cookie. */
+  @Post('session')
+  @HttpCode(200)
+  async signIn(@Body() body: SignInBody, @Req() request: IncomingMessage, @Res({ passthrough: true }) response: ServerResponse) {
+    const user = await this.users.verify(body?.username, body?.password);
+    if (user === undefined) throw new UnauthorizedException('wrong username or password');
+    // A new session on every sign-in; the one the browser had (if any) ends.
+    const previous = tokenOf(request, this.settings.secret);
+    if (previous !== undefined) await this.sessions.delete(previous);
+    const userAgent = String(request.headers['user-agent'] ?? 'unknown').slice(0, 200);
+    const { token, session } = await this.sessions.create(user.id, { userAgent, node: this.cluster.self().name });
+    setSessionCookie(response, token, session.expiresAt, this.settings);
+    return { user, session: view(session), servedBy: this.cluster.self().name };
+  }
+
+  /** Sign out this browser (the session ends on every node). */
+  @Delete('session')
+  @HttpCode(200)
+  async signOut(@Req() request: IncomingMessage, @Res({ passthrough: true }) response: ServerResponse) {
+    const token = tokenOf(request, this.settings.secret);
+    const ended = token === undefined ? false : await this.sessions.delete(token);
+    clearSessionCookie(response, this.settings);
+    return { signedOut: ended, servedBy: this.cluster.self().name };
+  }
+
+  /** Who am I, and which node answered. */
+  @Get('me')
+  @UseGuards(SessionGuard)
+  me(@Req() request: AuthenticatedRequest) {
+    const { user, session } = request.auth;
+    return { user, session: view(session), servedBy: this.cluster.self().name };
+  }
+
+  /** My sessions on the whole cluster (every device I signed in from). */
+  @Get('sessions')
+  @UseGuards(SessionGuard)
+  list(@Req() request: AuthenticatedRequest) {
+    const { user, session } = request.auth;
+    return { sessions: this.sessions.list(user.id).map((s) => view(s, session.handle)), servedBy: this.cluster.self().name };
+  }
+
+  /** Sign out everywhere: every session of mine ends, on every node. */
+  @Delete('sessions')
+  @UseGuards(SessionGuard)
+  @HttpCode(200)
+  async revokeAll(@Req() request: AuthenticatedRequest, @Res({ passthrough: true }) response: ServerResponse) {
+    const revoked = await this.sessions.revokeAll(request.auth.user.id);
+    clearSessionCookie(response, this.settings);
+    return { revoked, servedBy: this.cluster.self().name };
+  }
+}

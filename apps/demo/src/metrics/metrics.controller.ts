@@ -1,0 +1,34 @@
+import { Controller, Get, Header, Injectable, OnModuleDestroy } from '@nestjs/common';
+import { collectDefaultMetrics, Registry } from 'prom-client';
+import { ClusterService } from '@app/cluster-cache';
+import { ClusterCacheMetrics } from './cluster-cache.metrics';
+
+/** This app's prom-client registry: process metrics plus the cache's. */
+@Injectable()
+export class MetricsService implements OnModuleDestroy {
+  readonly registry = new Registry();
+  private readonly cache: ClusterCacheMetrics;
+
+  constructor(cluster: ClusterService) {
+    // Every metric says which node it is from (Prometheus adds `instance` too).
+    this.registry.setDefaultLabels({ node: cluster.self().name });
+    collectDefaultMetrics({ register: this.registry });
+    this.cache = new ClusterCacheMetrics(cluster, this.registry);
+  }
+
+  onModuleDestroy(): void {
+    this.cache.close();
+  }
+}
+
+@Controller('metrics')
+export class MetricsController {
+  constructor(private readonly metrics: MetricsService) {}
+
+  /** Prometheus text format. */
+  @Get()
+  @Header('Content-Type', 'text/plain; version=0.0.4; charset=utf-8')
+  scrape(): Promise<string> {
+    return this.metrics.registry.metrics();
+  }
+}

@@ -1,0 +1,35 @@
+import type { ChildProcess, StdioOptions } from 'node:child_process';
+
+/** One demo node. */
+export interface DemoNode {
+  id: string;
+  /** Cluster node name, e.g. `a@127.0.0.1`. */
+  name: string;
+  host: string;
+  /** HTTP port. */
+  port: number;
+  /** Cluster (TCP) port. */
+  clusterPort: number;
+  /** Persistence directory (CACHE_DIR). */
+  dir: string;
+}
+
+export interface DemoLayout {
+  host: string;
+  dataDir: string;
+  cookie: string;
+  sessionSecret: string;
+  sessionTtl: string | undefined;
+  renewAfter: string | undefined;
+  nodes: DemoNode[];
+  lb: { host: string; port: number };
+}
+
+export const ROOT: string;
+export const MAIN: string;
+export function demoLayout(env?: NodeJS.ProcessEnv): DemoLayout;
+export function nodeEnv(node: DemoNode, layout: DemoLayout, base?: NodeJS.ProcessEnv): NodeJS.ProcessEnv;
+export function startNode(node: DemoNode, layout: DemoLayout, options?: { stdio?: StdioOptions; env?: NodeJS.ProcessEnv }): ChildProcess;
+export function build(options?: { stdio?: 'inherit' | 'pipe' }): void;
+export function isBuildFresh(): boolean;
+export function ensureBuilt(options?: { stdio?: 'inherit' | 'pipe' }): void;

@@ -1,0 +1,181 @@
+'use strict';
+/**
+ * The demo's layout (names, ports, data directories) and how to build and
+ * start one node. Used by scripts/demo.js and by the tests, which restart a
+ * node with exactly the environment the script gives it.
+ *
+ * Overridable by environment, so tests do not clash with a running demo:
+ *   DEMO_BASE_PORT          HTTP port of node a (default 4000); node b gets +2
+ *   DEMO_CLUSTER_BASE_PORT  cluster port of node a (default DEMO_BASE_PORT + 10000); b gets +2
+ *   DEMO_LB_PORT            the load balancer's port (default 8080)
+ *   DEMO_DATA_DIR           parent of the nodes' data directories (default <repo>/.data)
+ *   DEMO_HOST               address everything listens on (default 127.0.0.1)
+ *   CLUSTER_COOKIE          the cluster secret shared by the nodes (default: the demo's)
+ *   SESSION_SECRET          HMAC key of the session cookie (default: the demo's)
+ *   SESSION_TTL, SESSION_RENEW_AFTER  passed on to the nodes when set
+ */
+const { spawn, spawnSync } = require('node:child_process');
+const fs = require('node:fs');
+const path = require('node:path');
+
+const ROOT = path.resolve(__dirname, '..');
+/** Where `nest build demo` puts the entry file (tsc builder, monorepo layout). */
+const MAIN = path.join(ROOT, 'dist', 'apps', 'demo', 'apps', 'demo', 'src', 'main.js');
+/** Written after a build that succeeded (a failed `nest build` may still emit files). */
+const BUILT = path.join(ROOT, 'dist', 'apps', 'demo', '.demo-build-ok');
+/** Sources whose changes make a build stale. */
+const SOURCES = [path.join(ROOT, 'apps', 'demo', 'src'), path.join(ROOT, 'libs', 'cluster-cache', 'src')];
+
+/** The demo's cluster secret and cookie key. Demo values: anything real sets its own. */
+const DEMO_CLUSTER_COOKIE = 'demo-cluster-cookie-not-a-secret';
+// The same as the app's built-in default (apps/demo/src/config/demo-config.ts), so nodes started by hand accept the cookies too.
+const DEMO_SESSION_SECRET = 'nest-cluster-cache-demo-secret-change-me';
+
+const NODE_IDS = ['a', 'b'];
+
+/**
+ * The demo's nodes and load balancer, from the environment.
+ * @param {NodeJS.ProcessEnv} [env]
+ */
+function demoLayout(env = process.env) {
+  const host = env.DEMO_HOST || '127.0.0.1';
+  const basePort = port(env.DEMO_BASE_PORT, 4000, 'DEMO_BASE_PORT');
+  const clusterBasePort = port(env.DEMO_CLUSTER_BASE_PORT, basePort + 10000, 'DEMO_CLUSTER_BASE_PORT');
+  const dataDir = path.resolve(ROOT, env.DEMO_DATA_DIR || '.data');
+  const nodes = NODE_IDS.map((id, i) => ({
+    id,
+    name: `${id}@${host}`,
+    host,
+    port: basePort + 2 * i,
+    clusterPort: clusterBasePort + 2 * i,
+    dir: path.join(dataDir, id),
+  }));
+  return {
+    host,
+    dataDir,
+    cookie: env.CLUSTER_COOKIE || DEMO_CLUSTER_COOKIE,
+    sessionSecret: env.SESSION_SECRET || DEMO_SESSION_SECRET,
+    sessionTtl: env.SESSION_TTL,
+    renewAfter: env.SESSION_RENEW_AFTER,
+    nodes,
+    lb: { host, port: port(env.DEMO_LB_PORT, 8080, 'DEMO_LB_PORT') },
+  };
+}
+
+/**
+ * The environment of one node: its name and ports, its data directory, the
+ * shared cookie, and the other nodes' cluster addresses as seeds.
+ */
+function nodeEnv(node, layout, base = process.env) {
+  const env = {
+    ...base,
+    NODE_NAME: node.name,
+    HOST: node.host,
+    PORT: String(node.port),
+    CLUSTER_PORT: String(node.clusterPort),
+    CLUSTER_COOKIE: layout.cookie,
+    CLUSTER_SEEDS: layout.nodes.filter((n) => n !== node).map((n) => `${n.host}:${n.clusterPort}`).join(','),
+    CACHE_DIR: node.dir,
+    SESSION_SECRET: layout.sessionSecret,
+  };
+  if (layout.sessionTtl) env.SESSION_TTL = layout.sessionTtl;
+  if (layout.renewAfter) env.SESSION_RENEW_AFTER = layout.renewAfter;
+  return env;
+}
+
+/**
+ * Starts one node of the built demo as a child process, in its own process
+ * group (so a Ctrl-C in the terminal reaches only the demo script, which then
+ * stops the nodes one signal at a time).
+ * @param {{ stdio?: import('node:child_process').StdioOptions, env?: NodeJS.ProcessEnv }} [options]
+ */
+function startNode(node, layout, options = {}) {
+  if (!fs.existsSync(MAIN)) throw new Error(`${MAIN} does not exist: build the demo first (npx nest build demo)`);
+  fs.mkdirSync(node.dir, { recursive: true });
+  return spawn(process.execPath, [MAIN], {
+    cwd: ROOT,
+    env: nodeEnv(node, layout, options.env),
+    stdio: options.stdio ?? ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
+}
+
+/** Builds the demo (`nest build demo`). Throws if the build fails. */
+function build({ stdio = 'inherit' } = {}) {
+  const nest = path.join(ROOT, 'node_modules', '.bin', 'nest');
+  // A source saved while the build runs must make it stale: the marker gets the start time.
+  const started = new Date();
+  const result = spawnSync(nest, ['build', 'demo'], { cwd: ROOT, stdio, encoding: 'utf8' });
+  if (result.status !== 0) {
+    const output = typeof result.stdout === 'string' ? `\n${result.stdout}${result.stderr}` : '';
+    throw new Error(`nest build demo failed (exit ${result.status ?? result.signal})${output}`);
+  }
+  fs.writeFileSync(BUILT, `${started.toISOString()}\n`);
+  fs.utimesSync(BUILT, started, started);
+}
+
+/** Whether a successful build of the demo is newer than every source file. */
+function isBuildFresh() {
+  if (!fs.existsSync(MAIN) || !fs.existsSync(BUILT)) return false;
+  const built = fs.statSync(BUILT).mtimeMs;
+  return SOURCES.every((dir) => newestMtime(dir) <= built);
+}
+
+/**
+ * Builds the demo unless a fresh build is there. Processes that call this at
+ * the same time (parallel test files) build once: the others wait for the lock
+ * and then find the build fresh.
+ */
+function ensureBuilt(options) {
+  if (isBuildFresh()) return;
+  withBuildLock(() => {
+    if (!isBuildFresh()) build(options);
+  });
+}
+
+/** Runs `fn` holding dist/.demo-build.lock (a directory: mkdir is atomic). */
+function withBuildLock(fn) {
+  const lock = path.join(ROOT, 'dist', '.demo-build.lock');
+  fs.mkdirSync(path.dirname(lock), { recursive: true });
+  const stale = 5 * 60_000;
+  const deadline = Date.now() + stale;
+  for (;;) {
+    try {
+      fs.mkdirSync(lock);
+      break;
+    } catch (error) {
+      if (error.code !== 'EEXIST') throw error;
+    }
+    try {
+      // Left behind by a build that was killed.
+      if (Date.now() - fs.statSync(lock).mtimeMs > stale) fs.rmSync(lock, { recursive: true, force: true });
+    } catch {
+      // removed meanwhile
+    }
+    if (Date.now() > deadline) throw new Error(`waited too long for ${lock} (another build of the demo?)`);
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 200);
+  }
+  try {
+    return fn();
+  } finally {
+    fs.rmSync(lock, { recursive: true, force: true });
+  }
+}
+
+function newestMtime(dir) {
+  let newest = 0;
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    const file = path.join(dir, entry.name);
+    newest = Math.max(newest, entry.isDirectory() ? newestMtime(file) : fs.statSync(file).mtimeMs);
+  }
+  return newest;
+}
+
+function port(value, fallback, name) {
+  if (value === undefined || value === '') return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 65535) throw new Error(`${name} must be a port number, got ${JSON.stringify(value)}`);
+  return n;
+}
+
+module.exports = { ROOT, MAIN, demoLayout, nodeEnv, startNode, build, isBuildFresh, ensureBuilt };
