@@ -9,7 +9,7 @@ import { ClusterController } from './cluster/cluster.controller';
 import { ClusterEventsService } from './cluster/cluster-events.service';
 import { clusterCacheOptions } from './config/demo-config';
 import { DemoSettings } from './config/demo-settings';
-import { ClusterCacheHealthIndicator } from './health/cluster-cache.health';
+import { ClusterCacheHealthIndicator } from '@app/cluster-cache/health';
 import { HealthController } from './health/health.controller';
 import { MetricsController, MetricsService } from './metrics/metrics.controller';
 import { PageController } from './page/page.controller';

@@ -47,6 +47,7 @@ export class ClusterCacheRuntime implements OnModuleInit, BeforeApplicationShutd
         cookie: options.cookie,
         heartbeatInterval: options.timing.heartbeatInterval,
         deadPeerTimeout: options.timing.deadPeerTimeout,
+        tls: options.tls,
         logger: this.logger,
       });
       this.node = new ClusterNode(

@@ -35,6 +35,10 @@ export type {
   TableOptions,
 } from './options/cluster-cache-options.interface';
 export { ClusterCacheError, InvalidOptionError, InvalidArgumentError } from './errors/cluster-cache.error';
+export { PersistenceError } from './persistence/persistence.error';
+export type { TransportTlsOptions } from './transport/transport-options.interface';
+export { MAX_KEY_BYTES } from './store/key';
+export * from './discovery';
 export { TestCluster } from './testing/test-cluster';
 export type { TestClusterNode, TestClusterOptions } from './testing/test-cluster';
 export { NftablesPartition } from './testing/nftables-partition';

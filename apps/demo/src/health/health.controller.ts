@@ -1,6 +1,6 @@
 import { Controller, Get } from '@nestjs/common';
 import { HealthCheck, HealthCheckService } from '@nestjs/terminus';
-import { ClusterCacheHealthIndicator } from './cluster-cache.health';
+import { ClusterCacheHealthIndicator } from '@app/cluster-cache/health';
 
 @Controller('health')
 export class HealthController {

@@ -15,10 +15,9 @@ import type { ClusterService } from '@app/cluster-cache';
  * | cluster_cache_peer_up                | gauge   | peer   | stats().peers             |
  * | cluster_cache_ready                  | gauge   |        | stats().ready (1/0)       |
  * | cluster_cache_backlog                | gauge   | peer   | stats().backlog           |
+ * | cluster_cache_replication_lag_seconds| gauge   | peer   | stats().lag               |
+ * | cluster_cache_unhealed_splits        | gauge   |        | stats().unhealed.length   |
  * | cluster_cache_events_total           | counter | type   | events$                   |
- *
- * Meant to move into the library (e.g. `nest-cluster-cache/prometheus`, with
- * prom-client as an optional peer dependency).
  */
 export class ClusterCacheMetrics {
   private readonly subscription: Subscription;
@@ -69,6 +68,24 @@ export class ClusterCacheMetrics {
       collect() {
         this.reset();
         for (const [peer, writes] of Object.entries(cluster.stats().backlog)) this.set({ peer }, writes);
+      },
+    });
+    new Gauge({
+      name: `${prefix}replication_lag_seconds`,
+      help: 'Per peer: time from sending the newest acknowledged write to its acknowledgement.',
+      labelNames: ['peer'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [peer, ms] of Object.entries(cluster.stats().lag)) this.set({ peer }, ms / 1000);
+      },
+    });
+    new Gauge({
+      name: `${prefix}unhealed_splits`,
+      help: 'Peers seen again after a netsplit whose data is not reconciled yet.',
+      registers,
+      collect() {
+        this.set(cluster.stats().unhealed.length);
       },
     });
     const events = new Counter({

@@ -1,6 +1,6 @@
 import { InvalidArgumentError } from '../errors/cluster-cache.error';
 import { ANY } from '../store/key';
-import { localCache } from '../testing/local-cache';
+import { localCache } from './testing/local-cache';
 
 const MIN = 60_000;
 const DAY = 24 * 60 * MIN;

@@ -19,6 +19,12 @@ export interface ClusterStats {
   entries: Record<string, number>;
   /** Writes sent to each peer and not yet acknowledged. */
   backlog: Record<string, number>;
+  /** Replication lag per peer in ms: from sending the newest acknowledged write to its acknowledgement. */
+  lag: Record<string, number>;
+  /** Peers seen again after a netsplit whose data is not reconciled yet. */
+  unhealed: string[];
+  /** Heals this node took part in since start, and failed heals. */
+  heals: { healed: number; failed: number };
 }
 
 /**
@@ -28,7 +34,14 @@ export interface ClusterStats {
  */
 @Injectable()
 export class ClusterService {
-  constructor(private readonly runtime: ClusterCacheRuntime) {}
+  private readonly heals = { healed: 0, failed: 0 };
+
+  constructor(private readonly runtime: ClusterCacheRuntime) {
+    runtime.node?.events$.subscribe((event) => {
+      if (event.type === 'healed') this.heals.healed++;
+      if (event.type === 'heal_failed') this.heals.failed++;
+    });
+  }
 
   /**
    * Cluster events: `nodeup`, `nodedown`, `joined`, `inconsistent_database`,
@@ -89,6 +102,9 @@ export class ClusterService {
       peers: this.nodes().map((n) => n.name),
       entries: Object.fromEntries(this.runtime.store.allTables().map((t) => [t.name, t.size])),
       backlog: node?.backlog() ?? {},
+      lag: node?.lag() ?? {},
+      unhealed: node?.unhealed() ?? [],
+      heals: { ...this.heals },
     };
   }
 }

@@ -1,6 +1,7 @@
 import type { TableMode } from '../store/table';
 import type { Clock } from '../store/clock';
 import type { WriteMode } from '../engine/cache-engine';
+import type { TransportTlsOptions } from '../transport/transport-options.interface';
 import type { StaticDiscoveryOptions } from '../discovery/static.discovery';
 import type { GossipDiscoveryOptions } from '../discovery/gossip.discovery';
 import type { HostsFileDiscoveryOptions } from '../discovery/hosts-file.discovery';
@@ -94,6 +95,12 @@ export interface ClusterCacheOptions {
   persistence?: PersistenceOptions;
   unsplit?: UnsplitOptions;
   timing?: TimingOptions;
+  /**
+   * TLS for cluster traffic, with mutual certificates: each node presents
+   * `cert`/`key` and checks its peers' against `ca` (Node's tls options). The
+   * cookie handshake still runs inside TLS. Default: plain TCP.
+   */
+  tls?: TransportTlsOptions;
   /** Clock used for expiry and versions (tests). Default: the system clock. */
   clock?: Clock;
 }

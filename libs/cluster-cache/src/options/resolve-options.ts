@@ -35,6 +35,7 @@ export interface ResolvedOptions {
   unsplit: { strategy: 'merge' | 'oldest-wins'; flushTables: false | string[] | 'all' } | undefined;
   timing: { heartbeatInterval: number; deadPeerTimeout: number; ackTimeout: number; sweepInterval: number };
   clock: Clock;
+  tls: ClusterCacheOptions['tls'];
 }
 
 const NODE_NAME = /^[A-Za-z0-9_.-]+@[A-Za-z0-9_.:-]+$/;
@@ -79,6 +80,7 @@ export function resolveOptions(options: ClusterCacheOptions | undefined): Resolv
       sweepInterval: integer(o.timing?.sweepInterval, 'timing.sweepInterval', 1) ?? DEFAULTS.sweepInterval,
     },
     clock: clock(o.clock),
+    tls: tls(o.tls),
   };
 }
 
@@ -169,6 +171,15 @@ function unsplit(value: ClusterCacheOptions['unsplit']): ResolvedOptions['unspli
     throw new InvalidOptionError('unsplit.flushTables', 'must be false, "all" or a list of table names');
   }
   return { strategy, flushTables: flush };
+}
+
+function tls(value: ClusterCacheOptions['tls']): ClusterCacheOptions['tls'] {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'object') throw new InvalidOptionError('tls', 'must be an object of Node tls options ({ key, cert, ca })');
+  for (const field of ['key', 'cert', 'ca'] as const) {
+    if (value[field] === undefined) throw new InvalidOptionError(`tls.${field}`, 'is required: every node presents a certificate and checks its peers against the CA');
+  }
+  return value;
 }
 
 function clock(value: unknown): Clock {

@@ -126,6 +126,11 @@ export class ClusterNode {
     return this.fanout.backlog();
   }
 
+  /** Replication lag per peer, in ms (send to acknowledgement of the newest acknowledged write). */
+  lag(): Record<string, number> {
+    return this.fanout.lag();
+  }
+
   /** Whether a peer is currently linked and greeted. */
   isLinked(name: string): boolean {
     return this.sessions.get(name)?.hello !== undefined;

@@ -22,6 +22,8 @@ export interface FanoutPeer {
 /** One peer's writes in flight, oldest first (acks arrive in order on one link). */
 interface PeerQueue {
   peer: FanoutPeer;
+  /** ms from sending the newest acknowledged write to its acknowledgement: the replication lag. */
+  lag: number;
   inFlight: Array<{ id: number; sentAt: number; write: PendingWrite; message: ReplicationMessage }>;
 }
 
@@ -50,7 +52,7 @@ export class WriteFanout implements WriteReplicator {
    */
   add(peer: FanoutPeer): void {
     const previous = this.peers.get(peer.name);
-    this.peers.set(peer.name, { peer, inFlight: previous?.inFlight ?? [] });
+    this.peers.set(peer.name, { peer, inFlight: previous?.inFlight ?? [], lag: previous?.lag ?? 0 });
     for (const entry of previous?.inFlight ?? []) peer.send(entry.message);
     this.watchdog ??= setInterval(() => this.checkTimeouts(), Math.max(10, Math.floor(this.ackTimeout / 4))).unref();
   }
@@ -90,12 +92,19 @@ export class WriteFanout implements WriteReplicator {
     const inFlight = queue.inFlight;
     let done = 0;
     while (done < inFlight.length && inFlight[done].id <= id) release(inFlight[done++].write);
-    if (done > 0) inFlight.splice(0, done);
+    if (done === 0) return;
+    queue.lag = this.clock.now() - inFlight[done - 1].sentAt;
+    inFlight.splice(0, done);
   }
 
   /** Writes in flight to each peer (for stats). */
   backlog(): Record<string, number> {
     return Object.fromEntries([...this.peers].map(([name, q]) => [name, q.inFlight.length]));
+  }
+
+  /** Each peer's replication lag: ms from sending its newest acknowledged write to the acknowledgement. */
+  lag(): Record<string, number> {
+    return Object.fromEntries([...this.peers].map(([name, q]) => [name, q.lag]));
   }
 
   stop(): void {

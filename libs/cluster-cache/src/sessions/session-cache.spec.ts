@@ -1,5 +1,5 @@
 import { ANY } from '../store/key';
-import { localCache } from '../testing/local-cache';
+import { localCache } from '../cache/testing/local-cache';
 import { LocalSessionLock } from './session-lock.interface';
 import { SessionCache } from './session-cache';
 

@@ -18,6 +18,13 @@ describe('keys', () => {
     expect(keyProblem(undefined)).toBeDefined();
   });
 
+  it('refuses keys longer than MAX_KEY_BYTES (counted in UTF-8 bytes)', () => {
+    expect(keyProblem('x'.repeat(1024))).toBeUndefined();
+    expect(keyProblem('x'.repeat(1025))).toMatch(/at most 1024 bytes/);
+    expect(keyProblem('é'.repeat(600))).toMatch(/this one has 1200/);
+    expect(keyProblem(['user', 'y'.repeat(1100)])).toMatch(/at most 1024 bytes/);
+  });
+
   it('orders numbers before strings, element by element, prefixes first', () => {
     const keys = [['b', 1], 'a', ['a', 'x'], ['a', 2], 10, 9, ['a', 2, 0]] as const;
     const sorted = [...keys].map((k) => normalizeKey(k)).sort(compareKeys);

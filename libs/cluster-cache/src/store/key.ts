@@ -28,13 +28,27 @@ export type KeyPattern = PatternPart | readonly PatternPart[];
 /** A key after normalisation: a scalar, or a frozen array of two or more scalars. */
 export type NormalKey = KeyPart | readonly KeyPart[];
 
+/** Longest key, in UTF-8 bytes of its strings: what every node (and the disk copy) can store. */
+export const MAX_KEY_BYTES = 1024;
+
 /** Why a key is not acceptable, or `undefined` when it is. */
 export function keyProblem(key: unknown): string | undefined {
-  if (isKeyPart(key)) return undefined;
+  if (isKeyPart(key)) return typeof key === 'string' && key.length * 3 > MAX_KEY_BYTES ? sizeProblem([key]) : undefined;
   if (!Array.isArray(key)) return 'a key must be a string, a finite number or an array of them';
   if (key.length === 0) return 'a key must not be an empty array';
-  for (const part of key) if (!isKeyPart(part)) return 'every element of an array key must be a string or a finite number';
-  return undefined;
+  let chars = 0;
+  for (const part of key) {
+    if (!isKeyPart(part)) return 'every element of an array key must be a string or a finite number';
+    chars += typeof part === 'string' ? part.length : 24;
+  }
+  return chars * 3 > MAX_KEY_BYTES ? sizeProblem(key) : undefined;
+}
+
+/** Counts bytes only for keys long enough to be near the limit (the usual key never pays for it). */
+function sizeProblem(parts: readonly unknown[]): string | undefined {
+  let bytes = 0;
+  for (const part of parts) bytes += typeof part === 'string' ? Buffer.byteLength(part) : 24;
+  return bytes > MAX_KEY_BYTES ? `a key must be at most ${MAX_KEY_BYTES} bytes long, this one has ${bytes}` : undefined;
 }
 
 function isKeyPart(value: unknown): value is KeyPart {

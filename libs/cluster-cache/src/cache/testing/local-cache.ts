@@ -1,9 +1,9 @@
 import { Logger } from '@nestjs/common';
-import { ClusterCache } from '../cache/cluster-cache';
-import { CacheEngine, WriteMode } from '../engine/cache-engine';
-import { ManualClock } from '../store/clock';
-import { Store } from '../store/store';
-import type { TableMode } from '../store/table';
+import { ClusterCache } from '../cluster-cache';
+import { CacheEngine, WriteMode } from '../../engine/cache-engine';
+import { ManualClock } from '../../store/clock';
+import { Store } from '../../store/store';
+import type { TableMode } from '../../store/table';
 
 /** A Nest-free cache on one node with a manual clock, for this library's own unit specs. */
 export function localCache<V = unknown>(options: { ttl?: number; node?: string; writes?: WriteMode; mode?: TableMode; clock?: ManualClock } = {}) {

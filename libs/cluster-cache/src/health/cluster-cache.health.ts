@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { HealthIndicatorService } from '@nestjs/terminus';
-import { ClusterService } from '@app/cluster-cache';
+import { ClusterService } from '../cluster/cluster.service';
 
 /** Thresholds of {@link ClusterCacheHealthIndicator.isHealthy}. */
 export interface ClusterCacheHealthOptions {
@@ -17,13 +17,14 @@ export interface ClusterCacheHealthOptions {
 }
 
 /**
- * A @nestjs/terminus health indicator for nest-cluster-cache, built only on
- * the public `ClusterService` (ready, nodes(), stats()).
+ * A @nestjs/terminus health indicator for nest-cluster-cache (import it from
+ * `nest-cluster-cache/health`; @nestjs/terminus is an optional peer).
  *
  * - `down` (HTTP 503) while the node does not hold the cluster's data yet
  *   (`ready` is false: still joining), so a load balancer keeps it out;
- * - `degraded` (HTTP 200) with fewer peers than `minPeers` or a peer whose
- *   backlog of unacknowledged writes is above `maxBacklog`;
+ * - `degraded` (HTTP 200) with fewer peers than `minPeers`, a peer whose
+ *   backlog of unacknowledged writes is above `maxBacklog`, or a netsplit
+ *   not reconciled yet (not in sync);
  * - `up` otherwise.
  *
  * A lost peer never makes a node `down`: the survivors must keep serving.
@@ -31,8 +32,7 @@ export interface ClusterCacheHealthOptions {
  * @example
  * @Get('health') @HealthCheck()
  * check() { return this.health.check([() => this.cache.isHealthy('cluster-cache', { minPeers: 1 })]); }
- *
- * Meant to move into the library (export it from `@app/cluster-cache`).
+ * @publicApi
  */
 @Injectable()
 export class ClusterCacheHealthIndicator {
@@ -54,10 +54,12 @@ export class ClusterCacheHealthIndicator {
       peers: stats.peers,
       backlog: Object.values(stats.backlog).reduce((sum, n) => sum + n, 0),
       entries: Object.values(stats.entries).reduce((sum, n) => sum + n, 0),
+      inSync: stats.unhealed.length === 0,
     };
     if (!stats.ready) return check.down({ ...data, message: 'not ready: still joining the cluster' });
     if (stats.peers.length < minPeers) return check.degraded({ ...data, message: `${stats.peers.length} of at least ${minPeers} peers linked` });
     if (lagging.length > 0) return check.degraded({ ...data, message: `peers behind by more than ${maxBacklog} writes: ${lagging.join(', ')}` });
+    if (!data.inSync) return check.degraded({ ...data, message: `not in sync after a netsplit with ${stats.unhealed.join(', ')}` });
     return check.up(data);
   }
 }
