@@ -163,6 +163,25 @@ describe('ClusterNode (in-memory network)', () => {
     expect(a.cache.get('from-b')).toBeUndefined();
   });
 
+  it('disconnects a peer that does not acknowledge writes, and resyncs it when it is back', async () => {
+    const net = new InMemoryNetwork();
+    const a = await start(makeNode(net, 'a@10.0.0.1'));
+    const b = await start(makeNode(net, 'b@10.0.0.2', [a.address()]));
+    // b stops applying (and acknowledging) writes, as a stuck process would.
+    const internals = b.node as unknown as { receive: (session: unknown, message: { t: string }) => void };
+    const receive = internals.receive.bind(b.node);
+    let stuck = true;
+    internals.receive = (session, message) => {
+      if (!(stuck && message.t === 'write')) receive(session, message);
+    };
+    await a.cache.put('missed', 1); // resolves once b is dropped (ackTimeout 1000 ms)
+    expect(a.events).toContainEqual({ type: 'nodedown', node: 'b@10.0.0.2', reason: 'ack-timeout' });
+    expect(b.cache.get('missed')).toBeUndefined();
+    stuck = false;
+    await waitFor(() => b.cache.get('missed') === 1, 5000, 'b to resync after relinking');
+    expect(b.table.size).toBe(a.table.size);
+  });
+
   it('expires entries by TTL on every node with no replication traffic', async () => {
     const net = new InMemoryNetwork();
     const a = await start(makeNode(net, 'a@10.0.0.1'));

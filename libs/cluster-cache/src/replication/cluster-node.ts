@@ -11,6 +11,7 @@ import type { ClusterEvent, NodeDownReason } from './cluster-event';
 import { BucketFilter, fromWire, HelloMessage, MemberAddress, ReplicationMessage } from './messages';
 import type { EntryState } from '../store/entry';
 import { bucketOf } from './digest';
+import { AntiEntropy } from './anti-entropy';
 import { ClusterLock } from './cluster-lock';
 import { CallHandler, ChunkHandler, PeerCalls } from './peer-calls';
 import { PeerSession } from './peer-session';
@@ -77,6 +78,10 @@ export class ClusterNode {
   private readonly calls: PeerCalls;
   /** A lock across the connected cluster (session rotation, heals). */
   readonly lock: ClusterLock;
+  /** Digest-based sync with one peer (the merge heal, resyncs). */
+  readonly antiEntropy: AntiEntropy;
+  /** Peers dropped for not acknowledging writes: they missed some and must resync when they are back. */
+  private readonly mustResync = new Set<string>();
   /** Peers seen again after a partition, not healed yet: not part of this node's island. */
   private readonly partitioned = new Set<string>();
   private readyWaiters: Array<() => void> = [];
@@ -104,6 +109,7 @@ export class ClusterNode {
       (name) => this.replicatedTable(name),
     );
     this.lock = new ClusterLock(this.self.name, this.calls, () => this.peers().map((p) => p.name), LOCK_TTL, options.ackTimeout);
+    this.antiEntropy = new AntiEntropy(this, engine);
   }
 
   /** This node's identity. */
@@ -417,7 +423,15 @@ export class ClusterNode {
     session.joinedFrom = hello.joinedFrom;
     const partitioned = this.everLinked.has(session.runId);
     this.everLinked.add(session.runId);
-    this.fanout.add({ name: session.name, send: (m) => session.send(m), disconnect: (r) => session.link.close(r) });
+    this.fanout.add({
+      name: session.name,
+      send: (m) => session.send(m),
+      disconnect: (reason) => {
+        this.mustResync.add(session.name);
+        this.logger.warn?.(`${session.name} did not acknowledge writes within ${this.options.ackTimeout} ms: disconnected, it resyncs when it is back`);
+        session.link.close(reason);
+      },
+    });
     this.subject.next({ type: 'nodeup', node: session.name, address: `${session.info.host}:${session.info.port}` });
     this.reach(hello.members);
     for (const other of this.sessions.values()) {
@@ -425,6 +439,7 @@ export class ClusterNode {
     }
     if (this.phase === 'joining') return this.decideJoin();
     if (this.phase !== 'ready' || !hello.ready) return;
+    if (this.mustResync.delete(session.name)) this.resync(session.name);
     if (hello.clusterId !== this.clusterId) return this.meetCluster(session, hello);
     if (partitioned) return this.inconsistent(session, 'running_partitioned_network');
     if (!this.sameComponent(session)) this.inconsistent(session, 'starting_partitioned_network');
@@ -438,6 +453,17 @@ export class ClusterNode {
     // Or we share a linked member who vouches for both of us (it is linked to both right now).
     const theirs = new Set(session.hello?.members.map((m) => m.name));
     return [...this.sessions.values()].some((s) => s !== session && s.hello !== undefined && theirs.has(s.name));
+  }
+
+  /** Brings a peer that missed writes up to date (both ways), whatever the Unsplit setting. */
+  private resync(peer: string): void {
+    this.antiEntropy.sync(peer).then(
+      (entries) => this.logger.log(`${peer} resynced with ${this.self.name}: ${entries} entries exchanged`),
+      (error: unknown) => {
+        this.mustResync.add(peer);
+        this.logger.warn?.(`resyncing ${peer} failed (${String(error)}); it will be tried again when it relinks`);
+      },
+    );
   }
 
   private inconsistent(session: PeerSession, context: 'running_partitioned_network' | 'starting_partitioned_network'): void {

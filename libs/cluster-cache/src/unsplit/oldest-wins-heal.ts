@@ -2,7 +2,7 @@ import type { CacheEngine } from '../engine/cache-engine';
 import type { ClusterNode } from '../replication/cluster-node';
 import type { EntryState } from '../store/entry';
 import type { Table } from '../store/table';
-import { HEAL_STEP_TIMEOUT } from './merge-heal';
+import { HEAL_STEP_TIMEOUT } from '../replication/anti-entropy';
 
 /** A node of an island and when it started. */
 interface IslandMember {

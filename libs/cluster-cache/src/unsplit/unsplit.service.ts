@@ -4,7 +4,7 @@ import { ClusterCacheRuntime } from '../cluster-cache.runtime';
 import { DEFAULT_TABLE } from '../cluster-cache.constants';
 import type { ClusterNode } from '../replication/cluster-node';
 import type { Table } from '../store/table';
-import { HEAL_STEP_TIMEOUT, MergeHeal } from './merge-heal';
+import { HEAL_STEP_TIMEOUT } from '../replication/anti-entropy';
 import { OldestWinsHeal } from './oldest-wins-heal';
 
 /** What a heal did. @publicApi */
@@ -40,7 +40,6 @@ const RECHECK_MS = 1_000;
 export class UnsplitService implements OnModuleDestroy {
   private readonly logger: Logger;
   private readonly node: ClusterNode | undefined;
-  private readonly merge: MergeHeal | undefined;
   private readonly oldestWins: OldestWinsHeal | undefined;
   private subscription: Subscription | undefined;
   private queue: Promise<unknown> = Promise.resolve();
@@ -55,7 +54,6 @@ export class UnsplitService implements OnModuleDestroy {
     const node = this.node;
     if (node === undefined) return;
     // Handlers are served whatever the local strategy, so a peer can heal with this node.
-    this.merge = new MergeHeal(node, runtime.engine);
     this.oldestWins = new OldestWinsHeal(node, runtime.engine, flushPolicy(runtime.options.unsplit?.flushTables ?? false));
     node.handle('unsplit.healed', (from, body) => {
       const { strategy, entries } = body as { strategy: 'merge' | 'oldest-wins'; entries: number };
@@ -119,7 +117,7 @@ export class UnsplitService implements OnModuleDestroy {
     try {
       let entries: number;
       if (strategy === 'merge') {
-        entries = await this.merge!.heal(peer);
+        entries = await node.antiEntropy.sync(peer);
         this.logger.log(`the netsplit between ${node.self.name} and ${peer} is healed: ${entries} entries merged`);
       } else {
         const outcome = await this.oldestWins!.heal(peer);

@@ -1,6 +1,6 @@
 import type { CacheEngine } from '../engine/cache-engine';
-import { bucketCount, bucketDigests, differingBuckets } from '../replication/digest';
-import type { ClusterNode } from '../replication/cluster-node';
+import { bucketCount, bucketDigests, differingBuckets } from './digest';
+import type { ClusterNode } from './cluster-node';
 import type { Table } from '../store/table';
 
 /** How long one step of a heal may take, in ms (a step may move many entries). */
@@ -19,11 +19,13 @@ interface PushRequest {
 }
 
 /**
- * The `merge` heal: per key, the winning state (newer write, delete over a
- * write that had not seen it) on both nodes. The nodes compare per-bucket
- * digests and exchange only the states of buckets that differ.
+ * Anti-entropy between two nodes: afterwards both hold, per key, the winning
+ * state (newer write; a delete over a write that had not seen it). The nodes
+ * compare per-bucket digests and exchange only the states of buckets that
+ * differ. Used by the `merge` heal and to resync a peer that was dropped for
+ * not acknowledging writes.
  */
-export class MergeHeal {
+export class AntiEntropy {
   constructor(
     private readonly node: ClusterNode,
     private readonly engine: CacheEngine,
@@ -40,7 +42,7 @@ export class MergeHeal {
   }
 
   /** Merges this node's replicated tables with `peer`'s; resolves to the number of states that changed here and there. */
-  async heal(peer: string): Promise<number> {
+  async sync(peer: string): Promise<number> {
     let changed = 0;
     for (const table of this.node.replicatedTables()) {
       const count = bucketCount(table.size);
