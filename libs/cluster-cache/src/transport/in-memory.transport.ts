@@ -10,6 +10,7 @@ import type {
 } from './peer-link.interface';
 import { errorMessage, TransportError } from './transport.error';
 import type { Transport } from './transport.interface';
+import { LinkHandlers } from './link-handlers';
 import type { TransportLogger } from './transport-logger.interface';
 
 // Records as on the wire, so messages decode to the same values as over TCP; without
@@ -186,23 +187,27 @@ class InMemoryPeerLink implements PeerLink {
   /** The other end. */
   remote!: InMemoryPeerLink;
 
-  private reason?: LinkCloseReason;
   /** Encoded messages, then possibly the reason the other end closed. */
   private inbox: Array<Buffer | LinkCloseReason> = [];
   private inboxBytes = 0;
   private delivery?: NodeJS.Immediate;
-  private readonly messageHandlers = new Set<MessageHandler>();
-  private readonly closeHandlers = new Set<LinkCloseHandler>();
+  private readonly handlers: LinkHandlers;
 
   constructor(
     readonly id: string,
     readonly peer: NodeInfo,
     readonly direction: LinkDirection,
-    private readonly logger: TransportLogger,
-  ) {}
+    logger: TransportLogger,
+  ) {
+    this.handlers = new LinkHandlers(peer.name, logger);
+  }
 
   get closeReason(): LinkCloseReason | undefined {
-    return this.reason;
+    return this.handlers.reason;
+  }
+
+  private get reason(): LinkCloseReason | undefined {
+    return this.handlers.reason;
   }
 
   get bufferedBytes(): number {
@@ -224,18 +229,11 @@ class InMemoryPeerLink implements PeerLink {
   }
 
   onMessage(handler: MessageHandler): () => void {
-    this.messageHandlers.add(handler);
-    return () => this.messageHandlers.delete(handler);
+    return this.handlers.onMessage(handler);
   }
 
   onClose(handler: LinkCloseHandler): () => void {
-    const reason = this.reason;
-    if (reason) {
-      queueMicrotask(() => handler(reason));
-      return () => undefined;
-    }
-    this.closeHandlers.add(handler);
-    return () => this.closeHandlers.delete(handler);
+    return this.handlers.onClose(handler);
   }
 
   close(reason: LinkCloseReason = 'closed'): void {
@@ -252,7 +250,7 @@ class InMemoryPeerLink implements PeerLink {
 
   /** This end vanishes silently; the other end sees `'closed'` after what is in flight. */
   crash(): void {
-    this.closeHandlers.clear();
+    this.handlers.forget();
     this.remote.enqueue('closed');
     this.finish('closed');
   }
@@ -272,36 +270,16 @@ class InMemoryPeerLink implements PeerLink {
     for (const item of items) {
       if (this.reason) return;
       if (typeof item === 'string') this.finish(item);
-      else this.dispatch(unpackr.unpack(item));
-    }
-  }
-
-  private dispatch(message: unknown): void {
-    for (const handler of this.messageHandlers) {
-      try {
-        handler(message);
-      } catch (error) {
-        this.logger.error(`Message handler for ${this.peer.name} threw: ${errorMessage(error)}`);
-      }
+      else this.handlers.deliver(unpackr.unpack(item));
     }
   }
 
   private finish(reason: LinkCloseReason): void {
-    if (this.reason) return;
-    this.reason = reason;
-    clearImmediate(this.delivery);
-    this.inbox = [];
-    this.inboxBytes = 0;
-    const handlers = [...this.closeHandlers];
-    this.closeHandlers.clear();
-    this.messageHandlers.clear();
-    for (const handler of handlers) {
-      try {
-        handler(reason);
-      } catch (error) {
-        this.logger.error(`Close handler for ${this.peer.name} threw: ${errorMessage(error)}`);
-      }
-    }
+    this.handlers.close(reason, () => {
+      clearImmediate(this.delivery);
+      this.inbox = [];
+      this.inboxBytes = 0;
+    });
   }
 }
 

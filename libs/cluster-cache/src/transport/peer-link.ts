@@ -10,6 +10,7 @@ import type {
   PeerLink,
 } from './peer-link.interface';
 import type { ResolvedTransportOptions } from './transport-options.interface';
+import { LinkHandlers } from './link-handlers';
 import { errorMessage, TransportError } from './transport.error';
 
 // The interface lives in its own file; re-exported here so `peer-link` names the concept.
@@ -43,10 +44,8 @@ export class SocketPeerLink implements PeerLink {
   /** Name of the node that opened the connection; duplicate resolution uses it. */
   readonly initiator: string;
 
-  private reason?: LinkCloseReason;
   private readonly codec: MessageCodec;
-  private readonly messageHandlers = new Set<MessageHandler>();
-  private readonly closeHandlers = new Set<LinkCloseHandler>();
+  private readonly handlers: LinkHandlers;
   private heartbeat?: NodeJS.Timeout;
   private silentFor = 0;
   private lastBytesReceived = 0;
@@ -62,12 +61,17 @@ export class SocketPeerLink implements PeerLink {
     this.peer = handshake.peer;
     this.initiator = handshake.initiator;
     this.codec = new MessageCodec(options.maxFrameBytes);
+    this.handlers = new LinkHandlers(this.peer.name, options.logger);
     conn.maxFrameBytes = options.maxFrameBytes;
     conn.onClose((error) => this.finish(closeReasonOf(error), error));
   }
 
   get closeReason(): LinkCloseReason | undefined {
-    return this.reason;
+    return this.handlers.reason;
+  }
+
+  private get reason(): LinkCloseReason | undefined {
+    return this.handlers.reason;
   }
 
   get bufferedBytes(): number {
@@ -95,18 +99,11 @@ export class SocketPeerLink implements PeerLink {
   }
 
   onMessage(handler: MessageHandler): () => void {
-    this.messageHandlers.add(handler);
-    return () => this.messageHandlers.delete(handler);
+    return this.handlers.onMessage(handler);
   }
 
   onClose(handler: LinkCloseHandler): () => void {
-    const reason = this.reason;
-    if (reason) {
-      queueMicrotask(() => handler(reason));
-      return () => undefined;
-    }
-    this.closeHandlers.add(handler);
-    return () => this.closeHandlers.delete(handler);
+    return this.handlers.onClose(handler);
   }
 
   close(reason: LinkCloseReason = 'closed'): void {
@@ -126,7 +123,7 @@ export class SocketPeerLink implements PeerLink {
         } catch (error) {
           return this.finish('protocol-error', error as Error);
         }
-        return this.deliver(message);
+        return this.handlers.deliver(message);
       }
       case FrameKind.Ping:
         return;
@@ -141,16 +138,6 @@ export class SocketPeerLink implements PeerLink {
           'protocol-error',
           new TransportError('protocol-error', `unexpected frame kind ${payload[0]}`),
         );
-    }
-  }
-
-  private deliver(message: unknown): void {
-    for (const handler of this.messageHandlers) {
-      try {
-        handler(message);
-      } catch (error) {
-        this.options.logger.error(`Message handler for ${this.peer.name} threw: ${errorMessage(error)}`);
-      }
     }
   }
 
@@ -173,23 +160,12 @@ export class SocketPeerLink implements PeerLink {
   }
 
   private finish(reason: LinkCloseReason, error?: Error, local = false): void {
-    if (this.reason) return;
-    this.reason = reason;
-    clearInterval(this.heartbeat);
-    if (GRACEFUL.has(reason)) this.conn.end();
-    else this.conn.destroy(error);
-    this.logClose(reason, error, local);
-    const handlers = [...this.closeHandlers];
-    this.closeHandlers.clear();
-    this.messageHandlers.clear();
-    for (const handler of handlers) {
-      try {
-        handler(reason);
-      } catch (handlerError) {
-        const message = errorMessage(handlerError);
-        this.options.logger.error(`Close handler for ${this.peer.name} threw: ${message}`);
-      }
-    }
+    this.handlers.close(reason, () => {
+      clearInterval(this.heartbeat);
+      if (GRACEFUL.has(reason)) this.conn.end();
+      else this.conn.destroy(error);
+      this.logClose(reason, error, local);
+    });
   }
 
   private logClose(reason: LinkCloseReason, error: Error | undefined, local: boolean): void {

@@ -1,0 +1,73 @@
+import type { LinkCloseHandler, LinkCloseReason, MessageHandler } from './peer-link.interface';
+import { errorMessage } from './transport.error';
+import type { TransportLogger } from './transport-logger.interface';
+
+/**
+ * The handlers registered on one link and its close reason, shared by every
+ * link implementation: a handler that throws is logged and the others still run;
+ * close handlers run once, and one registered after the close still hears of it.
+ */
+export class LinkHandlers {
+  /** Why the link closed; undefined while it is open. */
+  reason: LinkCloseReason | undefined;
+  private readonly messages = new Set<MessageHandler>();
+  private readonly closes = new Set<LinkCloseHandler>();
+
+  constructor(
+    private readonly peer: string,
+    private readonly logger: TransportLogger,
+  ) {}
+
+  onMessage(handler: MessageHandler): () => void {
+    this.messages.add(handler);
+    return () => this.messages.delete(handler);
+  }
+
+  onClose(handler: LinkCloseHandler): () => void {
+    const reason = this.reason;
+    if (reason) {
+      queueMicrotask(() => handler(reason));
+      return () => undefined;
+    }
+    this.closes.add(handler);
+    return () => this.closes.delete(handler);
+  }
+
+  /** Drops every handler without calling any (the process they belong to is gone). */
+  forget(): void {
+    this.messages.clear();
+    this.closes.clear();
+  }
+
+  /** Hands a message to every message handler. */
+  deliver(message: unknown): void {
+    for (const handler of this.messages) {
+      try {
+        handler(message);
+      } catch (error) {
+        this.logger.error(`Message handler for ${this.peer} threw: ${errorMessage(error)}`);
+      }
+    }
+  }
+
+  /**
+   * Marks the link closed for `reason`, runs `cleanup`, then the close
+   * handlers. Returns false (and does nothing) if it was closed already.
+   */
+  close(reason: LinkCloseReason, cleanup: () => void): boolean {
+    if (this.reason) return false;
+    this.reason = reason;
+    cleanup();
+    const handlers = [...this.closes];
+    this.closes.clear();
+    this.messages.clear();
+    for (const handler of handlers) {
+      try {
+        handler(reason);
+      } catch (error) {
+        this.logger.error(`Close handler for ${this.peer} threw: ${errorMessage(error)}`);
+      }
+    }
+    return true;
+  }
+}
