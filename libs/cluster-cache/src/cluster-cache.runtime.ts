@@ -1,5 +1,6 @@
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { CacheEngine } from './engine/cache-engine';
+import { InvalidOptionError } from './errors/cluster-cache.error';
 import { DEFAULT_TABLE, RESOLVED_OPTIONS } from './cluster-cache.constants';
 import type { ResolvedOptions } from './options/resolve-options';
 import { LmdbPersistenceDirectory } from './persistence/lmdb.persistence';
@@ -75,9 +76,11 @@ export class ClusterCacheRuntime implements OnModuleInit, BeforeApplicationShutd
     return this.node?.self ?? this.identity;
   }
 
-  /** The table named `name`, made on first use (by `forFeature`). */
+  /** The table named `name`, made on first use (by `forFeature`); the same name must keep the same mode. */
   table(name: string, mode: TableMode = 'replicated'): Table {
-    return this.store.table(name) ?? this.store.addTable(name, mode);
+    const table = this.store.table(name) ?? this.store.addTable(name, mode);
+    if (table.mode !== mode) throw new InvalidOptionError('forFeature.mode', `table "${name}" is already declared as ${table.mode}, not ${mode}`);
+    return table;
   }
 
   async onModuleInit(): Promise<void> {
@@ -106,9 +109,13 @@ export class ClusterCacheRuntime implements OnModuleInit, BeforeApplicationShutd
     if (options === undefined) return;
     const directory = await LmdbPersistenceDirectory.open(options.dir, this.logger, { fsync: options.fsync });
     this.persistence = directory;
-    for (const table of this.store.allTables()) {
-      if (table.mode !== 'replicated' || (options.tables !== undefined && !options.tables.includes(table.name))) continue;
-      this.engine.persist(table, await directory.table(table.name));
+    const tables = this.store.allTables();
+    const unknown = options.tables?.filter((name) => !tables.some((t) => t.name === name)) ?? [];
+    if (unknown.length > 0) throw new InvalidOptionError('persistence.tables', `names tables that do not exist: ${JSON.stringify(unknown)}`);
+    // Default: every replicated table. A list may also name local tables (e.g. a job queue kept across restarts).
+    for (const table of tables) {
+      const persisted = options.tables === undefined ? table.mode === 'replicated' : options.tables.includes(table.name);
+      if (persisted) this.engine.persist(table, await directory.table(table.name));
     }
   }
 

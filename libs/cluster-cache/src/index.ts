@@ -37,6 +37,8 @@ export type {
 export { ClusterCacheError, InvalidOptionError, InvalidArgumentError } from './errors/cluster-cache.error';
 export { PersistenceError } from './persistence/persistence.error';
 export type { TransportTlsOptions } from './transport/transport-options.interface';
+export { TransportError } from './transport/transport.error';
+export type { TransportErrorCode } from './transport/transport.error';
 export { MAX_KEY_BYTES } from './store/key';
 export * from './discovery';
 export { TestCluster } from './testing/test-cluster';

@@ -26,7 +26,7 @@ export class ClusterCacheMetrics {
     const registers = [registry];
     new Gauge({
       name: `${prefix}entries`,
-      help: 'Entries per replicated table on this node (tombstones and unswept expired entries included).',
+      help: 'Entries per table on this node (tombstones and unswept expired entries included).',
       labelNames: ['table'],
       registers,
       collect() {

@@ -21,6 +21,15 @@ export class PageController {
     return renderPage(this.cluster.self().name, nonce);
   }
 
+  /**
+   * A tiny unguarded JSON answer: a liveness probe, and the baseline that
+   * bench/http/load.bench.ts compares the guarded GET /me against.
+   */
+  @Get('ping')
+  ping(): { pong: true; servedBy: string } {
+    return { pong: true, servedBy: this.cluster.self().name };
+  }
+
   /** No icon: answered so that browsers do not log a 404. */
   @Get('favicon.ico')
   @HttpCode(204)

@@ -99,10 +99,10 @@ export class CacheEngine {
     await this.persistence.get(table.name)?.replaceAll(table.states());
   }
 
-  /** Loads every persisted table from disk into memory; returns the states loaded per table. */
-  async loadPersisted(): Promise<Map<Table, EntryState[]>> {
+  /** Loads persisted tables (all, or those given) from disk into memory; returns the states loaded per table. */
+  async loadPersisted(tables: readonly Table[] = this.store.allTables()): Promise<Map<Table, EntryState[]>> {
     const loaded = new Map<Table, EntryState[]>();
-    for (const table of this.store.allTables()) {
+    for (const table of tables) {
       const persistence = this.persistence.get(table.name);
       if (persistence !== undefined) loaded.set(table, this.store.merge(table, await persistence.load()));
     }

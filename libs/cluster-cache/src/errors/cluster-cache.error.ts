@@ -4,8 +4,8 @@
  * @publicApi
  */
 export class ClusterCacheError extends Error {
-  constructor(message: string) {
-    super(message);
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
     this.name = new.target.name;
   }
 }

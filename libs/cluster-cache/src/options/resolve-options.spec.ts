@@ -42,6 +42,9 @@ describe('resolveOptions', () => {
     [{ unsplit: { strategy: 'coin-flip' } }, 'unsplit.strategy', /"merge", "oldest-wins"/],
     [{ unsplit: { flushTables: 'some' } }, 'unsplit.flushTables', /false, "all"/],
     [{ timing: { deadPeerTimeout: 0 } }, 'timing.deadPeerTimeout', /integer from 1/],
+    [{ timing: { heartbeatInterval: 2000, deadPeerTimeout: 1500 } }, 'timing.deadPeerTimeout', /longer than timing.heartbeatInterval/],
+    [{ tls: { key: 'k', cert: 'c' } }, 'tls.ca', /CA/],
+    [{ tls: { ca: 'x' } }, 'tls.key', /tls.pfx/],
     [{ clock: {} }, 'clock', /now\(\)/],
   ])('refuses %j naming the option', (options, option, message) => {
     let error: unknown;
@@ -68,6 +71,7 @@ describe('resolveOptions', () => {
   it('checks forFeature tables', () => {
     expect(resolveTableOptions({ name: 'jobs', mode: 'local' })).toEqual({ name: 'jobs', mode: 'local', ttl: undefined });
     expect(() => resolveTableOptions({ name: '' })).toThrow(/forFeature.name/);
+    expect(() => resolveTableOptions({ name: 'sessions' })).toThrow(/default table/);
     expect(() => resolveTableOptions({ name: 'x', mode: 'everywhere' as never })).toThrow(/forFeature.mode/);
   });
 

@@ -1,5 +1,9 @@
 import { isIP } from 'node:net';
 import { InvalidOptionError } from '../errors/cluster-cache.error';
+import { isAddress } from '../util/address';
+import { DEFAULT_TABLE } from '../cluster-cache.constants';
+
+export { isAddress };
 import { validateDiscovery } from '../discovery/validate-discovery';
 import { systemClock } from '../store/clock';
 import type { Clock } from '../store/clock';
@@ -73,15 +77,24 @@ export function resolveOptions(options: ClusterCacheOptions | undefined): Resolv
     sessionTtl: ttl(o.sessions?.ttl, 'sessions.ttl') ?? DEFAULTS.sessionTtl,
     persistence: persistence(o.persistence),
     unsplit: unsplit(o.unsplit),
-    timing: {
-      heartbeatInterval: integer(o.timing?.heartbeatInterval, 'timing.heartbeatInterval', 1) ?? DEFAULTS.heartbeatInterval,
-      deadPeerTimeout: integer(o.timing?.deadPeerTimeout, 'timing.deadPeerTimeout', 1) ?? DEFAULTS.deadPeerTimeout,
-      ackTimeout: integer(o.timing?.ackTimeout, 'timing.ackTimeout', 1) ?? DEFAULTS.ackTimeout,
-      sweepInterval: integer(o.timing?.sweepInterval, 'timing.sweepInterval', 1) ?? DEFAULTS.sweepInterval,
-    },
+    timing: timing(o.timing),
     clock: clock(o.clock),
     tls: tls(o.tls),
   };
+}
+
+/** The timing options, with defaults, checked against each other. */
+function timing(value: ClusterCacheOptions['timing']): ResolvedOptions['timing'] {
+  const resolved = {
+    heartbeatInterval: integer(value?.heartbeatInterval, 'timing.heartbeatInterval', 1) ?? DEFAULTS.heartbeatInterval,
+    deadPeerTimeout: integer(value?.deadPeerTimeout, 'timing.deadPeerTimeout', 1) ?? DEFAULTS.deadPeerTimeout,
+    ackTimeout: integer(value?.ackTimeout, 'timing.ackTimeout', 1) ?? DEFAULTS.ackTimeout,
+    sweepInterval: integer(value?.sweepInterval, 'timing.sweepInterval', 1) ?? DEFAULTS.sweepInterval,
+  };
+  if (resolved.deadPeerTimeout <= resolved.heartbeatInterval) {
+    throw new InvalidOptionError('timing.deadPeerTimeout', `must be longer than timing.heartbeatInterval (${resolved.heartbeatInterval} ms), or every idle peer looks dead`);
+  }
+  return resolved;
 }
 
 /** Checks the options of a `forFeature` table. */
@@ -89,6 +102,7 @@ export function resolveTableOptions(options: TableOptions): Required<Omit<TableO
   if (typeof options !== 'object' || options === null) throw new InvalidOptionError('forFeature', 'needs { name }');
   const name = optionalString(options.name, 'forFeature.name');
   if (name === undefined || name.length === 0) throw new InvalidOptionError('forFeature.name', 'is required');
+  if (name === DEFAULT_TABLE) throw new InvalidOptionError('forFeature.name', `"${DEFAULT_TABLE}" is the default table (inject ClusterCache for it)`);
   return {
     name,
     mode: oneOf(options.mode, 'forFeature.mode', ['replicated', 'local']) ?? 'replicated',
@@ -145,12 +159,6 @@ function extraNodes(value: unknown): ClusterCacheOptions['extraNodes'] {
   return value;
 }
 
-/** Whether a string is `host:port` (IPv6 hosts in brackets). */
-export function isAddress(value: unknown): value is string {
-  if (typeof value !== 'string') return false;
-  const match = /^(\[[0-9a-fA-F:.]+\]|[^:\s]+):(\d{1,5})$/.exec(value);
-  return match !== null && Number(match[2]) <= 65535;
-}
 
 function persistence(value: ClusterCacheOptions['persistence']): ResolvedOptions['persistence'] {
   if (value === undefined || value === null) return undefined;
@@ -176,14 +184,17 @@ function unsplit(value: ClusterCacheOptions['unsplit']): ResolvedOptions['unspli
 function tls(value: ClusterCacheOptions['tls']): ClusterCacheOptions['tls'] {
   if (value === undefined || value === null) return undefined;
   if (typeof value !== 'object') throw new InvalidOptionError('tls', 'must be an object of Node tls options ({ key, cert, ca })');
-  for (const field of ['key', 'cert', 'ca'] as const) {
-    if (value[field] === undefined) throw new InvalidOptionError(`tls.${field}`, 'is required: every node presents a certificate and checks its peers against the CA');
+  if (value.pfx === undefined) {
+    for (const field of ['key', 'cert'] as const) {
+      if (value[field] === undefined) throw new InvalidOptionError(`tls.${field}`, 'is required (or tls.pfx): every node presents a certificate');
+    }
   }
+  if (value.ca === undefined) throw new InvalidOptionError('tls.ca', 'is required: every node checks its peers against the CA');
   return value;
 }
 
 function clock(value: unknown): Clock {
-  if (value === undefined) return systemClock;
+  if (value === undefined || value === null) return systemClock;
   if (typeof (value as Clock)?.now !== 'function') throw new InvalidOptionError('clock', 'must have a now() method returning ms');
   return value as Clock;
 }

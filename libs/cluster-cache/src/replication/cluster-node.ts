@@ -11,6 +11,8 @@ import type { ClusterEvent, NodeDownReason } from './cluster-event';
 import { BucketFilter, fromWire, HelloMessage, MemberAddress, ReplicationMessage } from './messages';
 import type { EntryState } from '../store/entry';
 import { bucketOf } from './digest';
+import { ClusterCacheError } from '../errors/cluster-cache.error';
+import { isAddress } from '../util/address';
 import { AntiEntropy } from './anti-entropy';
 import { ClusterLock } from './cluster-lock';
 import { CallHandler, ChunkHandler, PeerCalls } from './peer-calls';
@@ -232,6 +234,7 @@ export class ClusterNode {
 
   /** Links to the node at `host:port` (resolves once authenticated). */
   async connect(address: string): Promise<NodeInfo> {
+    if (!isAddress(address)) throw new ClusterCacheError(`cannot connect to ${JSON.stringify(address)}: an address is "host:port"`);
     const at = address.lastIndexOf(':');
     const host = address.slice(0, at).replace(/^\[|\]$/g, '');
     const link = await this.transport.connect(host, Number(address.slice(at + 1)));
@@ -278,7 +281,10 @@ export class ClusterNode {
 
   private async safeSeeds(): Promise<string[]> {
     try {
-      return await this.options.seeds();
+      const seeds = await this.options.seeds();
+      const bad = seeds.filter((s) => !isAddress(s));
+      if (bad.length > 0) this.logger.warn?.(`extraNodes gave addresses that are not "host:port", ignored: ${JSON.stringify(bad)}`);
+      return seeds.filter(isAddress);
     } catch (error) {
       this.logger.error(`resolving the nodes to join failed: ${String(error)}`);
       return [];
@@ -442,7 +448,9 @@ export class ClusterNode {
     if (this.mustResync.delete(session.name)) this.resync(session.name);
     if (hello.clusterId !== this.clusterId) return this.meetCluster(session, hello);
     if (partitioned) return this.inconsistent(session, 'running_partitioned_network');
-    if (!this.sameComponent(session)) this.inconsistent(session, 'starting_partitioned_network');
+    if (!this.sameComponent(session)) return this.inconsistent(session, 'starting_partitioned_network');
+    // A new run of the peer that took its data from this node's side: whatever diverged before is gone.
+    this.partitioned.delete(session.name);
   }
 
   /** Whether a ready peer of our cluster got its data from a node we are linked to. */
@@ -533,11 +541,13 @@ export class ClusterNode {
    */
   private async join(source: PeerSession): Promise<void> {
     this.logger.log(`${this.self.name} joins the cluster: copying ${this.replicatedTables().length} table(s) from ${source.name}`);
-    const local = this.options.keepLocalOnJoin ? await this.engine.loadPersisted() : new Map<Table, EntryState[]>();
+    // Local tables always come from this node's disk; replicated ones only if they are to be merged.
+    const tables = this.engine.store.allTables();
+    await this.engine.loadPersisted(tables.filter((t) => t.mode === 'local'));
+    const local = this.options.keepLocalOnJoin ? await this.engine.loadPersisted(this.replicatedTables()) : new Map<Table, EntryState[]>();
     const unconfirmed = new Map([...local].map(([table, states]) => [table, new Set(states)]));
-    const tables = this.replicatedTables().map((t) => t.name);
     // Chunks are not saved one by one while joining: the disk copy is replaced once, at the end.
-    await this.pull(source.name, tables, (table, states) => {
+    await this.pull(source.name, this.replicatedTables().map((t) => t.name), (table, states) => {
       const mine = unconfirmed.get(table);
       if (mine !== undefined && mine.size > 0) {
         for (const state of states) {

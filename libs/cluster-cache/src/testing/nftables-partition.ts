@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 
-/** The nftables table that holds the cuts (deleted whole to heal). */
-const TABLE = 'nest_cluster_cache_partitions';
+/** Default nftables table that holds the cuts (deleted whole to heal). */
+const DEFAULT_TABLE = 'nest_cluster_cache_partitions';
 
 /**
  * Real network partitions between loopback addresses, made with nftables:
@@ -12,6 +12,9 @@ const TABLE = 'nest_cluster_cache_partitions';
  * @publicApi
  */
 export class NftablesPartition {
+  /** @param table the nftables table holding this instance's cuts (one per test run that may overlap others). */
+  constructor(private readonly table = DEFAULT_TABLE) {}
+
   /** Whether `nft` can be used here (root and the command present). */
   static available(): boolean {
     try {
@@ -28,8 +31,8 @@ export class NftablesPartition {
     this.ensureTable();
     for (const x of a) {
       for (const y of b) {
-        nft('add', 'rule', 'inet', TABLE, 'out', 'ip', 'saddr', x, 'ip', 'daddr', y, 'drop');
-        nft('add', 'rule', 'inet', TABLE, 'out', 'ip', 'saddr', y, 'ip', 'daddr', x, 'drop');
+        nft('add', 'rule', 'inet', this.table, 'out', 'ip', 'saddr', x, 'ip', 'daddr', y, 'drop');
+        nft('add', 'rule', 'inet', this.table, 'out', 'ip', 'saddr', y, 'ip', 'daddr', x, 'drop');
       }
     }
   }
@@ -42,15 +45,15 @@ export class NftablesPartition {
   /** Removes every cut. */
   heal(): void {
     try {
-      nft('delete', 'table', 'inet', TABLE);
+      nft('delete', 'table', 'inet', this.table);
     } catch {
       // Nothing was cut.
     }
   }
 
   private ensureTable(): void {
-    nft('add', 'table', 'inet', TABLE);
-    nft('add', 'chain', 'inet', TABLE, 'out', '{ type filter hook output priority 0 ; policy accept ; }');
+    nft('add', 'table', 'inet', this.table);
+    nft('add', 'chain', 'inet', this.table, 'out', '{ type filter hook output priority 0 ; policy accept ; }');
   }
 }
 

@@ -19,7 +19,7 @@ export interface TestClusterNode {
   readonly sessions: SessionCache;
   readonly cluster: ClusterService;
   readonly unsplit: UnsplitService;
-  /** Every cluster event it emitted. */
+  /** Every cluster event it emitted after start (its own `joined` came before). */
   readonly events: ClusterEvent[];
 }
 
@@ -47,20 +47,25 @@ const DEFAULT_COOKIE = 'test-cluster-cookie-0123456789';
  *
  * @example
  * const cluster = await TestCluster.start({ size: 3, options: { unsplit: { strategy: 'merge' } } });
- * cluster.split([0], [1, 2]);      // node 0 cannot reach 1 and 2
- * await cluster.healAndSettle();  // links come back, Unsplit heals
+ * cluster.split([0], [1, 2]);                  // node 0 cannot reach 1 and 2
+ * await cluster.waitForSplit([[0], [1, 2]]);
+ * cluster.heal();                              // links come back, Unsplit heals
+ * await cluster.waitFor(() => new Set(cluster.digests()).size === 1, 20_000, 'identical data');
  * await cluster.close();
  * @publicApi
  */
 export class TestCluster {
-  private readonly partition = new NftablesPartition();
-
-  private constructor(readonly nodes: TestClusterNode[]) {}
+  private constructor(
+    readonly nodes: TestClusterNode[],
+    private readonly partition: NftablesPartition,
+  ) {}
 
   /** Starts the nodes one after the other, each joining through the first. */
   static async start(options: TestClusterOptions): Promise<TestCluster> {
     const subnet = options.subnet ?? '127.0.77';
-    new NftablesPartition().heal(); // a failed earlier run may have left cuts
+    // One nftables table per subnet, so clusters on other subnets keep their cuts.
+    const partition = new NftablesPartition(`nest_cluster_cache_${subnet.replace(/\./g, '_')}`);
+    partition.heal(); // a failed earlier run may have left cuts
     const nodes: TestClusterNode[] = [];
     let seed: string | undefined;
     for (let i = 0; i < options.size; i++) {
@@ -76,7 +81,7 @@ export class TestCluster {
       seed ??= `${self.host}:${self.port}`;
       nodes.push(node);
     }
-    const cluster = new TestCluster(nodes);
+    const cluster = new TestCluster(nodes, partition);
     await cluster.waitFor(() => nodes.every((n) => n.cluster.nodes().length === nodes.length - 1), 15_000, 'a full mesh');
     return cluster;
   }

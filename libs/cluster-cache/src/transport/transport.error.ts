@@ -1,3 +1,4 @@
+import { ClusterCacheError } from '../errors/cluster-cache.error';
 /**
  * What went wrong, as a stable string for code to test:
  * - `'connect-failed'` - the TCP/TLS connection could not be established (see `cause`);
@@ -31,7 +32,7 @@ export type TransportErrorCode =
  * Error raised by the transport. Network and protocol failures are logged and reported
  * through these errors; they never escape as uncaught exceptions.
  */
-export class TransportError extends Error {
+export class TransportError extends ClusterCacheError {
   constructor(
     /** Machine-readable failure kind. */
     readonly code: TransportErrorCode,
@@ -39,7 +40,6 @@ export class TransportError extends Error {
     options?: ErrorOptions,
   ) {
     super(message, options);
-    this.name = 'TransportError';
   }
 }
 

@@ -1,4 +1,5 @@
 import type { CacheEngine } from '../engine/cache-engine';
+import { ClusterCacheError } from '../errors/cluster-cache.error';
 import type { ClusterNode } from '../replication/cluster-node';
 import type { EntryState } from '../store/entry';
 import type { Table } from '../store/table';
@@ -14,13 +15,12 @@ interface IslandMember {
 export type FlushPolicy = (table: Table) => boolean;
 
 /** A heal that cannot run because tables that may not be flushed would be. @publicApi */
-export class UnflushableTablesError extends Error {
+export class UnflushableTablesError extends ClusterCacheError {
   constructor(
     readonly tables: string[],
     peer: string,
   ) {
     super(`Can't force reload unexpected tables ${JSON.stringify(tables)} to heal ${peer}: allow them with unsplit.flushTables`);
-    this.name = 'UnflushableTablesError';
   }
 }
 

@@ -5,7 +5,9 @@ import { DEFAULT_TABLE } from '../cluster-cache.constants';
 import type { ClusterNode } from '../replication/cluster-node';
 import type { Table } from '../store/table';
 import { HEAL_STEP_TIMEOUT } from '../replication/anti-entropy';
-import { OldestWinsHeal } from './oldest-wins-heal';
+import { ClusterCacheError } from '../errors/cluster-cache.error';
+import { messages } from '../errors/messages';
+import { OldestWinsHeal, UnflushableTablesError } from './oldest-wins-heal';
 
 /** What a heal did. @publicApi */
 export interface HealResult {
@@ -45,6 +47,8 @@ export class UnsplitService implements OnModuleDestroy {
   private queue: Promise<unknown> = Promise.resolve();
   /** Peers with a heal queued or running. */
   private readonly pending = new Set<string>();
+  /** Peers whose heal is blocked by configuration (unflushable tables): not retried until the split is seen again. */
+  private readonly blocked = new Set<string>();
   private recheck: NodeJS.Timeout | undefined;
   private stopped = false;
 
@@ -63,7 +67,9 @@ export class UnsplitService implements OnModuleDestroy {
     });
     if (runtime.options.unsplit === undefined) return;
     this.subscription = node.events$.subscribe((event) => {
-      if (event.type === 'inconsistent_database') this.healIfLeading(event.node);
+      if (event.type !== 'inconsistent_database') return;
+      this.blocked.delete(event.node);
+      this.healIfLeading(event.node);
     });
     // A heal can fail half-way (a link drops, a peer restarts): splits still unhealed are tried again.
     this.recheck = setInterval(() => node.unhealed().forEach((peer) => this.healIfLeading(peer)), RECHECK_MS).unref();
@@ -92,18 +98,20 @@ export class UnsplitService implements OnModuleDestroy {
 
   /** One side of each split runs its heal: the node whose name sorts first. */
   private healIfLeading(peer: string): void {
-    if (this.runtime.self.name > peer || this.pending.has(peer) || !this.node?.isLinked(peer)) return;
+    if (this.runtime.self.name > peer || this.pending.has(peer) || this.blocked.has(peer) || !this.node?.isLinked(peer)) return;
     this.pending.add(peer);
     this.heal(peer)
-      .catch(() => undefined)
+      .catch((error: unknown) => {
+        if (error instanceof UnflushableTablesError) this.blocked.add(peer);
+      })
       .finally(() => this.pending.delete(peer));
   }
 
   private async healWithLock(peer: string): Promise<HealResult> {
     const node = this.node;
-    if (node === undefined) throw new Error('this node runs alone: there is nothing to heal');
+    if (node === undefined) throw new ClusterCacheError(messages.noCluster());
     for (;;) {
-      if (this.stopped || !node.isLinked(peer)) throw this.failed(peer, `${peer} is no longer linked`);
+      if (this.stopped || !node.isLinked(peer)) throw this.failed(peer, new ClusterCacheError(`${peer} is no longer linked`));
       const attempt = await node.lock.tryWith('unsplit', () => this.run(peer), HEAL_STEP_TIMEOUT * 2);
       if (attempt.acquired) return attempt.result;
       await new Promise((resolve) => setTimeout(resolve, RETRY_MS + Math.random() * RETRY_MS));
@@ -134,14 +142,15 @@ export class UnsplitService implements OnModuleDestroy {
       node.report({ type: 'healed', node: peer, strategy, entries });
       return result;
     } catch (error) {
-      throw this.failed(peer, error instanceof Error ? error.message : String(error));
+      throw this.failed(peer, error instanceof Error ? error : new ClusterCacheError(String(error)));
     }
   }
 
-  private failed(peer: string, reason: string): Error {
-    this.logger.error(`could not heal the netsplit with ${peer}: ${reason}`);
-    this.node?.report({ type: 'heal_failed', node: peer, reason });
-    return new Error(reason);
+  /** Logs and reports a failed heal; returns the error to reject with. */
+  private failed(peer: string, error: Error): Error {
+    this.logger.error(`could not heal the netsplit with ${peer}: ${error.message}`);
+    this.node?.report({ type: 'heal_failed', node: peer, reason: error.message });
+    return error;
   }
 }
 
