@@ -26,7 +26,7 @@ const providers: Provider[] = [
     provide: SessionCache,
     useFactory: (cache: ClusterCache, runtime: ClusterCacheRuntime) =>
       // Rotation is single-flight across the cluster when there is one.
-      new SessionCache(cache.namespace(SESSION_NAMESPACE), runtime.node?.lock ?? new LocalSessionLock(), runtime.options.sessionTtl),
+      new SessionCache(cache.namespace(SESSION_NAMESPACE), runtime.node?.lock ?? new LocalSessionLock(), runtime.options.sessionTtl, runtime.options.rotationGrace),
     inject: [ClusterCache, ClusterCacheRuntime],
   },
 ];

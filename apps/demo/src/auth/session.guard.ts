@@ -43,11 +43,10 @@ export class SessionGuard implements CanActivate {
     const request = http.getRequest<AuthenticatedRequest>();
     let token = tokenOf(request, this.settings.secret);
     if (token === undefined) throw new UnauthorizedException('not signed in');
-    let session = this.sessions.get(token);
-    // A rotation of this token that is under way on this node has already
-    // replaced its session: `rotate` then shares that rotation's result
-    // (single-flight), and answers undefined for a token that is just dead.
-    if (session === undefined || this.sessions.isOlderThan(session, this.settings.renewAfter)) {
+    let session = this.sessions.get(token); // a token rotated moments ago still resolves (rotation grace)
+    if (session === undefined) throw new UnauthorizedException('not signed in');
+    // Pow's renewal: an old session gets a new token; rotate is single-flight across the cluster.
+    if (this.sessions.isOlderThan(session, this.settings.renewAfter)) {
       const rotation = await this.sessions.rotate(token);
       if (rotation === undefined) throw new UnauthorizedException('not signed in');
       if (rotation.rotated) setSessionCookie(http.getResponse<ServerResponse>(), rotation.token, rotation.session.expiresAt, this.settings);

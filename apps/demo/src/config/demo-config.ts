@@ -18,6 +18,7 @@ export const DEMO_SESSION_SECRET = 'nest-cluster-cache-demo-secret-change-me';
  * | CACHE_DIR          | persistence.dir       | .data/a            |
  * | CLUSTER_SEEDS      | extraNodes            | 127.0.0.1:14002    |
  * | SESSION_TTL        | sessions.ttl (ms)     | 1800000            |
+ * | SESSION_ROTATION_GRACE | sessions.rotationGrace (ms) | 10000      |
  *
  * Values are passed on as they are: the library validates them and names the
  * bad option (`InvalidOptionError`), so a misconfigured node fails at start.
@@ -26,12 +27,13 @@ export function clusterCacheOptions(config: ConfigService): ClusterCacheOptions 
   const dir = nonEmpty(config.get<string>('CACHE_DIR'));
   const seeds = nonEmpty(config.get<string>('CLUSTER_SEEDS'));
   const ttl = nonEmpty(config.get<string>('SESSION_TTL'));
+  const grace = nonEmpty(config.get<string>('SESSION_ROTATION_GRACE'));
   return {
     node: { name: nonEmpty(config.get<string>('NODE_NAME')), port: numeric(config.get('CLUSTER_PORT')) },
     cookie: nonEmpty(config.get<string>('CLUSTER_COOKIE')),
     extraNodes: seeds?.split(',').map((s) => s.trim()).filter(Boolean),
     persistence: dir === undefined ? undefined : { dir },
-    sessions: { ttl: numeric(ttl) },
+    sessions: { ttl: numeric(ttl), rotationGrace: numeric(grace) },
   };
 }
 

@@ -19,8 +19,8 @@ export interface PutOptions {
 
 /** The changes of one atomic `write`. @publicApi */
 export interface WriteChanges<V> {
-  /** Entries to store; they share one expiry time. */
-  put?: ReadonlyArray<readonly [CacheKey, V]>;
+  /** Entries to store; they share the write's expiry unless an entry brings its own options. */
+  put?: ReadonlyArray<readonly [CacheKey, V] | readonly [CacheKey, V, PutOptions]>;
   /** Keys to delete. */
   delete?: readonly CacheKey[];
 }
@@ -123,11 +123,10 @@ export class ClusterCache<V = unknown> {
     try {
       const now = this.clock.now();
       const ops: WriteOp[] = [];
-      const puts = changes.put ?? [];
-      if (puts.length > 0) {
-        const expiresAt = options?.expiresAt ?? now + this.resolveTtl(options?.ttl);
-        if (!(expiresAt > now) || !Number.isFinite(expiresAt)) throw new InvalidArgumentError(messages.badExpiresAt(expiresAt));
-        for (const [key, value] of puts) ops.push({ ns: this.namespaceName, key: this.key(key), value: this.freeze(key, value), expiresAt });
+      let shared: number | undefined;
+      for (const [key, value, own] of changes.put ?? []) {
+        const expiresAt = own === undefined ? (shared ??= this.expiry(now, options)) : this.expiry(now, own);
+        ops.push({ ns: this.namespaceName, key: this.key(key), value: this.freeze(key, value), expiresAt });
       }
       const keepUntil = now + (this.ttl ?? ORPHAN_TOMBSTONE_MS);
       for (const key of changes.delete ?? []) ops.push({ ns: this.namespaceName, key: this.key(key), delete: true, keepUntil });
@@ -163,6 +162,13 @@ export class ClusterCache<V = unknown> {
     const problem = keyProblem(key);
     if (problem !== undefined) throw new InvalidArgumentError(messages.badKey(problem, key));
     return normalizeKey(key);
+  }
+
+  /** When a put with these options expires (ms since the epoch). */
+  private expiry(now: number, options: PutOptions | undefined): number {
+    const expiresAt = options?.expiresAt ?? now + this.resolveTtl(options?.ttl);
+    if (!(expiresAt > now) || !Number.isFinite(expiresAt)) throw new InvalidArgumentError(messages.badExpiresAt(expiresAt));
+    return expiresAt;
   }
 
   private resolveTtl(ttl: number | undefined): number {

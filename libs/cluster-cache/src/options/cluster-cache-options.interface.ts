@@ -54,6 +54,8 @@ export interface UnsplitOptions {
 export interface SessionOptionsConfig {
   /** Session TTL in ms. Default 30 minutes. */
   ttl?: number;
+  /** How long a rotated token still resolves to its session, in ms (concurrent requests, tabs). Default 10 s. */
+  rotationGrace?: number;
 }
 
 /** Timing of the cluster protocol, in ms. @publicApi */

@@ -17,6 +17,7 @@ export const DEFAULTS = {
   port: 0,
   joinTimeout: 15_000,
   sessionTtl: 30 * 60_000,
+  rotationGrace: 10_000,
   heartbeatInterval: 1_000,
   deadPeerTimeout: 5_000,
   ackTimeout: 5_000,
@@ -35,6 +36,7 @@ export interface ResolvedOptions {
   writes: WriteMode;
   ttl: number | undefined;
   sessionTtl: number;
+  rotationGrace: number;
   persistence: Required<Omit<PersistenceOptions, 'tables'>> & { tables: string[] | undefined } | undefined;
   unsplit: { strategy: 'merge' | 'oldest-wins'; flushTables: false | string[] | 'all' } | undefined;
   timing: { heartbeatInterval: number; deadPeerTimeout: number; ackTimeout: number; sweepInterval: number };
@@ -75,6 +77,7 @@ export function resolveOptions(options: ClusterCacheOptions | undefined): Resolv
     writes: oneOf(o.writes, 'writes', ['sync', 'async']) ?? 'sync',
     ttl: ttl(o.ttl, 'ttl'),
     sessionTtl: ttl(o.sessions?.ttl, 'sessions.ttl') ?? DEFAULTS.sessionTtl,
+    rotationGrace: ttl(o.sessions?.rotationGrace, 'sessions.rotationGrace') ?? DEFAULTS.rotationGrace,
     persistence: persistence(o.persistence),
     unsplit: unsplit(o.unsplit),
     timing: timing(o.timing),

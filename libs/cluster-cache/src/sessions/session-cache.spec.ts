@@ -84,7 +84,7 @@ describe('SessionCache', () => {
     expect(await s.touch('unknown')).toBeUndefined();
   });
 
-  it('rotates a session: new token, same user and metadata, old token dead', async () => {
+  it('rotates a session: new token, same user and metadata; the old token works for the grace period only', async () => {
     const { sessions: s, clock } = sessions();
     const { token, session } = await s.create('u1', { ip: 'x' });
     clock.advance(20 * MIN);
@@ -92,10 +92,26 @@ describe('SessionCache', () => {
     const rotated = await s.rotate(token);
     expect(rotated?.rotated).toBe(true);
     expect(rotated!.token).not.toBe(token);
-    expect(s.get(token)).toBeUndefined();
     expect(s.get(rotated!.token)).toMatchObject({ userId: 'u1', metadata: { ip: 'x' }, createdAt: clock.now() });
+    // A request already on its way with the old token still gets the (new) session …
+    expect(s.get(token)?.handle).toBe(rotated!.session.handle);
+    expect(await s.rotate(token)).toMatchObject({ token, rotated: false, session: { handle: rotated!.session.handle } });
     expect(s.list('u1')).toHaveLength(1);
+    // … until the grace period ends.
+    clock.advance(s.rotationGrace);
+    expect(s.get(token)).toBeUndefined();
     expect(await s.rotate(token)).toBeUndefined();
+    expect(s.get(rotated!.token)).toBeDefined();
+  });
+
+  it('signs out with a token in its rotation grace: the session it was rotated to ends', async () => {
+    const { sessions: s } = sessions();
+    const { token } = await s.create('u1');
+    const rotated = await s.rotate(token);
+    expect(await s.delete(token)).toBe(true);
+    expect(s.get(rotated!.token)).toBeUndefined();
+    expect(s.get(token)).toBeUndefined();
+    expect(s.list('u1')).toEqual([]);
   });
 
   it('rotates once when asked twice at the same time (single flight)', async () => {

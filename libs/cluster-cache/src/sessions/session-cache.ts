@@ -11,6 +11,11 @@ interface StoredSession<M> {
   readonly createdAt: number;
 }
 
+/** What a rotated token's handle holds during the grace period: where the session went. */
+interface RotatedTo {
+  readonly rotatedTo: string;
+}
+
 /** Key prefix of the per-user index: `['user', userId, handle] -> createdAt`. */
 const USER = 'user';
 /** Bytes of randomness in a token (256 bits). */
@@ -43,6 +48,8 @@ export class SessionCache<M = Record<string, unknown>> {
     private readonly lock: SessionLock,
     /** Default session TTL in ms. */
     readonly ttl: number,
+    /** How long a rotated token still resolves to its session, in ms (requests already on their way). */
+    readonly rotationGrace = 10_000,
   ) {}
 
   /** The handle (stored key) of a token: its SHA-256 in base64url. */
@@ -67,16 +74,24 @@ export class SessionCache<M = Record<string, unknown>> {
     return { token, session: this.byHandle(handle)! };
   }
 
-  /** The session of a token, or `undefined` if it does not exist, expired or was revoked. */
+  /**
+   * The session of a token, or `undefined` if it does not exist, expired or
+   * was revoked. For `rotationGrace` ms after a rotation the old token still
+   * resolves, to the new session (its `handle` then differs from the token's):
+   * requests that were already on their way with the old token succeed.
+   */
   get(token: string): Session<M> | undefined {
     if (typeof token !== 'string' || token.length !== TOKEN_LENGTH) return undefined;
-    return this.byHandle(SessionCache.handleOf(token));
+    const handle = SessionCache.handleOf(token);
+    const stored = this.cache.get(handle) as StoredSession<M> | RotatedTo | undefined;
+    if (stored !== undefined && 'rotatedTo' in stored) return this.byHandle(stored.rotatedTo);
+    return this.byHandle(handle);
   }
 
   /** The session stored under a handle (from `list`), or `undefined`. */
   byHandle(handle: string): Session<M> | undefined {
-    const stored = this.cache.get(handle) as StoredSession<M> | number | undefined;
-    if (stored === undefined || typeof stored === 'number') return undefined;
+    const stored = this.cache.get(handle) as StoredSession<M> | RotatedTo | number | undefined;
+    if (stored === undefined || typeof stored === 'number' || 'rotatedTo' in stored) return undefined;
     const expiresAt = this.cache.expiresAt(handle)!;
     return { handle, userId: stored.userId, metadata: stored.metadata, createdAt: stored.createdAt, expiresAt };
   }
@@ -98,7 +113,9 @@ export class SessionCache<M = Record<string, unknown>> {
   async delete(token: string): Promise<boolean> {
     const session = this.get(token);
     if (session === undefined) return false;
-    await this.revoke(session.userId, session.handle);
+    const handle = SessionCache.handleOf(token);
+    // A token in its rotation grace ends the session it was rotated to, and its own pointer.
+    await this.cache.deleteMany(handle === session.handle ? [handle, [USER, session.userId, handle]] : [handle, session.handle, [USER, session.userId, session.handle]]);
     return true;
   }
 
@@ -128,10 +145,11 @@ export class SessionCache<M = Record<string, unknown>> {
 
   /**
    * Replaces a session's token with a new one (same user and metadata, fresh
-   * TTL), deleting the old one in the same atomic write. Concurrent rotations of
-   * one session are single-flight: on this node they share one result, and
-   * across the cluster only the holder of the session's lock rotates while the
-   * others keep the old token (`rotated: false`).
+   * TTL) in one atomic write; the old token keeps resolving to the new session
+   * for `rotationGrace` ms, then stops. Concurrent rotations of one session are
+   * single-flight: on this node they share one result, and across the cluster
+   * only the holder of the session's lock rotates while the others keep the
+   * old token (`rotated: false`), which the grace keeps valid meanwhile.
    * @returns `undefined` if the token has no live session.
    */
   rotate(token: string, options: SessionOptions = {}): Promise<RotationResult<M> | undefined> {
@@ -140,8 +158,10 @@ export class SessionCache<M = Record<string, unknown>> {
     // Checked before the session: the first rotation deletes the old one synchronously.
     const inFlight = this.rotations.get(handle);
     if (inFlight !== undefined) return inFlight;
-    const session = this.byHandle(handle);
+    const session = this.get(token);
     if (session === undefined) return Promise.resolve(undefined);
+    // Rotated already (the token is in its grace period): the new session, without a new token.
+    if (session.handle !== handle) return Promise.resolve({ token, session, rotated: false });
     const rotation = this.rotateOnce(token, session, options).finally(() => this.rotations.delete(handle));
     this.rotations.set(handle, rotation);
     return rotation;
@@ -163,8 +183,9 @@ export class SessionCache<M = Record<string, unknown>> {
           put: [
             [handle, { userId: old.userId, metadata: old.metadata, createdAt }],
             [[USER, old.userId, handle], createdAt],
+            [old.handle, { rotatedTo: handle }, { ttl: this.rotationGrace }],
           ],
-          delete: [old.handle, [USER, old.userId, old.handle]],
+          delete: [[USER, old.userId, old.handle]],
         },
         { expiresAt: createdAt + (options.ttl ?? this.ttl) },
       );
