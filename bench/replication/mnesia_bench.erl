@@ -134,6 +134,7 @@ async_throughput(B, Warm, Runs, N) ->
               wait_size(B, bench_a, 0, fun(S, W) -> S =< W end),
               Keys = keys(N),
               Exp = erlang:system_time(millisecond) + 1800000,
+              Cpu0 = cpu_ms(B),
               T0 = nanos(),
               lists:foldl(fun(K, I) ->
                                   Rec = #sess{key = K, value = element(1 + (I rem 1000), Values), expires = Exp},
@@ -143,8 +144,10 @@ async_throughput(B, Warm, Runs, N) ->
               TLocal = nanos(),
               wait_size(B, bench_a, N, fun(S, W) -> S >= W end),
               T1 = nanos(),
+              {CpuA, CpuB} = cpu_since(B, Cpu0),
               out(#{kind => async_dirty_throughput, run => Run, warmup => Run < Warm, n => N,
-                    visible_on_b_per_s => N / ((T1 - T0) / 1.0e9), local_per_s => N / ((TLocal - T0) / 1.0e9)})
+                    visible_on_b_per_s => N / ((T1 - T0) / 1.0e9), local_per_s => N / ((TLocal - T0) / 1.0e9),
+                    cpu_a_us_per_op => CpuA * 1000 / N, cpu_b_us_per_op => CpuB * 1000 / N})
       end, lists:seq(0, Warm + Runs - 1)),
     {atomic, ok} = mnesia:delete_table(bench_a).
 
@@ -167,13 +170,15 @@ copy(B, N, Warm, Runs) ->
     lists:foreach(
       fun(Run) ->
               erlang:garbage_collect(),
+              Cpu0 = cpu_ms(B),
               S = nanos(),
               {atomic, ok} = mnesia:add_table_copy(bench_c, B, ram_copies),
               ok = rpc:call(B, mnesia, wait_for_tables, [[bench_c], 120000]),
               E = nanos(),
+              {CpuA, CpuB} = cpu_since(B, Cpu0),
               Size = rpc:call(B, mnesia, table_info, [bench_c, size]),
               out(#{kind => add_table_copy, run => Run, warmup => Run < Warm, n => N, size_on_b => Size,
-                    seconds => (E - S) / 1.0e9}),
+                    seconds => (E - S) / 1.0e9, cpu_a_s => CpuA / 1000, cpu_b_s => CpuB / 1000}),
               {atomic, ok} = mnesia:del_table_copy(bench_c, B),
               rpc:call(B, erlang, garbage_collect, [])
       end, lists:seq(0, Warm + Runs - 1)).
@@ -192,6 +197,16 @@ keys(N) ->
     [<<"session:", (binary:encode_hex(crypto:strong_rand_bytes(18)))/binary>> || _ <- lists:seq(1, N)].
 
 nanos() -> erlang:monotonic_time(nanosecond).
+
+%% CPU time (ms, all threads of the VM) of a and of b.
+cpu_ms(B) ->
+    {A, _} = erlang:statistics(runtime),
+    {Bm, _} = rpc:call(B, erlang, statistics, [runtime]),
+    {A, Bm}.
+
+cpu_since(B, {A0, B0}) ->
+    {A1, B1} = cpu_ms(B),
+    {A1 - A0, B1 - B0}.
 
 pct(Sorted, P) when tuple_size(Sorted) > 0 ->
     Rank = min(tuple_size(Sorted), max(1, ceil(P / 100 * tuple_size(Sorted)))),

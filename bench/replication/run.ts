@@ -10,7 +10,7 @@
  *   --quick        small sizes, for trying the harness (figures are meaningless)
  *   --prof=DIR     run every Node fixture with --cpu-prof into DIR (slower figures)
  *   --json=FILE    also write every raw result as JSON
- *   --no-wait      do not wait for other processes on the machine to go quiet first
+ *   --no-wait      do not wait (up to 1 minute) for other processes on the machine to go quiet first
  *
  * Every figure: one discarded warm-up run, then the median of several runs
  * (5, or 3 for the lag runs and the 1M copies, as the anchors). Our figure and
@@ -384,9 +384,9 @@ interface MnesiaResults {
   otp?: string;
   writes?: Array<{ p50_us: number; p99_us: number; ops_per_s: number }>;
   lag?: Array<{ p50_us: number; p99_us: number; max_us: number; seen: number; n: number }>;
-  asyncTput?: Array<{ visible_on_b_per_s: number; local_per_s: number }>;
+  asyncTput?: Array<{ visible_on_b_per_s: number; local_per_s: number; cpu_a_us_per_op: number; cpu_b_us_per_op: number }>;
   fill?: { seconds: number };
-  copies?: Array<{ seconds: number; size_on_b: number }>;
+  copies?: Array<{ seconds: number; size_on_b: number; cpu_a_s: number; cpu_b_s: number }>;
 }
 
 async function mnesia(): Promise<MnesiaResults> {
@@ -539,7 +539,6 @@ function buildReport(pair: PairResults, asyncRuns: AsyncRun[] | undefined, lag1:
     if (mt.length > 0) {
       const m = median(mt.map((r) => r.visible_on_b_per_s));
       rows.push(['3. (context) vs Mnesia async_dirty, 1 process, until all visible on b', fmtOps(applied), fmtOps(m), fmtRatio(applied / m), '—', '—']);
-      notes.push(`3. Mnesia async_dirty per run — visible on b: ${list(mt.map((r) => r.visible_on_b_per_s), fmtOps)}; a's write loop alone: ${list(mt.map((r) => r.local_per_s), fmtOps)}.`);
     }
   }
   const mLag = mn?.lag && mn.lag.length > 0 ? { p50: median(mn.lag.map((l) => l.p50_us)), p99: median(mn.lag.map((l) => l.p99_us)) } : undefined;
@@ -568,8 +567,10 @@ function buildReport(pair: PairResults, asyncRuns: AsyncRun[] | undefined, lag1:
   }
   if (mn?.available && mn.writes) {
     notes.push(`6. Mnesia sync_transaction (1 process, ram_copies [a,b]) per run — p50: ${list(mn.writes.map((w) => w.p50_us), fmtUs)}; p99: ${list(mn.writes.map((w) => w.p99_us), fmtUs)}; ${list(mn.writes.map((w) => w.ops_per_s), fmtOps)}. Erlang/OTP ${mn.otp}.`);
+    const mt = mn.asyncTput ?? [];
+    if (mt.length > 0) notes.push(`6. Mnesia async_dirty per run — visible on b: ${list(mt.map((r) => r.visible_on_b_per_s), fmtOps)}; a's write loop alone: ${list(mt.map((r) => r.local_per_s), fmtOps)}; CPU per write (median) — a ${median(mt.map((r) => r.cpu_a_us_per_op)).toFixed(1)} µs, b ${median(mt.map((r) => r.cpu_b_us_per_op)).toFixed(1)} µs (VM runtime, all threads).`);
     const copies = mn.copies ?? [];
-    if (copies.length > 0) notes.push(`6. Mnesia add_table_copy(ram_copies) of ${SIZES.copyN} records per run: ${list(copies.map((c) => c.seconds), fmtS)} (records on b: ${copies.map((c) => c.size_on_b).join(', ')}); loading the table on a took ${fmtS(mn.fill?.seconds ?? NaN)}.`);
+    if (copies.length > 0) notes.push(`6. Mnesia add_table_copy(ram_copies) of ${SIZES.copyN} records per run: ${list(copies.map((c) => c.seconds), fmtS)} (records on b: ${copies.map((c) => c.size_on_b).join(', ')}); CPU per copy: a ${list(copies.map((c) => c.cpu_a_s), fmtS)}, b ${list(copies.map((c) => c.cpu_b_s), fmtS)}; loading the table on a took ${fmtS(mn.fill?.seconds ?? NaN)}.`);
   } else if (mn && !mn.available) {
     notes.push(`6. Mnesia not measured: ${mn.why}.`);
   }
@@ -613,7 +614,7 @@ async function main(): Promise<void> {
   await checkPorts();
   noise.start();
   if (WAIT) {
-    const quiet = await noise.waitQuiet();
+    const quiet = await noise.waitQuiet(20, 60_000); // keeps the whole run within ~5 minutes
     raw.waitedForQuietMs = quiet.waitedMs;
   }
   const started = Date.now();

@@ -48,6 +48,12 @@ export interface UnsplitOptions {
   strategy?: 'merge' | 'oldest-wins';
   /** With `oldest-wins`: tables besides the cache's own that may be flushed. Default false. */
   flushTables?: false | string[] | 'all';
+  /**
+   * With `merge`: every this many ms, compare digests with one random peer and
+   * exchange what differs, so data that escaped a heal (a node that restarted
+   * at the wrong moment) converges anyway. 0 turns it off. Default 30000.
+   */
+  syncInterval?: number;
 }
 
 /** `SessionCache` settings. @publicApi */

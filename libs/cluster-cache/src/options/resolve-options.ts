@@ -18,6 +18,7 @@ export const DEFAULTS = {
   joinTimeout: 15_000,
   sessionTtl: 30 * 60_000,
   rotationGrace: 10_000,
+  syncInterval: 30_000,
   heartbeatInterval: 1_000,
   deadPeerTimeout: 5_000,
   ackTimeout: 5_000,
@@ -38,7 +39,7 @@ export interface ResolvedOptions {
   sessionTtl: number;
   rotationGrace: number;
   persistence: Required<Omit<PersistenceOptions, 'tables'>> & { tables: string[] | undefined } | undefined;
-  unsplit: { strategy: 'merge' | 'oldest-wins'; flushTables: false | string[] | 'all' } | undefined;
+  unsplit: { strategy: 'merge' | 'oldest-wins'; flushTables: false | string[] | 'all'; syncInterval: number } | undefined;
   timing: { heartbeatInterval: number; deadPeerTimeout: number; ackTimeout: number; sweepInterval: number };
   clock: Clock;
   tls: ClusterCacheOptions['tls'];
@@ -181,7 +182,7 @@ function unsplit(value: ClusterCacheOptions['unsplit']): ResolvedOptions['unspli
   if (!(flush === false || flush === 'all' || (Array.isArray(flush) && flush.every((t) => typeof t === 'string')))) {
     throw new InvalidOptionError('unsplit.flushTables', 'must be false, "all" or a list of table names');
   }
-  return { strategy, flushTables: flush };
+  return { strategy, flushTables: flush, syncInterval: integer(value.syncInterval, 'unsplit.syncInterval', 0) ?? DEFAULTS.syncInterval };
 }
 
 function tls(value: ClusterCacheOptions['tls']): ClusterCacheOptions['tls'] {

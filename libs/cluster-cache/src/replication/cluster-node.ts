@@ -8,9 +8,9 @@ import type { NodeInfo } from '../transport/node-info';
 import type { LinkCloseReason, PeerLink } from '../transport/peer-link.interface';
 import type { Transport } from '../transport/transport.interface';
 import type { ClusterEvent, NodeDownReason } from './cluster-event';
-import { BucketFilter, fromWire, HelloMessage, MemberAddress, ReplicationMessage } from './messages';
+import { fromWire, HelloMessage, MemberAddress, ReplicationMessage } from './messages';
 import type { EntryState } from '../store/entry';
-import { bucketOf } from './digest';
+import { keyHash } from './digest';
 import { ClusterCacheError } from '../errors/cluster-cache.error';
 import { isAddress } from '../util/address';
 import { AntiEntropy } from './anti-entropy';
@@ -180,19 +180,19 @@ export class ClusterNode {
     return this.calls.call<T>(peer, kind, body, timeout);
   }
 
-  /** Streams a copy of `tables` (or of some buckets of them) from `peer`, chunk by chunk, into `onChunk`. */
-  pull(peer: string, tables: readonly string[], onChunk: ChunkHandler, buckets?: BucketFilter): Promise<void> {
-    return this.calls.pull(peer, tables, onChunk, buckets, COPY_IDLE_TIMEOUT);
+  /** Streams a copy of `tables` (or of some keys of them, by key hash) from `peer`, chunk by chunk, into `onChunk`. */
+  pull(peer: string, tables: readonly string[], onChunk: ChunkHandler, keys?: number[]): Promise<void> {
+    return this.calls.pull(peer, tables, onChunk, keys, COPY_IDLE_TIMEOUT);
   }
 
   /**
    * Sends states this node got from elsewhere (a heal, a merge) on to every
-   * linked peer, so the rest of its island gets them too; peers apply them
-   * like any replicated write (a state they already have changes nothing).
+   * linked peer but `except` (where they came from), so the rest of its island
+   * gets them too; peers apply them like any replicated write.
    */
-  spread(table: Table, states: readonly EntryState[]): void {
+  spread(table: Table, states: readonly EntryState[], except?: string): void {
     for (let i = 0; i < states.length; i += COPY_CHUNK) {
-      this.fanout.replicate(table, states.slice(i, i + COPY_CHUNK)).catch(() => undefined);
+      this.fanout.replicate(table, states.slice(i, i + COPY_CHUNK), except).catch(() => undefined);
     }
   }
 
@@ -410,7 +410,7 @@ export class ClusterNode {
         return this.fanout.acknowledge(session.name, message.id);
       case 'copy-request': {
         const tables = message.tables.map((name) => this.replicatedTable(name)).filter((t): t is Table => t !== undefined);
-        return void streamTables(session, message.id, tables, message.buckets && inBuckets(message.buckets, this.engine.store.clock.now()));
+        return void streamTables(session, message.id, tables, message.keys && withKeys(message.keys, this.engine.store.clock.now()));
       }
       case 'copy-chunk':
         return this.calls.chunk(message);
@@ -484,7 +484,7 @@ export class ClusterNode {
   private meetCluster(session: PeerSession, hello: HelloMessage): void {
     const mode = this.options.autoInitialize;
     const tables = this.replicatedTables().map((t) => t.name);
-    const merge: ChunkHandler = (table, states) => this.spread(table, this.engine.merge(table, states));
+    const merge: ChunkHandler = (table, states) => this.spread(table, this.engine.merge(table, states), session.name);
     const failed = (error: unknown) => this.logger.warn?.(`copying the data of ${session.name} failed: ${String(error)}`);
     if (mode === 'merge') {
       this.logger.log(`${this.self.name} met ${session.name} of another cluster: merging their data`);
@@ -606,10 +606,10 @@ export class ClusterNode {
   }
 }
 
-/** A filter keeping the live states of some buckets. */
-function inBuckets(filter: BucketFilter, now: number): (state: EntryState) => boolean {
-  const ids = new Set(filter.ids);
-  return (state) => state.expiresAt > now && ids.has(bucketOf(state, filter.count));
+/** A filter keeping the live states of the keys with these hashes. */
+function withKeys(keys: readonly number[], now: number): (state: EntryState) => boolean {
+  const wanted = new Set(keys);
+  return (state) => state.expiresAt > now && wanted.has(keyHash(state));
 }
 
 function downReason(reason: LinkCloseReason): NodeDownReason {

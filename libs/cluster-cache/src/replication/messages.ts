@@ -22,17 +22,11 @@ export type ReplicationMessage =
   | { t: 'members'; members: MemberAddress[] }
   | { t: 'write'; id: number; table: string; states: WireState[] }
   | { t: 'ack'; id: number }
-  | { t: 'copy-request'; id: number; tables: string[]; buckets?: BucketFilter }
+  | { t: 'copy-request'; id: number; tables: string[]; keys?: number[] }
   | { t: 'copy-chunk'; id: number; table: string; states: WireState[] }
   | { t: 'copy-end'; id: number }
   | { t: 'call'; id: number; kind: string; body: unknown }
   | { t: 'reply'; id: number; body?: unknown; error?: string };
-
-/** Only the states in these buckets (of `count`, see unsplit/digest.ts). */
-export interface BucketFilter {
-  count: number;
-  ids: number[];
-}
 
 /** What a node tells a peer first on every new link. */
 export interface HelloMessage {

@@ -1,6 +1,6 @@
 import type { EntryState } from '../store/entry';
 import type { Table } from '../store/table';
-import { BucketFilter, fromWire, ReplicationMessage, WireState } from './messages';
+import { fromWire, ReplicationMessage, WireState } from './messages';
 
 /** Handles a call from a peer; its result (or error) is the reply. */
 export type CallHandler = (from: string, body: unknown) => unknown;
@@ -60,13 +60,14 @@ export class PeerCalls {
   }
 
   /**
-   * Asks `peer` for a copy of `tables` (only the given buckets, if any); each
-   * chunk goes to `onChunk`; resolves when the copy is complete.
+   * Asks `peer` for a copy of `tables` (only the keys with these hashes, if
+   * given; see digest.ts); each chunk goes to `onChunk`; resolves when the copy
+   * is complete.
    */
-  pull(peer: string, tables: readonly string[], onChunk: ChunkHandler, buckets: BucketFilter | undefined, idle: number): Promise<void> {
+  pull(peer: string, tables: readonly string[], onChunk: ChunkHandler, keys: number[] | undefined, idle: number): Promise<void> {
     const id = this.nextId++;
     return new Promise<void>((resolve, reject) => {
-      const link = this.send(peer, { t: 'copy-request', id, tables: [...tables], buckets });
+      const link = this.send(peer, { t: 'copy-request', id, tables: [...tables], keys });
       if (link === undefined) return reject(new Error(`${peer} is not linked`));
       const timer = this.idleTimer(id, peer, idle);
       this.pulls.set(id, { peer, link, onChunk, resolve, reject, timer, idle });

@@ -71,14 +71,17 @@ export class WriteFanout implements WriteReplicator {
     return [...this.peers.keys()];
   }
 
-  replicate(table: Table, states: readonly EntryState[]): Promise<void> {
-    if (this.peers.size === 0) return Promise.resolve();
+  /** Sends states to every peer (but `except`); resolves when all of them have applied them. */
+  replicate(table: Table, states: readonly EntryState[], except?: string): Promise<void> {
+    const targets = except === undefined ? this.peers.size : this.peers.size - (this.peers.has(except) ? 1 : 0);
+    if (targets === 0) return Promise.resolve();
     const id = this.nextId++;
     const message: ReplicationMessage = { t: 'write', id, table: table.name, states: states.map(toWire) };
     return new Promise<void>((resolve) => {
-      const write: PendingWrite = { remaining: this.peers.size, resolve };
+      const write: PendingWrite = { remaining: targets, resolve };
       const sentAt = this.clock.now();
-      for (const queue of this.peers.values()) {
+      for (const [name, queue] of this.peers) {
+        if (name === except) continue;
         queue.inFlight.push({ id, sentAt, write, message });
         queue.peer.send(message);
       }

@@ -50,6 +50,7 @@ export class UnsplitService implements OnModuleDestroy {
   /** Peers whose heal is blocked by configuration (unflushable tables): not retried until the split is seen again. */
   private readonly blocked = new Set<string>();
   private recheck: NodeJS.Timeout | undefined;
+  private syncTimer: NodeJS.Timeout | undefined;
   private stopped = false;
 
   constructor(private readonly runtime: ClusterCacheRuntime) {
@@ -73,6 +74,8 @@ export class UnsplitService implements OnModuleDestroy {
     });
     // A heal can fail half-way (a link drops, a peer restarts): splits still unhealed are tried again.
     this.recheck = setInterval(() => node.unhealed().forEach((peer) => this.healIfLeading(peer)), RECHECK_MS).unref();
+    const syncInterval = runtime.options.unsplit.syncInterval;
+    if (this.strategy === 'merge' && syncInterval > 0) this.syncTimer = setInterval(() => this.syncWithSomeone(), syncInterval).unref();
   }
 
   /** The strategy in use. */
@@ -93,7 +96,30 @@ export class UnsplitService implements OnModuleDestroy {
   onModuleDestroy(): void {
     this.stopped = true;
     clearInterval(this.recheck);
+    clearInterval(this.syncTimer);
     this.subscription?.unsubscribe();
+  }
+
+  /**
+   * Background anti-entropy (merge only): compares digests with one random
+   * peer, queued behind heals; nothing moves when the data is equal.
+   */
+  private syncWithSomeone(): void {
+    const node = this.node!;
+    const peers = node.peers().map((p) => p.name).filter((name) => !this.pending.has(name));
+    if (peers.length === 0) return;
+    const peer = peers[Math.floor(Math.random() * peers.length)];
+    this.pending.add(peer);
+    const run = this.queue.then(() => node.antiEntropy.sync(peer));
+    this.queue = run.catch(() => undefined);
+    run
+      .then(
+        (entries) => {
+          if (entries > 0) this.logger.warn(`background sync with ${peer} exchanged ${entries} entries that a heal had missed`);
+        },
+        (error: unknown) => this.logger.debug?.(`background sync with ${peer} failed: ${String(error)}`),
+      )
+      .finally(() => this.pending.delete(peer));
   }
 
   /** One side of each split runs its heal: the node whose name sorts first. */

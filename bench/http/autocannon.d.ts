@@ -1,0 +1,66 @@
+/**
+ * The part of autocannon's programmatic API that bench/http uses (the package
+ * ships no types). See https://github.com/mcollina/autocannon#api.
+ */
+declare module 'autocannon' {
+  import type { EventEmitter } from 'node:events';
+
+  namespace autocannon {
+    interface Options {
+      url: string;
+      connections?: number;
+      pipelining?: number;
+      /** Seconds. */
+      duration?: number;
+      method?: string;
+      headers?: Record<string, string>;
+      /** Seconds before a request counts as timed out (default 10). */
+      timeout?: number;
+      /** Called with each connection's client (an EventEmitter that emits 'headers', 'response' …). */
+      setupClient?: (client: EventEmitter) => void;
+    }
+
+    interface Histogram {
+      average: number;
+      mean: number;
+      stddev: number;
+      min: number;
+      max: number;
+      total: number;
+      p50: number;
+      p90: number;
+      p97_5: number;
+      p99: number;
+      p99_9?: number;
+      totalCount?: number;
+      sent?: number;
+    }
+
+    interface Result {
+      url: string;
+      connections: number;
+      pipelining: number;
+      /** Seconds. */
+      duration: number;
+      errors: number;
+      timeouts: number;
+      mismatches: number;
+      non2xx: number;
+      resets: number;
+      '2xx': number;
+      statusCodeStats: Record<string, { count: number }>;
+      /** Milliseconds. */
+      latency: Histogram;
+      /** Requests per second (per-second samples); `total` = completed requests. */
+      requests: Histogram;
+      throughput: Histogram;
+    }
+
+    interface Instance extends EventEmitter, PromiseLike<Result> {
+      stop(): void;
+    }
+  }
+
+  function autocannon(options: autocannon.Options): autocannon.Instance;
+  export = autocannon;
+}
