@@ -7,7 +7,7 @@ import { CacheKey, KeyPattern, keyProblem, NormalKey, normalizeKey, patternParts
 import type { NamespaceStore } from '../store/namespace-store';
 import type { Table } from '../store/table';
 import type { WriteOp } from '../store/write-op';
-import { deepFreeze } from '../util/deep-freeze';
+import { frozenCopy } from '../util/frozen-copy';
 
 /** Options of a write. @publicApi */
 export interface PutOptions {
@@ -182,14 +182,8 @@ export class ClusterCache<V = unknown> {
 
   private freeze(key: CacheKey, value: V): V {
     if (value === undefined) throw new InvalidArgumentError(messages.undefinedValue(key));
-    if (typeof value !== 'object' || value === null) {
-      if (typeof value === 'function' || typeof value === 'symbol' || typeof value === 'bigint') {
-        throw new InvalidArgumentError(messages.unclonableValue(key, `a ${typeof value} is not data`));
-      }
-      return value;
-    }
     try {
-      return deepFreeze(structuredClone(value));
+      return frozenCopy(value);
     } catch (error) {
       throw new InvalidArgumentError(messages.unclonableValue(key, (error as Error).message));
     }

@@ -70,8 +70,10 @@ describe('ClusterNode (in-memory network)', () => {
     const b = await start(makeNode(net, 'b@10.0.0.2', [a.address()]));
     const c = await start(makeNode(net, 'c@10.0.0.3', [a.address()]));
     await waitFor(() => a.node.peers().length === 2);
-    await a.cache.putMany([['x', 1], [['user', 1, 's'], 2]]);
+    await a.cache.putMany([['x', 1], [['user', 1, 's'], 2], ['obj', { nested: { deep: [1] } }]]);
     expect([b.cache.get('x'), c.cache.get('x'), c.cache.get(['user', 1, 's'])]).toEqual([1, 1, 2]);
+    const replicated = b.cache.get('obj') as { nested: { deep: number[] } };
+    expect(Object.isFrozen(replicated) && Object.isFrozen(replicated.nested.deep)).toBe(true);
     await c.cache.delete('x');
     expect([a.cache.get('x'), b.cache.get('x')]).toEqual([undefined, undefined]);
     expect(b.cache.all(['user', ANY, 's'])).toEqual([[['user', 1, 's'], 2]]);

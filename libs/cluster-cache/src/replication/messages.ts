@@ -1,6 +1,5 @@
 import type { EntryState } from '../store/entry';
 import type { NormalKey } from '../store/key';
-import { deepFreeze } from '../util/deep-freeze';
 
 /** A node as other nodes reach it. */
 export interface MemberAddress {
@@ -47,8 +46,8 @@ export function toWire(s: EntryState): WireState {
   return [s.ns, s.key, s.value, s.expiresAt, s.version, s.seen, s.origin, s.deleted ? 1 : 0];
 }
 
-/** A state from the wire, frozen like a local one (values handed out must not change). */
+/** A state from the wire. Its value is frozen only if it wins a merge (`Store.merge`). */
 export function fromWire(w: WireState): EntryState {
   const key = typeof w[1] === 'object' ? Object.freeze(w[1]) : w[1];
-  return { ns: w[0], key, value: deepFreeze(w[2]), expiresAt: w[3], version: w[4], seen: w[5], origin: w[6], deleted: w[7] === 1 };
+  return { ns: w[0], key, value: w[2], expiresAt: w[3], version: w[4], seen: w[5], origin: w[6], deleted: w[7] === 1 };
 }

@@ -3,6 +3,7 @@ import type { EntryState } from './entry';
 import { HybridLogicalClock } from './hlc';
 import { Table, TableMode } from './table';
 import { isDelete, WriteOp } from './write-op';
+import { deepFreeze } from '../util/deep-freeze';
 
 /**
  * Every table of this node, the node's hybrid logical clock, and the two ways
@@ -68,7 +69,8 @@ export class Store {
 
   /**
    * Offers states from another node (replication, a join copy, a heal) and
-   * advances the clock past their versions.
+   * advances the clock past their versions. The values of those that win are
+   * deeply frozen (values handed out must not change); losers cost nothing more.
    * @returns the states that won and were installed.
    */
   merge(table: Table, states: readonly EntryState[]): EntryState[] {
@@ -76,7 +78,10 @@ export class Store {
     const installed: EntryState[] = [];
     for (const state of states) {
       this.hlc.observe(state.version);
-      if (table.offer(state, now)) installed.push(state);
+      if (table.offer(state, now)) {
+        deepFreeze(state.value);
+        installed.push(state);
+      }
     }
     return installed;
   }

@@ -25,7 +25,7 @@ export class FramedSocket {
   private readonly decoder: FrameDecoder;
   private queue: Buffer[] = [];
   private queuedBytes = 0;
-  private flushImmediate?: NodeJS.Immediate;
+  private flushScheduled = false;
   private graceTimer?: NodeJS.Timeout;
   private handler?: FrameHandler;
   private readonly backlog: Buffer[] = [];
@@ -91,20 +91,25 @@ export class FramedSocket {
     this.socket.resume();
   }
 
-  /** Queues a complete frame; queued frames go out in one write at the end of the tick. */
+  /**
+   * Queues a complete frame; the frames queued by the current task and its
+   * microtasks go out in one write right after them (a microtask, not the next
+   * event-loop turn: a reply costs no extra loop hop).
+   */
   write(frame: Buffer): void {
     if (!this.isOpen) return;
     this.queue.push(frame);
     this.queuedBytes += frame.length;
     this.framesWritten++;
-    if (this.queuedBytes >= FLUSH_THRESHOLD_BYTES) this.flush();
-    else this.flushImmediate ??= setImmediate(() => this.flush());
+    if (this.queuedBytes >= FLUSH_THRESHOLD_BYTES) return this.flush();
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    queueMicrotask(() => this.flush());
   }
 
   /** Writes out the queued frames now. */
   flush(): void {
-    clearImmediate(this.flushImmediate);
-    this.flushImmediate = undefined;
+    this.flushScheduled = false;
     if (this.queue.length === 0 || this.socket.destroyed) return;
     const data = this.queue.length === 1 ? this.queue[0] : Buffer.concat(this.queue, this.queuedBytes);
     this.queue = [];
@@ -181,7 +186,6 @@ export class FramedSocket {
     this.isClosed = true;
     this.ending = true;
     clearTimeout(this.graceTimer);
-    clearImmediate(this.flushImmediate);
     this.queue = [];
     this.queuedBytes = 0;
     this.reader?.reject(this.closeError());
