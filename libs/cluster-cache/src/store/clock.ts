@@ -8,8 +8,30 @@ export interface Clock {
   now(): number;
 }
 
-/** The real wall clock (`Date.now`). @publicApi */
-export const systemClock: Clock = { now: Date.now };
+let turnTime = 0;
+let turnFresh = false;
+
+/**
+ * The real wall clock, read once per event-loop turn: `Date.now()` is a
+ * serialising system call on many machines and costs more than a whole cache
+ * lookup, so every read in the same turn shares one reading (at most one turn
+ * old — far below any TTL's precision).
+ * @publicApi
+ */
+export const systemClock: Clock = {
+  now(): number {
+    if (!turnFresh) {
+      turnTime = Date.now();
+      turnFresh = true;
+      setImmediate(endTurn).unref();
+    }
+    return turnTime;
+  },
+};
+
+function endTurn(): void {
+  turnFresh = false;
+}
 
 /**
  * A clock that only moves when told to: for tests of expiry and versions.
