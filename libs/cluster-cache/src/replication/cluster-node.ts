@@ -402,8 +402,10 @@ export class ClusterNode {
       case 'members':
         return this.reach(message.members);
       case 'write': {
-        const table = this.replicatedTable(message.table);
-        if (table !== undefined) this.engine.merge(table, message.states.map(fromWire));
+        for (const [name, states] of message.batches) {
+          const table = this.replicatedTable(name);
+          if (table !== undefined) this.engine.merge(table, states.map(fromWire));
+        }
         return session.acknowledge(message.id);
       }
       case 'ack':

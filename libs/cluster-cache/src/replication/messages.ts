@@ -19,13 +19,16 @@ export type ReplicationMessage =
   | HelloMessage
   | { t: 'ready'; joinedFrom: string | undefined }
   | { t: 'members'; members: MemberAddress[] }
-  | { t: 'write'; id: number; table: string; states: WireState[] }
+  | { t: 'write'; id: number; batches: WriteBatch[] }
   | { t: 'ack'; id: number }
   | { t: 'copy-request'; id: number; tables: string[]; keys?: number[] }
   | { t: 'copy-chunk'; id: number; table: string; states: WireState[] }
   | { t: 'copy-end'; id: number }
   | { t: 'call'; id: number; kind: string; body: unknown }
   | { t: 'reply'; id: number; body?: unknown; error?: string };
+
+/** The states of one or more writes to one table: `[table, states]`. */
+export type WriteBatch = [string, WireState[]];
 
 /** What a node tells a peer first on every new link. */
 export interface HelloMessage {

@@ -61,7 +61,21 @@ describe('WriteFanout', () => {
     const again = peer('a');
     fanout.add(again);
     expect(again.sent).toHaveLength(1);
-    expect(again.sent[0]).toMatchObject({ t: 'write', id: 1, table: 't' });
+    expect(again.sent[0]).toMatchObject({ t: 'write', id: 1, batches: [['t', [expect.any(Array)]]] });
+  });
+
+  it('sends the writes of one turn to a peer as one message, applied in order', async () => {
+    const a = peer('a');
+    fanout.add(a);
+    const other = new Table('u', 'replicated', clock);
+    const writes = [fanout.replicate(table, [state]), fanout.replicate(table, [state, state]), fanout.replicate(other, [state])];
+    await Promise.resolve();
+    expect(a.sent).toHaveLength(1);
+    expect(a.sent[0]).toMatchObject({ t: 'write', id: 3 });
+    const batches = (a.sent[0] as { batches: [string, unknown[]][] }).batches;
+    expect(batches.map(([name, states]) => [name, states.length])).toEqual([['t', 3], ['u', 1]]);
+    fanout.acknowledge('a', 3);
+    await Promise.all(writes);
   });
 
   it('disconnects a peer that has not acknowledged within ackTimeout', async () => {
