@@ -13,14 +13,6 @@ import type { ResolvedTransportOptions } from './transport-options.interface';
 import { LinkHandlers } from './link-handlers';
 import { errorMessage, TransportError } from './transport.error';
 
-// The interface lives in its own file; re-exported here so `peer-link` names the concept.
-export type {
-  LinkCloseHandler,
-  LinkCloseReason,
-  LinkDirection,
-  MessageHandler,
-  PeerLink,
-} from './peer-link.interface';
 
 const PING_FRAME = encodeFrame(FrameKind.Ping);
 const LEAVE_FRAME = encodeFrame(FrameKind.Leave);
