@@ -1,8 +1,8 @@
 /**
  * Prototypes of alternative store layouts, to put numbers on the proposals in
  * docs/benchmarks.md. Nothing here is library code; the "current" rows rebuild
- * what libs/cluster-cache/src/store does (EntryState literal, structuredClone +
- * deepFreeze copy, ExpiryIndex, encoded array keys + trie) piece by piece, so
+ * what libs/cluster-cache/src/store does (EntryState literal, frozenCopy of the
+ * value, ExpiryIndex, encoded array keys + trie) piece by piece, so
  * each piece's cost can be read off as a difference.
  *
  *   node --expose-gc -r @swc-node/register bench/store-layouts.bench.ts           # get, mem, put
@@ -16,6 +16,7 @@ import { systemClock } from '../libs/cluster-cache/src/store/clock';
 import { ExpiryIndex } from '../libs/cluster-cache/src/store/expiry-index';
 import type { EntryState } from '../libs/cluster-cache/src/store/entry';
 import { deepFreeze } from '../libs/cluster-cache/src/util/deep-freeze';
+import { frozenCopy } from '../libs/cluster-cache/src/util/frozen-copy';
 import { flat, fmtBytes, fmtOps, fmtRatio, fullGc, heapAfterGc, interleaved, log, median, nowNs, prng, shuffle, table, timeIt } from './util/harness';
 import { CREATED_AT, sessionKey, sessionKeys, sessionMetadata, sessionValue, sessionValues, SessionValue, token } from './util/session-data';
 
@@ -71,11 +72,11 @@ function jsonCopy<T>(v: T): T {
  * Proposal: a frozen deep copy with the exact in-object layout, made by a
  * literal factory compiled once per object shape (key list). An object literal
  * with all its keys gets exactly that many in-object fields (88 B for 8 fields),
- * where structuredClone builds 4 in-object fields + a PropertyArray (120 B).
- * Plain objects, arrays and primitives only; anything else (Date, Map, Set,
- * typed arrays, class instances, `__proto__` keys, too-deep or too many shapes)
- * falls back to the current deepFreeze(structuredClone(v)). Not cycle-safe as
- * written: a real one needs a depth limit that falls back (there is one here).
+ * where structuredClone and the library's frozenCopy (`{}` then one property at
+ * a time) build 4 in-object fields + a PropertyArray (120 B). Plain objects,
+ * arrays and primitives only; anything else (Date, Map, Set, typed arrays, class
+ * instances, `__proto__` keys, depth > 32, which also catches cycles, or too many
+ * shapes) falls back to deepFreeze(structuredClone(v)).
  */
 type Factory = (v: Record<string, unknown>, copy: (x: unknown, depth: number) => unknown, depth: number) => object;
 const factories = new Map<string, Factory>();
@@ -117,21 +118,10 @@ function copyPlain(v: unknown, depth: number): unknown {
 /** The exact-layout copy used by the proposal rows. */
 const exactCopy = shapeCopy;
 
-/**
- * Proposal: a coarse clock for reads. One Date.now() per millisecond at most
- * (like lru-cache's ttlResolution): a get does not make the serialising
- * clock_gettime/rdtscp call, so the CPU keeps overlapping the cache misses of
- * consecutive gets.
- */
-class CoarseClock {
-  private cached = 0;
-  now(): number {
-    if (this.cached !== 0) return this.cached;
-    this.cached = Date.now();
-    setTimeout(() => (this.cached = 0), 1).unref();
-    return this.cached;
-  }
-}
+/** The system clock as it was before fe3c63c: one Date.now() per read. */
+const dateNowClock = { now: Date.now };
+/** The library's systemClock since fe3c63c reads Date.now() once per event-loop turn (proposal 1, landed). */
+type TurnClock = typeof systemClock;
 
 /**
  * Proposal: struct-of-arrays. The Map holds a slot number (a Smi: no object to
@@ -248,7 +238,7 @@ function gCurrentDateNow(m: Map<string, EntryState>, ks: readonly string[], cloc
   }
   return h;
 }
-function gCurrentCoarse(m: Map<string, EntryState>, ks: readonly string[], clock: CoarseClock): number {
+function gCurrentCoarse(m: Map<string, EntryState>, ks: readonly string[], clock: TurnClock): number {
   let h = 0;
   for (let i = 0; i < ks.length; i++) {
     const s = m.get(ks[i]);
@@ -256,7 +246,7 @@ function gCurrentCoarse(m: Map<string, EntryState>, ks: readonly string[], clock
   }
   return h;
 }
-function gLeanCoarse(m: Map<string, LeanEntry>, ks: readonly string[], clock: CoarseClock): number {
+function gLeanCoarse(m: Map<string, LeanEntry>, ks: readonly string[], clock: TurnClock): number {
   let h = 0;
   for (let i = 0; i < ks.length; i++) {
     const e = m.get(ks[i]);
@@ -264,7 +254,7 @@ function gLeanCoarse(m: Map<string, LeanEntry>, ks: readonly string[], clock: Co
   }
   return h;
 }
-function gSoaCoarse(s: SoaStore, ks: readonly string[], clock: CoarseClock): number {
+function gSoaCoarse(s: SoaStore, ks: readonly string[], clock: TurnClock): number {
   let h = 0;
   const values = s.values;
   const exp = s.exp;
@@ -274,12 +264,12 @@ function gSoaCoarse(s: SoaStore, ks: readonly string[], clock: CoarseClock): num
   }
   return h;
 }
-function gSplitCoarse(s: SplitStore, ks: readonly string[], clock: CoarseClock): number {
+function gSplitCoarse(s: SplitStore, ks: readonly string[], clock: TurnClock): number {
   let h = 0;
   for (let i = 0; i < ks.length; i++) if (s.get(ks[i], clock.now()) !== undefined) h++;
   return h;
 }
-function gSoaJson(s: SoaStore, ks: readonly string[], clock: CoarseClock): number {
+function gSoaJson(s: SoaStore, ks: readonly string[], clock: TurnClock): number {
   let h = 0;
   const values = s.values;
   const exp = s.exp;
@@ -304,7 +294,7 @@ async function sectionGet(): Promise<void> {
   for (let i = 0; i < N; i++) map.set(keys[i], values[i]);
   // Per-entry allocation order as in ClusterCache.put: copy the value, then make the state.
   const current = new Map<string, EntryState>();
-  for (let i = 0; i < N; i++) current.set(keys[i], currentState(keys[i], deepFreeze(structuredClone(values[i])), expiresAt, nextVersion(now)));
+  for (let i = 0; i < N; i++) current.set(keys[i], currentState(keys[i], frozenCopy(values[i]), expiresAt, nextVersion(now)));
   const lean = new Map<string, LeanEntry>();
   for (let i = 0; i < N; i++) lean.set(keys[i], new LeanEntry(exactCopy(values[i]), Math.ceil(expiresAt / 1000), nextVersion(now), 0, NODE));
   const soa = new SoaStore();
@@ -322,7 +312,7 @@ async function sectionGet(): Promise<void> {
   // 2-s window holds ~1,100 keys; use 2,000 random ones.
   for (const k of shuffle([...keys], 7).slice(0, 2000)) split.soon.add(k);
   fullGc();
-  const coarse = new CoarseClock();
+  const coarse = systemClock;
   const timed = (fn: () => number) => () => {
     const { result: h, timing } = timeIt(fn);
     if (h !== N) throw new Error(`hits ${h}`);
@@ -331,12 +321,12 @@ async function sectionGet(): Promise<void> {
   const contenders = [
     { name: 'Map.get (baseline)', run: timed(() => gMap(map, lookups)) },
     { name: 'current EntryState, now fixed (≈ ClusterCache.get, ManualClock)', run: timed(() => gCurrentFixed(current, lookups, now)) },
-    { name: 'current EntryState, Date.now() per get (≈ system clock)', run: timed(() => gCurrentDateNow(current, lookups, systemClock)) },
-    { name: 'P1: current EntryState + coarse clock (≤ 1 Date.now per ms)', run: timed(() => gCurrentCoarse(current, lookups, coarse)) },
-    { name: 'P2: lean entry (Smi expiry seconds) + coarse clock', run: timed(() => gLeanCoarse(lean, lookups, coarse)) },
-    { name: 'P3: struct-of-arrays (Map → slot, Int32Array expiry) + coarse clock', run: timed(() => gSoaCoarse(soa, lookups, coarse)) },
+    { name: 'current EntryState, Date.now() per get (systemClock before fe3c63c)', run: timed(() => gCurrentDateNow(current, lookups, dateNowClock)) },
+    { name: 'P1: current EntryState + systemClock read once per turn (fe3c63c)', run: timed(() => gCurrentCoarse(current, lookups, coarse)) },
+    { name: 'P2: lean entry (Smi expiry seconds) + per-turn clock', run: timed(() => gLeanCoarse(lean, lookups, coarse)) },
+    { name: 'P3: struct-of-arrays (Map → slot, Int32Array expiry) + per-turn clock', run: timed(() => gSoaCoarse(soa, lookups, coarse)) },
     { name: 'P4: struct-of-arrays, value kept as JSON string, JSON.parse per get', run: timed(() => gSoaJson(soaJson, lookups, coarse)) },
-    { name: "P5: live Map<key, value> + 'expiring soon' Set (2k keys) + coarse clock", run: timed(() => gSplitCoarse(split, lookups, coarse)) },
+    { name: "P5: live Map<key, value> + 'expiring soon' Set (2k keys) + per-turn clock", run: timed(() => gSplitCoarse(split, lookups, coarse)) },
   ];
   const res = await interleaved<{ wall: number; cpu: number }>(contenders, RUNS);
   const baseRuns = res.get(contenders[0].name)!;
@@ -405,6 +395,14 @@ function sessionMemLayouts(): MemLayout[] {
       },
     },
     {
+      name: 'values only, frozenCopy(v) — the library\'s copy since a49bb07 (in an array)',
+      build: (n) => {
+        const a: unknown[] = [];
+        kv(n, (_k, v) => a.push(frozenCopy(v)));
+        return a;
+      },
+    },
+    {
       name: 'values only, shapeCopy(v) (in an array)',
       build: (n) => {
         const a: unknown[] = [];
@@ -421,19 +419,19 @@ function sessionMemLayouts(): MemLayout[] {
       },
     },
     {
-      name: 'L2 Map<key, structuredClone(value)>',
+      name: 'L2 Map<key, frozenCopy(value)>',
       build: (n) => {
         const m = new Map<string, unknown>();
-        kv(n, (k, v) => m.set(k, deepFreeze(structuredClone(v))));
+        kv(n, (k, v) => m.set(k, frozenCopy(v)));
         return m;
       },
     },
     {
-      name: 'L3 Map<key, EntryState{8 fields}> + cloned value',
+      name: 'L3 Map<key, EntryState{8 fields}> + frozenCopy value',
       build: (n) => {
         const m = new Map<string, EntryState>();
         const now = Date.now();
-        kv(n, (k, v) => m.set(k, currentState(k, deepFreeze(structuredClone(v)), now + TTL, nextVersion(now))));
+        kv(n, (k, v) => m.set(k, currentState(k, frozenCopy(v), now + TTL, nextVersion(now))));
         return m;
       },
     },
@@ -444,7 +442,7 @@ function sessionMemLayouts(): MemLayout[] {
         const expiry = new ExpiryIndex();
         kv(n, (k, v) => {
           const now = Date.now();
-          const s = currentState(k, deepFreeze(structuredClone(v)), now + TTL, nextVersion(now));
+          const s = currentState(k, frozenCopy(v), now + TTL, nextVersion(now));
           m.set(k, s);
           expiry.add(s);
         });
@@ -469,14 +467,14 @@ function sessionMemLayouts(): MemLayout[] {
       },
     },
     {
-      name: 'P2b = P2 with structuredClone copy (lean entry alone)',
+      name: 'P2b = P2 with frozenCopy (lean entry alone)',
       build: (n) => {
         const m = new Map<string, LeanEntry>();
         const expiry = new Map<number, LeanEntry[]>();
         kv(n, (k, v) => {
           const now = Date.now();
           const exp = Math.ceil((now + TTL) / 1000);
-          const e = new LeanEntry(deepFreeze(structuredClone(v)), exp, nextVersion(now), 0, NODE);
+          const e = new LeanEntry(frozenCopy(v), exp, nextVersion(now), 0, NODE);
           m.set(k, e);
           const list = expiry.get(exp);
           if (list === undefined) expiry.set(exp, [e]);
@@ -666,9 +664,11 @@ async function sectionPut(): Promise<void> {
     return N_PUT / ((nowNs() - t0) / 1e9);
   };
   const contenders = [
-    { name: 'deepFreeze(structuredClone(v)) — current', run: rate(() => { for (let i = 0; i < N_PUT; i++) sink = deepFreeze(structuredClone(values[i])); }) },
+    { name: 'frozenCopy(v) — the library\'s copy (since a49bb07)', run: rate(() => { for (let i = 0; i < N_PUT; i++) sink = frozenCopy(values[i]); }) },
+    { name: 'deepFreeze(structuredClone(v)) — the copy before a49bb07', run: rate(() => { for (let i = 0; i < N_PUT; i++) sink = deepFreeze(structuredClone(values[i])); }) },
     { name: 'deepFreeze(JSON.parse(JSON.stringify(v))) — exact layout, JSON-safe data only', run: rate(() => { for (let i = 0; i < N_PUT; i++) sink = jsonCopy(values[i]); }) },
     { name: 'shapeCopy(v) — compiled literal per shape, exact layout, frozen', run: rate(() => { for (let i = 0; i < N_PUT; i++) sink = shapeCopy(values[i]); }) },
+    { name: 'frozenCopy, nested session record', run: rate(() => { for (let i = 0; i < N_PUT; i++) sink = frozenCopy(meta[i]); }) },
     { name: 'deepFreeze(structuredClone(v)), nested session record', run: rate(() => { for (let i = 0; i < N_PUT; i++) sink = deepFreeze(structuredClone(meta[i])); }) },
     { name: 'deepFreeze(JSON round trip), nested session record', run: rate(() => { for (let i = 0; i < N_PUT; i++) sink = jsonCopy(meta[i]); }) },
     { name: 'shapeCopy, nested session record', run: rate(() => { for (let i = 0; i < N_PUT; i++) sink = shapeCopy(meta[i]); }) },
@@ -678,7 +678,7 @@ async function sectionPut(): Promise<void> {
   const base = median(res.get(contenders[0].name)!);
   out(`### Prototype value copies (the per-put copy), ${N_PUT.toLocaleString('en')} values per run`);
   out();
-  out(table(['copy', 'median copies/s', 'µs/copy', 'ratio vs current', 'runs'], [...res].map(([name, xs]) => [name, fmtOps(median(xs)), (1e6 / median(xs)).toFixed(2), fmtRatio(median(xs) / base), xs.map(fmtOps).join(' · ')])));
+  out(table(['copy', 'median copies/s', 'µs/copy', 'ratio vs frozenCopy', 'runs'], [...res].map(([name, xs]) => [name, fmtOps(median(xs)), (1e6 / median(xs)).toFixed(2), fmtRatio(median(xs) / base), xs.map(fmtOps).join(' · ')])));
   out();
 }
 

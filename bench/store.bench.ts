@@ -22,7 +22,7 @@ import { ManualClock, systemClock } from '../libs/cluster-cache/src/store/clock'
 import { ANY, PatternPart } from '../libs/cluster-cache/src/store/key';
 import { Store } from '../libs/cluster-cache/src/store/store';
 import { localCache } from '../libs/cluster-cache/src/cache/testing/local-cache';
-import { deepFreeze } from '../libs/cluster-cache/src/util/deep-freeze';
+import { frozenCopy } from '../libs/cluster-cache/src/util/frozen-copy';
 import {
   flat,
   fmtBytes,
@@ -59,6 +59,9 @@ const SCAN_QUERIES = env('BENCH_SCAN_QUERIES', 5);
 const SESSIONS_PER_USER = env('BENCH_MEM_PER_USER', 2);
 /** Entries of the (discarded) warm-up build of the memory section: it only warms the JIT. */
 const MEM_WARMUP_N = env('BENCH_MEM_WARMUP_N', 100_000);
+/** Memory builds yield to the event loop this often (see sectionMem). */
+const YIELD_EVERY = 1000;
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 /** SessionCache.create stores a record and a per-user index entry. */
 const ENTRIES_PER_SESSION = 2;
 const RUNS = env('BENCH_RUNS', 5);
@@ -265,11 +268,11 @@ async function sectionPut(): Promise<void> {
       },
     },
     {
-      name: 'Map.set(deepFreeze(structuredClone(v))) — the copy a put makes',
+      name: 'Map.set(frozenCopy(v)) — the copy a put makes',
       run: () => {
         const m = new Map<string, SessionValue>();
         const t0 = nowNs();
-        for (let i = 0; i < N_PUT; i++) m.set(keys[i], deepFreeze(structuredClone(values[i])));
+        for (let i = 0; i < N_PUT; i++) m.set(keys[i], frozenCopy(values[i]));
         const dt = nowNs() - t0;
         keep = m;
         return rate(dt);
@@ -513,11 +516,18 @@ async function sectionMem(): Promise<void> {
   // keeps), each from a fresh PRNG so every build sees the same data. Garbage the
   // build makes (JSON texts, the caller's uncloned value, promises, tokens) is
   // collected by the GC before the "after" snapshot.
-  const buildMap = (n: number) => {
+  // The builds give the event loop a turn every YIELD_EVERY entries, as a server
+  // would between requests: the library's systemClock reads Date.now() once per
+  // turn, and a build that never yields would give every entry the same clock
+  // reading (one shared HeapNumber for every createdAt, one expiry bucket).
+  const buildMap = async (n: number) => {
     const rand = prng(21);
     const keyRand = prng(22);
     const m = new Map<string, SessionValue>();
-    for (let i = 0; i < n; i++) m.set(sessionKey(keyRand), sessionValue(i, rand));
+    for (let i = 0; i < n; i++) {
+      m.set(sessionKey(keyRand), sessionValue(i, rand));
+      if (i % YIELD_EVERY === YIELD_EVERY - 1) await nextTurn();
+    }
     return m;
   };
   const buildCache = async (n: number) => {
@@ -525,7 +535,10 @@ async function sectionMem(): Promise<void> {
     const keyRand = prng(22);
     const c = systemCache<SessionValue>();
     let p: Promise<void> = Promise.resolve();
-    for (let i = 0; i < n; i++) p = c.put(sessionKey(keyRand), sessionValue(i, rand), PUT_OPTS);
+    for (let i = 0; i < n; i++) {
+      p = c.put(sessionKey(keyRand), sessionValue(i, rand), PUT_OPTS);
+      if (i % YIELD_EVERY === YIELD_EVERY - 1) await nextTurn();
+    }
     await p;
     return c;
   };
@@ -536,7 +549,10 @@ async function sectionMem(): Promise<void> {
     const users = Math.max(1, Math.round(n / SESSIONS_PER_USER));
     const uids: string[] = [];
     for (let u = 0; u < users; u++) uids.push(flat(`user-${String(u).padStart(10, '0')}`));
-    for (let i = 0; i < n; i++) await sessions.create(uids[i % users], sessionMetadata(i, rand));
+    for (let i = 0; i < n; i++) {
+      await sessions.create(uids[i % users], sessionMetadata(i, rand));
+      if (i % YIELD_EVERY === YIELD_EVERY - 1) await nextTurn();
+    }
     return sessions;
   };
   const layouts: Array<{ name: string; build: (sessions: number) => unknown; perSession: number }> = [
@@ -605,6 +621,7 @@ function parent(names: string[]): void {
   out(`## Store benchmarks — ${new Date().toISOString()}`);
   out();
   out(`Node ${process.version} (V8 ${process.versions.v8}), ${require('node:os').cpus().length} CPUs (${require('node:os').cpus()[0]?.model ?? '?'}), lru-cache ${lruVersion()}; flags: ${process.execArgv.join(' ')}`);
+  out(`Library under test: ${libraryVersion()}.`);
   out(`Sections run in separate child processes; each figure: 1 discarded warm-up round, then the median of ${RUNS} rounds (${MEM_RUNS} for memory), contenders interleaved.`);
   out();
   let getRows: GetRow[] = [];
@@ -635,6 +652,18 @@ function parent(names: string[]): void {
   out();
   out(`Total bench time: ${((Date.now() - t0) / 1000).toFixed(0)} s. Sections: ${conditions.join('; ')}.`);
   out('(2 vCPUs; the bench itself adds ~1 to the load average, so a 1-minute load above ~2 means other processes competed with it for CPU.)');
+}
+
+/** The commit the library was measured at, and whether libs/ had uncommitted changes (read-only git calls). */
+function libraryVersion(): string {
+  try {
+    const git = (args: string[]) => spawnSync('git', args, { cwd: require('node:path').join(__dirname, '..'), encoding: 'utf8' }).stdout.trim();
+    const head = git(['log', '-1', '--format=%h %cI']);
+    const dirty = git(['status', '--porcelain', '--', 'libs/cluster-cache/src']) !== '';
+    return `libs/cluster-cache at commit ${head}${dirty ? ' plus uncommitted changes in libs/cluster-cache/src' : ''}`;
+  } catch {
+    return 'unknown (no git)';
+  }
 }
 
 function lruVersion(): string {

@@ -30,7 +30,7 @@
  *   --json=FILE       also write the raw results as JSON
  *   --no-wait         do not wait for other processes to go quiet first
  *   --max-wait=180    seconds to wait for other processes to go quiet before starting (then go on anyway)
- *   --phase-wait=120  the same before each measured window (other sessions' jobs come and go)
+ *   --phase-wait=120  the same before the LB window and before each direct round (other jobs come and go)
  *
  * The load generator (this process), the load balancer (the demo script) and
  * both nodes share the machine's CPUs (2 vCPUs here): none of the figures is a
@@ -287,7 +287,7 @@ interface Run {
 
 const noise = new NoiseMeter();
 
-async function load(phase: string, url: string, cookie: string, seconds: number, options: { split?: boolean } = {}): Promise<Run> {
+async function load(phase: string, url: string, cookie: string, seconds: number, options: { split?: boolean; quiet?: boolean } = {}): Promise<Run> {
   const split: Record<string, number> = {};
   const setupClient = options.split
     ? (client: NodeJS.EventEmitter) => {
@@ -303,7 +303,7 @@ async function load(phase: string, url: string, cookie: string, seconds: number,
       }
     : undefined;
   let waitedS = 0;
-  if (!NO_WAIT && !phase.startsWith('warm-up')) waitedS = (await noise.waitQuiet(20, PHASE_WAIT * 1000)).waitedMs / 1000;
+  if (!NO_WAIT && options.quiet) waitedS = (await noise.waitQuiet(20, PHASE_WAIT * 1000)).waitedMs / 1000;
   noise.section();
   const before = cpuSnap();
   const result = await autocannon({
@@ -522,14 +522,16 @@ async function main(): Promise<void> {
 
   log(`load balancer: ${LB_DURATION} s of GET /me`);
   await sleep(1000);
-  const lb = await load('lb me', `${lbUrl}/me`, cookie, LB_DURATION, { split: true });
+  const lb = await load('lb me', `${lbUrl}/me`, cookie, LB_DURATION, { split: true, quiet: true });
 
   const direct: Run[] = [];
   for (let round = 1; round <= ROUNDS; round++) {
     const order = round % 2 === 1 ? ['me', 'ping'] : ['ping', 'me'];
-    for (const endpoint of order) {
-      await sleep(1000);
-      direct.push(await load(`${round} ${endpoint}`, `${aUrl}/${endpoint}`, cookie, DURATION));
+    // The two windows of a round run back to back (the quiet wait is before the first only), so that
+    // other jobs on the machine, which come and go, hit both alike.
+    for (const [i, endpoint] of order.entries()) {
+      await sleep(500);
+      direct.push(await load(`${round} ${endpoint}`, `${aUrl}/${endpoint}`, cookie, DURATION, { quiet: i === 0 }));
     }
   }
 
@@ -538,8 +540,9 @@ async function main(): Promise<void> {
     const pid = nodePid('a');
     const label = a.name.replace(/[^A-Za-z0-9_.-]/g, '_');
     let n = 0;
-    for (const endpoint of ['me', 'ping']) {
-      await sleep(1000);
+    for (const [i, endpoint] of ['me', 'ping'].entries()) {
+      await sleep(500);
+      if (!NO_WAIT && i === 0) await noise.waitQuiet(20, PHASE_WAIT * 1000);
       process.kill(pid, 'SIGWINCH');
       await sleep(300);
       const run = await load(`prof ${endpoint}`, `${aUrl}/${endpoint}`, cookie, DURATION);
