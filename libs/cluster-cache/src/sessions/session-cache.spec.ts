@@ -21,6 +21,13 @@ describe('SessionCache', () => {
     expect(s.get(token.slice(0, -1) + (token.endsWith('A') ? 'B' : 'A'))).toBeUndefined();
   });
 
+  it('never hands out the same token twice (across refills of the random pool)', async () => {
+    const { sessions: s } = sessions();
+    const tokens = await Promise.all(Array.from({ length: 300 }, () => s.create('u1').then((c) => c.token)));
+    expect(new Set(tokens).size).toBe(300);
+    for (const token of tokens) expect(Buffer.from(token, 'base64url')).toHaveLength(32);
+  });
+
   it('stores a hash of the token, never the token', async () => {
     const { sessions: s, table } = sessions();
     const { token } = await s.create('u1', {});
