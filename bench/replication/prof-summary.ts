@@ -7,43 +7,16 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { moduleOf, type Profile } from '../util/cpu-profile';
 
-interface CallFrame {
-  functionName: string;
-  url: string;
-  lineNumber: number;
-}
-interface ProfileNode {
-  id: number;
-  callFrame: CallFrame;
-  children?: number[];
-}
-interface Profile {
-  nodes: ProfileNode[];
-  samples: number[];
-  timeDeltas: number[];
-  startTime: number;
-  endTime: number;
-}
 
 const [dir, topArg, filter] = process.argv.slice(2);
 const TOP = Number(topArg ?? 20);
 
-function where(url: string): string {
-  if (url === '') return '';
-  const lib = url.match(/libs\/cluster-cache\/src\/(.+)$/);
-  if (lib) return `lib/${lib[1]}`;
-  const bench = url.match(/bench\/(.+)$/);
-  if (bench) return `bench/${bench[1]}`;
-  const mod = url.match(/node_modules\/((?:@[^/]+\/)?[^/]+)/);
-  if (mod) return mod[1];
-  if (url.startsWith('node:')) return url;
-  return url.split('/').slice(-2).join('/');
-}
 
 function module(url: string, name: string): string {
   if (url === '') return name.startsWith('(') ? name : '(native)';
-  const w = where(url);
+  const w = moduleOf(url);
   if (w.startsWith('lib/') || w.startsWith('bench/')) return w;
   if (w.startsWith('node:')) return 'node internals';
   return w;
@@ -65,7 +38,7 @@ function summarise(file: string, label: string): string {
       continue;
     }
     total += us;
-    const key = `${functionName || '(anonymous)'} ${where(url)}${url ? `:${lineNumber + 1}` : ''}`;
+    const key = `${functionName || '(anonymous)'} ${moduleOf(url)}${url ? `:${lineNumber + 1}` : ''}`;
     fn.set(key, (fn.get(key) ?? 0) + us);
     const m = module(url, functionName);
     mod.set(m, (mod.get(m) ?? 0) + us);

@@ -15,23 +15,10 @@
  *   node -r @swc-node/register bench/unsplit/prof-window.ts FILE.cpuprofile [FROM_NS TO_NS] [TOP]
  */
 import { readFileSync } from 'node:fs';
+import { moduleOf, type Profile } from '../util/cpu-profile';
 
-interface CallFrame {
-  functionName: string;
-  url: string;
-  lineNumber: number;
-}
-interface ProfileNode {
-  id: number;
-  callFrame: CallFrame;
-}
-export interface Profile {
-  nodes: ProfileNode[];
-  samples: number[];
-  timeDeltas: number[];
-  startTime: number;
-  endTime: number;
-}
+export type { Profile };
+
 
 export interface WindowSummary {
   /** Sampled busy time (not idle) in the window, ms (samples × median interval). */
@@ -43,17 +30,6 @@ export interface WindowSummary {
   modules: Array<[string, number]>;
 }
 
-function where(url: string): string {
-  if (url === '') return '';
-  const lib = url.match(/libs\/cluster-cache\/src\/(.+)$/);
-  if (lib) return `lib/${lib[1]}`;
-  const bench = url.match(/bench\/(.+)$/);
-  if (bench) return `bench/${bench[1]}`;
-  const mod = url.match(/node_modules\/((?:@[^/]+\/)?[^/]+)/);
-  if (mod) return mod[1];
-  if (url.startsWith('node:')) return 'node internals';
-  return url.split('/').slice(-2).join('/');
-}
 
 export function loadProfile(file: string): Profile {
   return JSON.parse(readFileSync(file, 'utf8')) as Profile;
@@ -77,9 +53,9 @@ export function summariseWindow(profile: Profile, fromNs = -Infinity, toNs = Inf
     const { functionName, url, lineNumber } = byId.get(profile.samples[i])!.callFrame;
     if (functionName === '(idle)') continue;
     busy += us;
-    const key = `${functionName || '(anonymous)'} ${where(url)}${url ? `:${lineNumber + 1}` : ''}`.trim();
+    const key = `${functionName || '(anonymous)'} ${moduleOf(url)}${url ? `:${lineNumber + 1}` : ''}`.trim();
     fn.set(key, (fn.get(key) ?? 0) + us);
-    const m = url === '' ? (functionName.startsWith('(') ? functionName : '(native)') : where(url);
+    const m = url === '' ? (functionName.startsWith('(') ? functionName : '(native)') : moduleOf(url);
     mod.set(m, (mod.get(m) ?? 0) + us);
   }
   const windowMs = (Math.min(to, profile.endTime) - Math.max(from, profile.startTime)) / 1e3;
