@@ -1,24 +1,23 @@
 import type { LoggerService } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
 import { Observable, Subject } from 'rxjs';
-import type { CacheEngine } from '../engine/cache-engine';
 import type { DiscoveryContext, DiscoveryStrategy } from '../discovery/discovery-strategy.interface';
+import type { CacheEngine } from '../engine/cache-engine';
+import { ClusterCacheError } from '../errors/cluster-cache.error';
+import { compareStates, EntryState } from '../store/entry';
 import type { Table } from '../store/table';
 import type { NodeInfo } from '../transport/node-info';
 import type { LinkCloseReason, PeerLink } from '../transport/peer-link.interface';
 import type { Transport } from '../transport/transport.interface';
-import type { ClusterEvent, NodeDownReason } from './cluster-event';
-import { fromWire, HelloMessage, MemberAddress, ReplicationMessage } from './messages';
-import type { EntryState } from '../store/entry';
-import { keyHash } from './digest';
-import { ClusterCacheError } from '../errors/cluster-cache.error';
 import { isAddress } from '../util/address';
 import { AntiEntropy } from './anti-entropy';
+import type { ClusterEvent, NodeDownReason } from './cluster-event';
 import { ClusterLock } from './cluster-lock';
+import { keyHash } from './digest';
+import { fromWire, HelloMessage, MemberAddress, ReplicationMessage } from './messages';
 import { CallHandler, ChunkHandler, PeerCalls } from './peer-calls';
 import { PeerSession } from './peer-session';
 import { COPY_CHUNK, streamTables } from './table-copy';
-import { compareStates } from '../store/entry';
 import { WriteFanout } from './write-fanout';
 
 /** How a cluster node behaves. */
