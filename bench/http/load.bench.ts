@@ -28,6 +28,11 @@
  *   --warmup=5        seconds of discarded load per endpoint before measuring
  *   --prof=DIR        also profile node a (extra windows, not part of the figures)
  *   --json=FILE       also write the raw results as JSON
+ *   --variant=LIST    experiment: run the nodes with parts of the guard path swapped at run time for the
+ *                     cheaper versions the report proposes (bench/http/guard-variant-preload.js; the
+ *                     demo's code is not changed), e.g. --variant=no-hmac,fast-cookie,hash-oneshot,sync-guard
+ *   --no-pin          do not pin the direct phases (by default node a gets vCPU 1 to itself, and this
+ *                     process, the balancer and node b share vCPU 0: see "Pinning" below)
  *   --no-wait         do not wait for other processes to go quiet first
  *   --max-wait=180    seconds to wait for other processes to go quiet before starting (then go on anyway)
  *   --phase-wait=120  the same before the LB window and before each direct round (other jobs come and go)
@@ -35,10 +40,18 @@
  * The load generator (this process), the load balancer (the demo script) and
  * both nodes share the machine's CPUs (2 vCPUs here): none of the figures is a
  * dedicated-server number. Each phase reports how much CPU each process took.
+ *
+ * Pinning: on 2 vCPUs, whether the load generator and the node land on the same
+ * vCPU or not changes throughput by tens of % from one window to the next
+ * (cross-vCPU wake-ups, shared/notes/perf-anchors.md), which drowns a 5 %
+ * difference. So for the direct phases (not the balancer phase) node a is
+ * pinned with `taskset -a -p -c 1` (all its threads) and everything else of
+ * this run to vCPU 0: node a then has exactly one vCPU, and its throughput is
+ * the inverse of its CPU time per request.
  * Markdown report on stdout, progress on stderr.
  */
 import autocannon from 'autocannon';
-import { ChildProcess, spawn } from 'node:child_process';
+import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as http from 'node:http';
 import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
@@ -69,6 +82,8 @@ const WARMUP = num('warmup', 5);
 const PROF_DIR = opt('prof') ? resolve(opt('prof')!) : undefined;
 const JSON_OUT = opt('json') || undefined;
 const NO_WAIT = opt('no-wait') !== undefined;
+const PIN = opt('no-pin') === undefined;
+const VARIANT = opt('variant') || undefined;
 const MAX_WAIT = num('max-wait', 180);
 const PHASE_WAIT = num('phase-wait', 120);
 const TARGET_RATIO = 0.95;
@@ -156,12 +171,17 @@ async function freeEnv(): Promise<NodeJS.ProcessEnv> {
         DEMO_DATA_DIR: dataDir,
         NO_COLOR: '1',
       };
+      const preloads: string[] = [];
       if (PROF_DIR !== undefined) {
         mkdirSync(PROF_DIR, { recursive: true });
-        const preload = join(__dirname, 'prof-preload.js');
-        env.NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ''} --require ${preload}`.trim();
+        preloads.push(join(__dirname, 'prof-preload.js'));
         env.BENCH_PROF_DIR = PROF_DIR;
       }
+      if (VARIANT !== undefined) {
+        preloads.push(join(__dirname, 'guard-variant-preload.js'));
+        env.BENCH_GUARD_VARIANT = VARIANT;
+      }
+      if (preloads.length > 0) env.NODE_OPTIONS = [process.env.NODE_OPTIONS ?? '', ...preloads.map((p) => `--require ${p}`)].join(' ').trim();
       return env;
     }
   }
@@ -190,6 +210,11 @@ async function waitFor(what: string, ok: () => boolean | Promise<boolean>, timeo
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}:\n${output.slice(-40).join('\n')}`);
     await sleep(200);
   }
+}
+
+/** `taskset -a -p -c CPUS PID`: every thread of the process to those vCPUs. */
+function pin(pid: number, cpuList: string): void {
+  execFileSync('taskset', ['-a', '-p', '-c', cpuList, String(pid)], { stdio: 'ignore' });
 }
 
 // ---------- HTTP helpers ----------
@@ -513,6 +538,7 @@ async function main(): Promise<void> {
   const me = await request(`${aUrl}/me`, { cookie });
   log(`GET /me: ${JSON.stringify(me.body).length} B of JSON; GET /ping: ${JSON.stringify(ping.body).length} B`);
   facts['response bodies'] = `GET /me ${JSON.stringify(me.body).length} B JSON, GET /ping ${JSON.stringify(ping.body).length} B JSON`;
+  facts['guard variant'] = VARIANT === undefined ? 'none: the demo as built' : `EXPERIMENT ${VARIANT} (bench/http/guard-variant-preload.js, swapped in at run time)`;
   facts.session = `ada, signed in through the balancer (served by ${signIn.servedBy}); SESSION_RENEW_AFTER default (15 min), so no rotation during the run`;
 
   log(`warm-up: ${WARMUP} s each of GET /me and GET /ping on node a, GET /me through the balancer (discarded)`);
@@ -524,6 +550,16 @@ async function main(): Promise<void> {
   await sleep(1000);
   const lb = await load('lb me', `${lbUrl}/me`, cookie, LB_DURATION, { split: true, quiet: true });
 
+  if (PIN) {
+    const cpuCount = cpus().length;
+    if (cpuCount < 2) throw new Error('pinning needs 2 vCPUs; run with --no-pin');
+    pin(nodePid('a'), '1');
+    for (const pid of [process.pid, script!.pid!, nodePid('b')]) pin(pid, '0');
+    facts.pinning = 'direct phases: node a on vCPU 1 (all threads); autocannon, balancer, node b on vCPU 0 (taskset -a -p -c). The balancer phase ran unpinned.';
+    log('pinned: node a → vCPU 1; bench, balancer, node b → vCPU 0');
+  } else {
+    facts.pinning = 'none (--no-pin)';
+  }
   const direct: Run[] = [];
   for (let round = 1; round <= ROUNDS; round++) {
     const order = round % 2 === 1 ? ['me', 'ping'] : ['ping', 'me'];

@@ -8,24 +8,7 @@
  *   node -r @swc-node/register bench/http/prof.ts FILE.cpuprofile [REQUESTS] [TOP]
  */
 import { readFileSync } from 'node:fs';
-
-interface CallFrame {
-  functionName: string;
-  url: string;
-  lineNumber: number;
-}
-interface ProfileNode {
-  id: number;
-  callFrame: CallFrame;
-  children?: number[];
-}
-interface Profile {
-  nodes: ProfileNode[];
-  samples: number[];
-  timeDeltas: number[];
-  startTime: number;
-  endTime: number;
-}
+import type { CallFrame, Profile } from '../util/cpu-profile';
 
 /** A function of the guarded (or unguarded) path whose inclusive time is reported. */
 interface Probe {
