@@ -64,6 +64,26 @@ export function nowNs(): number {
   return Number(process.hrtime.bigint());
 }
 
+/**
+ * Keeps `concurrency` calls of `op(i)` in flight for `durationMs` and reports
+ * the throughput (figure 2, for our puts and for Redis SETs alike).
+ */
+export async function inFlight(concurrency: number, durationMs: number, op: (i: number) => Promise<unknown>) {
+  let next = 0;
+  let done = 0;
+  const start = nowNs();
+  const deadline = start + durationMs * 1e6;
+  async function worker(): Promise<void> {
+    while (nowNs() < deadline) {
+      await op(next++);
+      done++;
+    }
+  }
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  const elapsed = nowNs() - start;
+  return { ops: done, elapsedMs: elapsed / 1e6, opsPerSec: done / (elapsed / 1e9) };
+}
+
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }

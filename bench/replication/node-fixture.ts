@@ -23,7 +23,7 @@ import { ClusterCacheRuntime } from '../../libs/cluster-cache/src/cluster-cache.
 import type { EntryState } from '../../libs/cluster-cache/src/store/entry';
 import type { Table } from '../../libs/cluster-cache/src/store/table';
 import { sessionKeys, sessionValues } from '../util/session-data';
-import { CLUSTER, COOKIE, nowNs, serve, SESSION_TTL, sleep, summarise } from './common';
+import { CLUSTER, COOKIE, inFlight, nowNs, serve, SESSION_TTL, sleep, summarise } from './common';
 
 interface NodeSpec {
   name: string;
@@ -140,20 +140,7 @@ async function main(): Promise<void> {
     /** Figure 2: `concurrency` puts always in flight for `durationMs`; ops/s. */
     async inflightPut({ concurrency, durationMs, seed, pool }: { concurrency: number; durationMs: number; seed: number; pool: number }) {
       const keys = sessionKeys(pool, seed);
-      let next = 0;
-      let done = 0;
-      const start = nowNs();
-      const deadline = start + durationMs * 1e6;
-      async function worker(): Promise<void> {
-        while (nowNs() < deadline) {
-          const i = next++;
-          await cache.put(keys[i % pool], VALUES[i % VALUES.length]);
-          done++;
-        }
-      }
-      await Promise.all(Array.from({ length: concurrency }, worker));
-      const elapsed = nowNs() - start;
-      return { ops: done, elapsedMs: elapsed / 1e6, opsPerSec: done / (elapsed / 1e9) };
+      return inFlight(concurrency, durationMs, (i) => cache.put(keys[i % pool], VALUES[i % VALUES.length]));
     },
 
     /**

@@ -7,7 +7,7 @@
  */
 import { Redis } from 'ioredis';
 import { sessionKeys, sessionValues } from '../util/session-data';
-import { nowNs, serve } from './common';
+import { inFlight, serve } from './common';
 
 const port = Number(process.env.BENCH_PORT);
 const VALUES = sessionValues(1000).map((v) => JSON.stringify(v));
@@ -30,20 +30,7 @@ async function main(): Promise<void> {
       },
       async inflightSet({ concurrency, durationMs, seed, pool }: { concurrency: number; durationMs: number; seed: number; pool: number }) {
         const keys = sessionKeys(pool, seed);
-        let next = 0;
-        let done = 0;
-        const start = nowNs();
-        const deadline = start + durationMs * 1e6;
-        async function worker(): Promise<void> {
-          while (nowNs() < deadline) {
-            const i = next++;
-            await redis.set(keys[i % pool], VALUES[i % VALUES.length]);
-            done++;
-          }
-        }
-        await Promise.all(Array.from({ length: concurrency }, worker));
-        const elapsed = nowNs() - start;
-        return { ops: done, elapsedMs: elapsed / 1e6, opsPerSec: done / (elapsed / 1e9) };
+        return inFlight(concurrency, durationMs, (i) => redis.set(keys[i % pool], VALUES[i % VALUES.length]));
       },
       async exit() {
         await redis.quit();

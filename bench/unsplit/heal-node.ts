@@ -50,7 +50,7 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 const gc = (): void => (globalThis as { gc?: () => void }).gc?.();
 
 /** One step of a heal, as seen on this node. */
-interface Step {
+export interface Step {
   what: string;
   start: number;
   end?: number;

@@ -48,6 +48,7 @@ import { cpus, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { Fixture, fmtRatio, log, mdTable, median, nowNs, portFree, ROOT, sleep } from '../replication/common';
 import { NoiseMeter } from '../replication/procs';
+import type { Step } from './heal-node';
 import { loadProfile, renderSummary, summariseWindow } from './prof-window';
 
 // ---------- options ----------
@@ -147,13 +148,6 @@ function killFixtures(): void {
 
 // ---------- one run ----------
 
-interface Step {
-  what: string;
-  start: number;
-  end?: number;
-  n?: number;
-  detail?: Record<string, number>;
-}
 interface HealSide {
   events: Array<{ t: number; event: { type: string; [k: string]: unknown } }>;
   steps: Step[];
