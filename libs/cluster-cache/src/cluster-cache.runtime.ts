@@ -6,6 +6,8 @@ import type { ResolvedOptions } from './options/resolve-options';
 import { LmdbPersistenceDirectory } from './persistence/lmdb.persistence';
 import type { PersistenceDirectory } from './persistence/table-persistence.interface';
 import { createDiscovery } from './discovery/create-discovery';
+import { RedisTable, redisTable } from './redis/redis-cache';
+import { RedisConnection } from './redis/redis-connection';
 import { ClusterNode } from './replication/cluster-node';
 import { Store } from './store/store';
 import type { Table, TableMode } from './store/table';
@@ -19,7 +21,8 @@ const DISCOVERY_GRACE = 1_500;
 
 /**
  * Owns this node's cache for the lifetime of the Nest app: the store and
- * engine, the disk copy, and — when a cookie is set — the cluster node.
+ * engine, the disk copy, and — when a cookie is set — the cluster node; or,
+ * with `backend: 'redis'`, the Redis connection.
  *
  * Init opens the data directory, listens for cluster traffic and joins (or
  * starts) the cluster, waiting up to `joinTimeout`. Shutdown tells the peers
@@ -29,12 +32,15 @@ const DISCOVERY_GRACE = 1_500;
 export class ClusterCacheRuntime implements OnModuleInit, BeforeApplicationShutdown, OnApplicationShutdown {
   readonly store: Store;
   readonly engine: CacheEngine;
-  /** The cluster node; undefined when no cookie is set (the node runs alone). */
+  /** The cluster node; undefined when no cookie is set (the node runs alone) or with the Redis backend. */
   readonly node: ClusterNode | undefined;
+  /** The Redis connection, with `backend: 'redis'`. */
+  readonly redis: RedisConnection | undefined;
   /** Logs carry the node name, so the logs of several nodes in one process stay apart. */
   private readonly logger: Logger;
   private readonly identity: NodeInfo;
   private persistence: PersistenceDirectory | undefined;
+  private readonly redisTables = new Map<string, RedisTable>();
 
   constructor(@Inject(RESOLVED_OPTIONS) readonly options: ResolvedOptions) {
     this.logger = new Logger(`ClusterCache ${options.node.name}`);
@@ -42,6 +48,8 @@ export class ClusterCacheRuntime implements OnModuleInit, BeforeApplicationShutd
     this.engine = new CacheEngine(this.store, { writes: options.writes, sweepInterval: options.timing.sweepInterval, logger: this.logger });
     this.store.addTable(DEFAULT_TABLE, 'replicated');
     this.identity = createNodeInfo(options.node.name, options.node.host, options.node.port);
+    // The store and engine stay: they hold the app's `local` tables, whichever the backend.
+    this.redis = options.redis === undefined ? undefined : new RedisConnection(options.redis, this.logger);
     if (options.cookie !== undefined) {
       const transport = new TcpTransport(this.identity, {
         cluster: options.cluster,
@@ -83,9 +91,21 @@ export class ClusterCacheRuntime implements OnModuleInit, BeforeApplicationShutd
     return table;
   }
 
+  /** The Redis side of a table (backend `redis` only). */
+  redisTable(name: string): RedisTable {
+    let table = this.redisTables.get(name);
+    if (table === undefined) {
+      table = redisTable(this.redis!, name, this.options.redis!.keyPrefix, this.options.clock);
+      this.redisTables.set(name, table);
+    }
+    return table;
+  }
+
   async onModuleInit(): Promise<void> {
     await this.openPersistence();
-    if (this.node !== undefined) {
+    if (this.redis !== undefined) {
+      await this.redis.start(this.options.redis!.connectTimeout);
+    } else if (this.node !== undefined) {
       await this.node.start();
     } else {
       const loaded = [...(await this.engine.loadPersisted()).values()].reduce((n, states) => n + states.length, 0);
@@ -96,6 +116,7 @@ export class ClusterCacheRuntime implements OnModuleInit, BeforeApplicationShutd
 
   async beforeApplicationShutdown(): Promise<void> {
     await this.node?.stop();
+    await this.redis?.close();
   }
 
   async onApplicationShutdown(): Promise<void> {

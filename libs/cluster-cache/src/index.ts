@@ -8,7 +8,11 @@ export type { ClusterCacheModuleExtras } from './cluster-cache.module-definition
 export { getClusterCacheToken } from './cluster-cache.constants';
 export { InjectClusterCache } from './decorators/inject-cluster-cache.decorator';
 export { ClusterCache } from './cache/cluster-cache';
-export type { PutOptions, NamespaceOptions, WriteChanges } from './cache/cluster-cache';
+export { CacheStore } from './contract/cache-store';
+export type { Awaitable, PutOptions, NamespaceOptions, WriteChanges } from './contract/cache-store';
+export { SessionStore } from './contract/session-store';
+export { RedisCache } from './redis/redis-cache';
+export { RedisSessionCache } from './redis/redis-session-cache';
 export { ClusterService } from './cluster/cluster.service';
 export type { ClusterStats } from './cluster/cluster.service';
 export type { ClusterEvent, ClusterEventType, NodeDownReason } from './replication/cluster-event';
@@ -33,8 +37,9 @@ export type {
   SessionOptionsConfig,
   TimingOptions,
   TableOptions,
+  RedisBackendOptions,
 } from './options/cluster-cache-options.interface';
-export { ClusterCacheError, InvalidOptionError, InvalidArgumentError } from './errors/cluster-cache.error';
+export { ClusterCacheError, InvalidOptionError, InvalidArgumentError, BackendUnavailableError } from './errors/cluster-cache.error';
 export { PersistenceError } from './persistence/persistence.error';
 export type { TransportTlsOptions } from './transport/transport-options.interface';
 export { TransportError } from './transport/transport.error';

@@ -45,11 +45,12 @@ export class ClusterService {
 
   /**
    * Cluster events: `nodeup`, `nodedown`, `joined`, `inconsistent_database`,
-   * `healed`, `heal_failed`, `clusters_merged`. Completes on shutdown. A node
-   * without a cookie runs alone and emits nothing.
+   * `healed`, `heal_failed`, `clusters_merged` on the mesh; `backend_up` and
+   * `backend_down` as Redis comes and goes on the Redis backend. Completes on
+   * shutdown. A mesh node without a cookie runs alone and emits nothing.
    */
   get events$(): Observable<ClusterEvent> {
-    return this.runtime.node?.events$ ?? EMPTY;
+    return this.runtime.node?.events$ ?? this.runtime.redis?.events$ ?? EMPTY;
   }
 
   /** This node's identity (name, cluster address, incarnation, start time). */
@@ -62,15 +63,15 @@ export class ClusterService {
     return this.runtime.node?.peers() ?? [];
   }
 
-  /** Whether this node holds the cluster's data (joined, or started the cluster). */
+  /** Whether this node holds the cluster's data (joined, or started the cluster); on Redis, whether Redis is connected. */
   get ready(): boolean {
-    return this.runtime.node?.ready ?? true;
+    return this.runtime.node?.ready ?? this.runtime.redis?.ready ?? true;
   }
 
   /** Links to the node listening at `host:port`; resolves with its identity once authenticated. */
   connect(address: string): Promise<NodeInfo> {
     const node = this.runtime.node;
-    if (node === undefined) return Promise.reject(new ClusterCacheError(messages.noCluster()));
+    if (node === undefined) return Promise.reject(new ClusterCacheError(this.runtime.redis === undefined ? messages.noCluster() : messages.noClusterOnRedis()));
     return node.connect(address);
   }
 

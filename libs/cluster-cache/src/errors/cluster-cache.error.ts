@@ -30,3 +30,21 @@ export class InvalidOptionError extends ClusterCacheError {
  * @publicApi
  */
 export class InvalidArgumentError extends ClusterCacheError {}
+
+/**
+ * The backend cannot be reached right now (Redis down, unreachable or not
+ * answering within `redis.commandTimeout`). The call failed at once rather
+ * than waiting; a write may or may not have been applied. Calls succeed
+ * again when the backend is back, with no action needed.
+ * @publicApi
+ */
+export class BackendUnavailableError extends ClusterCacheError {
+  constructor(
+    /** The backend's address, e.g. `redis://127.0.0.1:6379`. */
+    readonly address: string,
+    reason: string,
+    options?: ErrorOptions,
+  ) {
+    super(`nest-cluster-cache: the Redis backend at ${address} is unavailable (${reason}); the call failed without waiting, and calls succeed again once Redis is back`, options);
+  }
+}

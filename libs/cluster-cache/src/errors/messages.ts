@@ -10,6 +10,11 @@ export const messages = {
   unclonableValue: (key: unknown, reason: string) => `the value for key ${describe(key)} cannot be stored: ${reason}`,
   emptyBatch: (method: string) => `${method} needs at least one element`,
   noCluster: () => 'this node runs alone: set the `cookie` option to form a cluster (no cookie, no cluster)',
+  noClusterOnRedis: () => 'with backend "redis" the app nodes form no cluster of their own: Redis holds the data',
+  meshOnly: (api: string, instead: string) =>
+    `${api} is the mesh backend's synchronous API; with backend "redis" inject ${instead} (reads return promises there)`,
+  badUserId: (userId: unknown) => `a user id must be a string or a finite number, got ${describe(userId)}`,
+  redisReply: (reason: string) => `Redis refused a call: ${reason}`,
   unknownTable: (table: string) => `no table "${table}": declare it with ClusterCacheModule.forFeature({ name: "${table}" })`,
 } as const;
 

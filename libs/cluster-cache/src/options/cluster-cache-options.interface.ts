@@ -1,3 +1,4 @@
+import type { ConnectionOptions } from 'node:tls';
 import type { TableMode } from '../store/table';
 import type { Clock } from '../store/clock';
 import type { WriteMode } from '../engine/cache-engine';
@@ -77,11 +78,47 @@ export interface TimingOptions {
 }
 
 /**
+ * Where the Redis backend keeps the data (docs/backends.md): one server
+ * (`url`) or a Redis Cluster (`cluster`). Calls fail at once with
+ * `BackendUnavailableError` while Redis cannot be reached, and work again
+ * when it is back.
+ * @publicApi
+ */
+export interface RedisBackendOptions {
+  /** One server: `redis://[user:password@]host:port[/db]` (`rediss://` for TLS). */
+  url?: string;
+  /** A Redis Cluster: some of its nodes as `host:port`; the client finds the others. */
+  cluster?: string[];
+  /** Redis ACL user of the Cluster nodes (for `url`, put it in the URL). */
+  username?: string;
+  /** Password of the Cluster nodes (for `url`, put it in the URL). */
+  password?: string;
+  /** TLS for the Cluster nodes (Node's tls options); for one server use `rediss://`. */
+  tls?: ConnectionOptions;
+  /** Prefix of every Redis key this library writes, so several apps can share a Redis. Default `ncc:`. */
+  keyPrefix?: string;
+  /** A call that gets no answer within this many ms fails. Default 1000. */
+  commandTimeout?: number;
+  /** How long a connection attempt may take, in ms. Default 2000. */
+  connectTimeout?: number;
+}
+
+/**
  * Options of `ClusterCacheModule.forRoot` / `forRootAsync`. Everything is
  * optional: with no `cookie` the node runs alone (no cluster).
  * @publicApi
  */
 export interface ClusterCacheOptions {
+  /**
+   * Where the data lives: `mesh` (default) — in every app node's memory,
+   * replicated between them; `redis` — in Redis or a Redis Cluster, for
+   * clusters past the mesh's size (see docs/backends.md). With `redis`,
+   * inject `CacheStore` and `SessionStore`, and leave the mesh's options
+   * (cookie, discovery, persistence, unsplit …) unset.
+   */
+  backend?: 'mesh' | 'redis';
+  /** The Redis backend's connection; required with `backend: 'redis'`. */
+  redis?: RedisBackendOptions;
   node?: NodeOptions;
   /** Shared secret of the cluster; no cookie, no cluster. Never sent over the wire. */
   cookie?: string;

@@ -8,7 +8,7 @@ import { validateDiscovery } from '../discovery/validate-discovery';
 import { systemClock } from '../store/clock';
 import type { Clock } from '../store/clock';
 import type { WriteMode } from '../engine/cache-engine';
-import type { ClusterCacheOptions, DiscoveryOptions, PersistenceOptions, TableOptions } from './cluster-cache-options.interface';
+import type { ClusterCacheOptions, DiscoveryOptions, PersistenceOptions, RedisBackendOptions, TableOptions } from './cluster-cache-options.interface';
 
 /** Defaults of every option that has one. */
 export const DEFAULTS = {
@@ -23,10 +23,31 @@ export const DEFAULTS = {
   deadPeerTimeout: 5_000,
   ackTimeout: 5_000,
   sweepInterval: 1_000,
+  redisKeyPrefix: 'ncc:',
+  redisCommandTimeout: 1_000,
+  redisConnectTimeout: 2_000,
 } as const;
+
+/** The Redis backend's options after validation. */
+export interface ResolvedRedisOptions {
+  /** One server's URL, or the seed nodes of a Redis Cluster. */
+  target: { url: string } | { cluster: Array<{ host: string; port: number }> };
+  username: string | undefined;
+  password: string | undefined;
+  tls: RedisBackendOptions['tls'];
+  keyPrefix: string;
+  commandTimeout: number;
+  connectTimeout: number;
+}
+
+/** Options that only mean something to the mesh, refused with `backend: 'redis'`. */
+const MESH_ONLY = ['cookie', 'cluster', 'discovery', 'extraNodes', 'joinTimeout', 'autoInitialize', 'writes', 'persistence', 'unsplit', 'timing', 'tls', 'clock'] as const;
 
 /** Options after validation, with every default filled in. */
 export interface ResolvedOptions {
+  backend: 'mesh' | 'redis';
+  /** Set with `backend: 'redis'`. */
+  redis: ResolvedRedisOptions | undefined;
   node: { name: string; host: string; port: number };
   cookie: string | undefined;
   cluster: string;
@@ -67,7 +88,10 @@ export function resolveOptions(options: ClusterCacheOptions | undefined): Resolv
   const cookie = optionalString(o.cookie, 'cookie');
   if (cookie !== undefined && cookie.length < 16) throw new InvalidOptionError('cookie', 'must be at least 16 characters (it is the cluster secret)');
 
+  const backend = oneOf(o.backend, 'backend', ['mesh', 'redis']) ?? 'mesh';
   return {
+    backend,
+    redis: redis(o, backend),
     node: { name, host, port },
     cookie,
     cluster: optionalString(o.cluster, 'cluster') ?? DEFAULTS.cluster,
@@ -195,6 +219,42 @@ function tls(value: ClusterCacheOptions['tls']): ClusterCacheOptions['tls'] {
   }
   if (value.ca === undefined) throw new InvalidOptionError('tls.ca', 'is required: every node checks its peers against the CA');
   return value;
+}
+
+/** The `redis` option, and no mesh option beside it (they would silently do nothing). */
+function redis(o: ClusterCacheOptions, backend: 'mesh' | 'redis'): ResolvedRedisOptions | undefined {
+  const value = o.redis;
+  if (backend === 'mesh') {
+    if (value !== undefined) throw new InvalidOptionError('redis', 'is only used with backend: "redis"');
+    return undefined;
+  }
+  for (const option of MESH_ONLY) {
+    if (o[option] !== undefined) {
+      throw new InvalidOptionError(option, 'is a mesh option: with backend "redis" the data lives in Redis (its clock, its cluster, its disk); remove it');
+    }
+  }
+  if (typeof value !== 'object' || value === null) throw new InvalidOptionError('redis', 'is required with backend "redis": { url } or { cluster: ["host:port", …] }');
+  const url = optionalString(value.url, 'redis.url');
+  if ((url === undefined) === (value.cluster === undefined)) throw new InvalidOptionError('redis', 'needs exactly one of url (one server) and cluster (a Redis Cluster)');
+  if (url !== undefined && !/^rediss?:\/\//.test(url)) throw new InvalidOptionError('redis.url', `must start with redis:// or rediss://, got "${url}"`);
+  if (value.cluster !== undefined && !(Array.isArray(value.cluster) && value.cluster.length > 0 && value.cluster.every(isAddress))) {
+    throw new InvalidOptionError('redis.cluster', 'must be a non-empty list of "host:port" addresses of Redis Cluster nodes');
+  }
+  const target = url !== undefined ? { url } : { cluster: value.cluster!.map(splitAddress) };
+  return {
+    target,
+    username: optionalString(value.username, 'redis.username'),
+    password: optionalString(value.password, 'redis.password'),
+    tls: value.tls,
+    keyPrefix: optionalString(value.keyPrefix, 'redis.keyPrefix') ?? DEFAULTS.redisKeyPrefix,
+    commandTimeout: integer(value.commandTimeout, 'redis.commandTimeout', 1) ?? DEFAULTS.redisCommandTimeout,
+    connectTimeout: integer(value.connectTimeout, 'redis.connectTimeout', 1) ?? DEFAULTS.redisConnectTimeout,
+  };
+}
+
+function splitAddress(address: string): { host: string; port: number } {
+  const at = address.lastIndexOf(':');
+  return { host: address.slice(0, at).replace(/^\[|\]$/g, ''), port: Number(address.slice(at + 1)) };
 }
 
 function clock(value: unknown): Clock {

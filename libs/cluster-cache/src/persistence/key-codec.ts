@@ -43,12 +43,22 @@ export function encodeStoredKey(ns: string, key: NormalKey): Buffer {
   if (typeof ns !== 'string') throw new Error('the namespace is not a string');
   const parts: readonly KeyPart[] = typeof key === 'object' ? key : [key];
   if (parts.length === 0) throw new Error('an array key must not be empty');
-  const elements = [ns, ...parts];
+  const out = encodeKeyElements([ns, ...parts]);
+  if (out.length > MAX_STORED_KEY_BYTES) {
+    throw new Error(`the key takes ${out.length} bytes on disk, more than the ${MAX_STORED_KEY_BYTES} that fit`);
+  }
+  return out;
+}
+
+/**
+ * Encodes key elements in this format. The encoding of leading elements is a
+ * byte prefix of the encoding of every longer list that starts with them, so
+ * a sorted index can be walked by prefix (the Redis backend's key index).
+ * @throws Error naming an element that is not a string or finite number.
+ */
+export function encodeKeyElements(elements: readonly KeyPart[]): Buffer {
   let size = 0;
   for (const element of elements) size += elementSize(element);
-  if (size > MAX_STORED_KEY_BYTES) {
-    throw new Error(`the key takes ${size} bytes on disk, more than the ${MAX_STORED_KEY_BYTES} that fit`);
-  }
   const out = Buffer.allocUnsafe(size);
   let at = 0;
   for (const element of elements) at = writeElement(out, at, element);
@@ -84,6 +94,17 @@ function writeElement(out: Buffer, at: number, part: KeyPart): number {
  * @throws Error saying what is wrong with the bytes.
  */
 export function decodeStoredKey(bytes: Uint8Array): DecodedKey {
+  const [ns, ...parts] = decodeKeyElements(bytes);
+  if (typeof ns !== 'string') throw new Error('it does not start with a namespace');
+  if (parts.length === 0) throw new Error('it has no key after the namespace');
+  return { ns, key: parts.length === 1 ? parts[0] : Object.freeze(parts) };
+}
+
+/**
+ * Decodes what `encodeKeyElements` wrote.
+ * @throws Error saying what is wrong with the bytes.
+ */
+export function decodeKeyElements(bytes: Uint8Array): KeyPart[] {
   const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const elements: KeyPart[] = [];
   let at = 0;
@@ -105,10 +126,7 @@ export function decodeStoredKey(bytes: Uint8Array): DecodedKey {
       throw new Error(`unknown element tag ${tag} at byte ${at}`);
     }
   }
-  const [ns, ...parts] = elements;
-  if (typeof ns !== 'string') throw new Error('it does not start with a namespace');
-  if (parts.length === 0) throw new Error('it has no key after the namespace');
-  return { ns, key: parts.length === 1 ? parts[0] : Object.freeze(parts) };
+  return elements;
 }
 
 /** A key for messages: `ns:key` with the key as JSON (numbers and strings stay apart). */

@@ -3,7 +3,8 @@ export type NodeDownReason = 'leave' | 'heartbeat-timeout' | 'ack-timeout' | 'co
 
 /**
  * What `ClusterService.events$` emits. `node` is always the other node's name,
- * except in `joined`, which is about this node.
+ * except in `joined`, which is about this node. The mesh emits the node and
+ * heal events; the Redis backend emits `backend_up` and `backend_down`.
  * @publicApi
  */
 export type ClusterEvent =
@@ -19,7 +20,11 @@ export type ClusterEvent =
    */
   | { type: 'inconsistent_database'; context: 'running_partitioned_network' | 'starting_partitioned_network'; node: string }
   | { type: 'healed'; node: string; strategy: 'merge' | 'oldest-wins'; entries: number }
-  | { type: 'heal_failed'; node: string; reason: string };
+  | { type: 'heal_failed'; node: string; reason: string }
+  /** The Redis backend is reachable and ready (at start, and again after an outage). */
+  | { type: 'backend_up'; backend: 'redis'; address: string }
+  /** The Redis backend was lost: calls fail with `BackendUnavailableError` until `backend_up`. */
+  | { type: 'backend_down'; backend: 'redis'; address: string; reason: string };
 
 /** The `type` of a cluster event. @publicApi */
 export type ClusterEventType = ClusterEvent['type'];

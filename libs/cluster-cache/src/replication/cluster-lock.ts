@@ -19,9 +19,15 @@ interface Grant {
  * with no retries). Taking a resource asks every linked node; it is taken only
  * if all of them grant it, else it is released everywhere at once. Grants
  * expire after `ttl`, so a holder that crashed does not block forever.
+ *
+ * When two nodes try at the same moment, each holds its own grant while it
+ * asks the other, and without a rule both would give up. The rule: a node
+ * still asking yields to a node with a smaller name, so one of them wins.
  */
 export class ClusterLock {
   private readonly grants = new Map<string, Grant>();
+  /** This node's attempts still waiting for answers: the ones that may yield. */
+  private readonly asking = new Set<Holder>();
   private nextToken = 1;
 
   constructor(
@@ -49,6 +55,7 @@ export class ClusterLock {
     const holder = `${this.self}/${this.nextToken++}`;
     if (!this.grant(resource, holder, ttl)) return { acquired: false };
     const peers = this.peers();
+    this.asking.add(holder);
     const answers = await Promise.all(
       peers.map((peer) =>
         this.calls.call<boolean>(peer, 'lock', { resource, holder, ttl }, this.callTimeout).then(
@@ -57,8 +64,10 @@ export class ClusterLock {
         ),
       ),
     );
+    this.asking.delete(holder);
     try {
-      if (!answers.every((a) => a.granted)) return { acquired: false };
+      // Still ours here, unless we yielded to a smaller node meanwhile.
+      if (!answers.every((a) => a.granted) || this.grants.get(resource)?.holder !== holder) return { acquired: false };
       return { acquired: true, result: await fn() };
     } finally {
       this.release(resource, holder);
@@ -79,7 +88,8 @@ export class ClusterLock {
 
   private grant(resource: string, holder: Holder, ttl: number): boolean {
     const current = this.grants.get(resource);
-    if (current !== undefined && current.holder !== holder && current.expires > Date.now()) return false;
+    const taken = current !== undefined && current.holder !== holder && current.expires > Date.now();
+    if (taken && !(this.asking.has(current.holder) && nodeOf(holder) < this.self)) return false;
     this.grants.set(resource, { holder, expires: Date.now() + ttl });
     return true;
   }
@@ -89,4 +99,8 @@ export class ClusterLock {
     this.grants.delete(resource);
     return true;
   }
+}
+
+function nodeOf(holder: Holder): string {
+  return holder.slice(0, holder.lastIndexOf('/'));
 }

@@ -1,8 +1,10 @@
-import { hash, randomFillSync } from 'node:crypto';
 import type { ClusterCache } from '../cache/cluster-cache';
+import { SessionStore } from '../contract/session-store';
 import { ANY } from '../store/key';
+import { SingleFlight } from '../util/single-flight';
 import type { IssuedSession, RotationResult, Session, SessionOptions, UserId } from './session.interface';
 import type { SessionLock } from './session-lock.interface';
+import { handleOf, newToken, RANDOM_TOKEN_LENGTH } from './session-token';
 
 /** What is stored under a session's handle. */
 interface StoredSession<M> {
@@ -18,30 +20,14 @@ interface RotatedTo {
 
 /** Key prefix of the per-user index: `['user', userId, handle] -> createdAt`. */
 const USER = 'user';
-/** Bytes of randomness in a token (256 bits). */
-const TOKEN_BYTES = 32;
-/** Length of a base64url token of TOKEN_BYTES bytes. */
-const TOKEN_LENGTH = Math.ceil((TOKEN_BYTES * 4) / 3);
-
-/** Random bytes are drawn from the OS in blocks (one call per 128 tokens instead of one each). */
-const POOL = Buffer.alloc(TOKEN_BYTES * 128);
-let poolOffset = POOL.length;
-
-/** A new bearer token: 256 bits from the OS's CSPRNG, base64url. */
-function newToken(): string {
-  if (poolOffset === POOL.length) {
-    randomFillSync(POOL);
-    poolOffset = 0;
-  }
-  const token = POOL.toString('base64url', poolOffset, poolOffset + TOKEN_BYTES);
-  poolOffset += TOKEN_BYTES;
-  return token;
-}
+/** Length of a token: its random part, nothing else (the mesh needs no routing). */
+const TOKEN_LENGTH = RANDOM_TOKEN_LENGTH;
 
 /**
- * Auth sessions over the replicated cache (Pow's `CredentialsCache`): what a
- * guard injects. A session made on one node is valid on every node at once;
- * a sign-out anywhere is a sign-out everywhere.
+ * Auth sessions over the replicated cache (Pow's `CredentialsCache`): the
+ * mesh backend's `SessionStore`, with synchronous reads. A session made on
+ * one node is valid on every node at once; a sign-out anywhere is a sign-out
+ * everywhere.
  *
  * Tokens are 256 random bits; the cache only ever stores their SHA-256 (the
  * session's `handle`), so a dump of the cache or its disk copy holds no usable
@@ -54,8 +40,8 @@ function newToken(): string {
  * await sessions.revokeAll(user.id);   // sign out everywhere
  * @publicApi
  */
-export class SessionCache<M = Record<string, unknown>> {
-  private readonly rotations = new Map<string, Promise<RotationResult<M> | undefined>>();
+export class SessionCache<M = Record<string, unknown>> extends SessionStore<M> {
+  private readonly rotations = new SingleFlight<RotationResult<M> | undefined>();
 
   /** @internal Made by the module; inject `SessionCache`. */
   constructor(
@@ -65,18 +51,19 @@ export class SessionCache<M = Record<string, unknown>> {
     readonly ttl: number,
     /** How long a rotated token still resolves to its session, in ms (requests already on their way). */
     readonly rotationGrace = 10_000,
-  ) {}
+  ) {
+    super();
+  }
 
   /** The handle (stored key) of a token: its SHA-256 in base64url. */
   static handleOf(token: string): string {
-    // One-shot hash: a third of createHash().update().digest() on this path (every guarded request).
-    return hash('sha256', token, 'base64url');
+    return handleOf(token);
   }
 
   /** Starts a session for `userId`; returns its token (give it to the client) and the session. */
   async create(userId: UserId, metadata: M = {} as M, options: SessionOptions = {}): Promise<IssuedSession<M>> {
     const token = newToken();
-    const handle = SessionCache.handleOf(token);
+    const handle = handleOf(token);
     const createdAt = this.cache.clockNow();
     await this.cache.write(
       {
@@ -98,7 +85,7 @@ export class SessionCache<M = Record<string, unknown>> {
    */
   get(token: string): Session<M> | undefined {
     if (typeof token !== 'string' || token.length !== TOKEN_LENGTH) return undefined;
-    const handle = SessionCache.handleOf(token);
+    const handle = handleOf(token);
     const stored = this.cache.get(handle) as StoredSession<M> | RotatedTo | undefined;
     if (stored !== undefined && 'rotatedTo' in stored) return this.byHandle(stored.rotatedTo);
     return this.byHandle(handle);
@@ -129,15 +116,16 @@ export class SessionCache<M = Record<string, unknown>> {
   async delete(token: string): Promise<boolean> {
     const session = this.get(token);
     if (session === undefined) return false;
-    const handle = SessionCache.handleOf(token);
+    const handle = handleOf(token);
     // A token in its rotation grace ends the session it was rotated to, and its own pointer.
     await this.cache.deleteMany(handle === session.handle ? [handle, [USER, session.userId, handle]] : [handle, session.handle, [USER, session.userId, session.handle]]);
     return true;
   }
 
-  /** Ends one session of a user by its handle (e.g. "sign out that device"). */
+  /** Ends one session of a user by its handle (e.g. "sign out that device"); another user's session stays. */
   async revoke(userId: UserId, handle: string): Promise<void> {
-    await this.cache.deleteMany([handle, [USER, userId, handle]]);
+    const owned = this.byHandle(handle)?.userId === userId;
+    await this.cache.deleteMany(owned ? [handle, [USER, userId, handle]] : [[USER, userId, handle]]);
   }
 
   /** Every live session of a user, oldest first. */
@@ -170,17 +158,15 @@ export class SessionCache<M = Record<string, unknown>> {
    */
   rotate(token: string, options: SessionOptions = {}): Promise<RotationResult<M> | undefined> {
     if (typeof token !== 'string' || token.length !== TOKEN_LENGTH) return Promise.resolve(undefined);
-    const handle = SessionCache.handleOf(token);
+    const handle = handleOf(token);
     // Checked before the session: the first rotation deletes the old one synchronously.
-    const inFlight = this.rotations.get(handle);
+    const inFlight = this.rotations.current(handle);
     if (inFlight !== undefined) return inFlight;
     const session = this.get(token);
     if (session === undefined) return Promise.resolve(undefined);
     // Rotated already (the token is in its grace period): the new session, without a new token.
     if (session.handle !== handle) return Promise.resolve({ token, session, rotated: false });
-    const rotation = this.rotateOnce(token, session, options).finally(() => this.rotations.delete(handle));
-    this.rotations.set(handle, rotation);
-    return rotation;
+    return this.rotations.run(handle, () => this.rotateOnce(token, session, options));
   }
 
   /** Whether a session is older than `age` ms (Pow renews sessions older than 15 minutes). */
@@ -192,7 +178,7 @@ export class SessionCache<M = Record<string, unknown>> {
     const outcome = await this.lock.tryWith(`session:${old.handle}`, async () => {
       if (this.byHandle(old.handle) === undefined) return undefined;
       const next = newToken();
-      const handle = SessionCache.handleOf(next);
+      const handle = handleOf(next);
       const createdAt = this.cache.clockNow();
       await this.cache.write(
         {

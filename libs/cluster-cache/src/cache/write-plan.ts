@@ -1,0 +1,93 @@
+import type { PutOptions, WriteChanges } from '../contract/cache-store';
+import { InvalidArgumentError } from '../errors/cluster-cache.error';
+import { messages } from '../errors/messages';
+import { CacheKey, KeyPattern, keyProblem, NormalKey, normalizeKey, PatternPart, patternParts, patternProblem } from '../store/key';
+import { frozenCopy } from '../util/frozen-copy';
+
+/** A validated put: normalised key, frozen copy of the value, absolute expiry. */
+export interface PlannedPut {
+  readonly key: NormalKey;
+  readonly value: unknown;
+  readonly expiresAt: number;
+}
+
+/** A validated `write`, ready for either backend to apply atomically. */
+export interface WritePlan {
+  readonly puts: PlannedPut[];
+  readonly deletes: NormalKey[];
+}
+
+/** What a namespace view knows when it plans a write. */
+export interface WriteContext {
+  readonly namespace: string;
+  /** The namespace's default TTL in ms. */
+  readonly ttl: number | undefined;
+  /** "Now" in ms since the epoch. */
+  readonly now: number;
+}
+
+/**
+ * Checks every key, value and expiry of a write, so that a write with one bad
+ * element writes nothing. Both backends apply the plan as one atomic write.
+ * @throws InvalidArgumentError naming the bad element.
+ */
+export function planWrite(changes: WriteChanges<unknown>, options: PutOptions | undefined, context: WriteContext): WritePlan {
+  const puts: PlannedPut[] = [];
+  let shared: number | undefined;
+  for (const [key, value, own] of changes.put ?? []) {
+    const expiresAt = own === undefined ? (shared ??= expiryOf(options, context)) : expiryOf(own, context);
+    puts.push({ key: checkedKey(key), value: frozenValue(key, value), expiresAt });
+  }
+  const deletes = (changes.delete ?? []).map(checkedKey);
+  if (puts.length === 0 && deletes.length === 0) throw new InvalidArgumentError(messages.emptyBatch('write'));
+  return { puts, deletes };
+}
+
+/**
+ * A key, normalised (`['a']` is `'a'`).
+ * @throws InvalidArgumentError saying what is wrong with it.
+ */
+export function checkedKey(key: CacheKey): NormalKey {
+  const problem = keyProblem(key);
+  if (problem !== undefined) throw new InvalidArgumentError(messages.badKey(problem, key));
+  return normalizeKey(key);
+}
+
+/**
+ * A pattern's elements.
+ * @throws InvalidArgumentError saying what is wrong with it.
+ */
+export function checkedPattern(pattern: KeyPattern): readonly PatternPart[] {
+  const problem = patternProblem(pattern);
+  if (problem !== undefined) throw new InvalidArgumentError(messages.badPattern(problem, pattern));
+  return patternParts(pattern);
+}
+
+/**
+ * A TTL, or the namespace's default.
+ * @throws InvalidArgumentError when there is none or it is not a positive number.
+ */
+export function checkedTtl(ttl: number | undefined, namespace: string, fallback: number | undefined): number {
+  const resolved = ttl ?? fallback;
+  if (resolved === undefined) throw new InvalidArgumentError(messages.noTtl(namespace));
+  if (typeof resolved !== 'number' || !(resolved > 0) || !Number.isFinite(resolved)) {
+    throw new InvalidArgumentError(messages.badTtl(resolved));
+  }
+  return resolved;
+}
+
+/** When a put with these options expires (ms since the epoch). */
+function expiryOf(options: PutOptions | undefined, context: WriteContext): number {
+  const expiresAt = options?.expiresAt ?? context.now + checkedTtl(options?.ttl, context.namespace, context.ttl);
+  if (!(expiresAt > context.now) || !Number.isFinite(expiresAt)) throw new InvalidArgumentError(messages.badExpiresAt(expiresAt));
+  return expiresAt;
+}
+
+function frozenValue(key: CacheKey, value: unknown): unknown {
+  if (value === undefined) throw new InvalidArgumentError(messages.undefinedValue(key));
+  try {
+    return frozenCopy(value);
+  } catch (error) {
+    throw new InvalidArgumentError(messages.unclonableValue(key, (error as Error).message));
+  }
+}

@@ -1,0 +1,133 @@
+import { CacheStore } from '../contract/cache-store';
+import type { NamespaceOptions, PutOptions, WriteChanges } from '../contract/cache-store';
+import { checkedKey, checkedPattern, checkedTtl, planWrite } from '../cache/write-plan';
+import { decodeKeyElements } from '../persistence/key-codec';
+import type { Clock } from '../store/clock';
+import { ANY, compareKeys, KeyPart } from '../store/key';
+import type { CacheKey, KeyPattern, NormalKey } from '../store/key';
+import { ALL, WRITE } from './cache-scripts';
+import type { RedisConnection, ScriptCall } from './redis-connection';
+import { NamespaceKeys } from './redis-keys';
+import { packValue, unpackValue } from './redis-values';
+
+/** A table's scripts and settings, shared by its namespace views. */
+export interface RedisTable {
+  readonly connection: RedisConnection;
+  readonly name: string;
+  readonly keyPrefix: string;
+  readonly clock: Clock;
+  readonly writeScript: ScriptCall;
+  readonly allScript: ScriptCall;
+}
+
+/** The scripts of a table over a connection. */
+export function redisTable(connection: RedisConnection, name: string, keyPrefix: string, clock: Clock): RedisTable {
+  return {
+    connection,
+    name,
+    keyPrefix,
+    clock,
+    writeScript: connection.script('nccWrite', WRITE),
+    allScript: connection.script('nccAll', ALL, true),
+  };
+}
+
+/**
+ * The Redis backend's `CacheStore`: one namespace of one table, in Redis.
+ *
+ * Entries expire by Redis TTL. `putMany`, `deleteMany` and `write` are one Lua
+ * script each (atomic); `all` walks a per-namespace key index, never the
+ * keyspace. A namespace lives in one Redis Cluster hash slot (docs/backends.md):
+ * spread large data over several namespaces or tables.
+ * @publicApi
+ */
+export class RedisCache<V = unknown> extends CacheStore<V> {
+  private readonly keys: NamespaceKeys;
+
+  /** @internal Made by the module; inject `CacheStore`. */
+  constructor(
+    private readonly table: RedisTable,
+    /** The namespace this view reads and writes. */
+    readonly namespaceName: string,
+    /** Default TTL (ms) of writes through this view, if any. */
+    readonly ttl: number | undefined,
+  ) {
+    super();
+    this.keys = new NamespaceKeys(table.keyPrefix, table.name, namespaceName);
+  }
+
+  /** The name of the table behind this cache. */
+  get tableName(): string {
+    return this.table.name;
+  }
+
+  /** The app's clock reading (ms since the epoch); Redis expires entries by its own clock. */
+  clockNow(): number {
+    return this.table.clock.now();
+  }
+
+  async get(key: CacheKey): Promise<V | undefined> {
+    const entry = this.keys.entry(checkedKey(key));
+    const bytes = await this.table.connection.run((redis) => redis.getBuffer(entry));
+    return bytes === null ? undefined : unpackValue<V>(bytes);
+  }
+
+  async expiresAt(key: CacheKey): Promise<number | undefined> {
+    const entry = this.keys.entry(checkedKey(key));
+    const at = await this.table.connection.run((redis) => redis.pexpiretime(entry));
+    return at > 0 ? at : undefined;
+  }
+
+  /**
+   * Every live entry whose key matches `pattern`, sorted by key. Fixed leading
+   * elements narrow the walk of the namespace's key index; the rest of the
+   * pattern is matched here.
+   */
+  async all(pattern: KeyPattern): Promise<Array<[NormalKey, V]>> {
+    const parts = checkedPattern(pattern);
+    const anyAt = parts.indexOf(ANY);
+    const leading = (anyAt === -1 ? parts : parts.slice(0, anyAt)) as KeyPart[];
+    const [min, max] = this.keys.range(leading);
+    const reply = (await this.table.allScript([this.keys.index], [min, max, this.keys.entryPrefix])) as Buffer[];
+    const found: Array<[NormalKey, V]> = [];
+    for (let i = 0; i < reply.length; i += 2) {
+      const elements = decodeKeyElements(reply[i]);
+      if (!matches(elements, parts)) continue;
+      const key = elements.length === 1 ? elements[0] : Object.freeze(elements);
+      found.push([key, unpackValue<V>(reply[i + 1])]);
+    }
+    return found.sort((a, b) => compareKeys(a[0], b[0]));
+  }
+
+  /** Puts and deletes in one Lua script: atomic on the server and on a Redis Cluster. */
+  async write(changes: WriteChanges<V>, options?: PutOptions): Promise<void> {
+    const { puts, deletes } = planWrite(changes, options, { namespace: this.namespaceName, ttl: this.ttl, now: this.clockNow() });
+    const keys: Array<string | Buffer> = [this.keys.index, this.keys.expiry];
+    const args: Array<string | Buffer | number> = [puts.length];
+    for (const { key, value, expiresAt } of puts) {
+      const member = this.keys.member(key);
+      keys.push(Buffer.concat([this.keys.entryPrefix, member]));
+      args.push(member, packValue(value), Math.ceil(expiresAt));
+    }
+    for (const key of deletes) {
+      const member = this.keys.member(key);
+      keys.push(Buffer.concat([this.keys.entryPrefix, member]));
+      args.push(member);
+    }
+    await this.table.writeScript(keys, args);
+  }
+
+  namespace<T = unknown>(name: string, options: NamespaceOptions = {}): RedisCache<T> {
+    if (options.ttl !== undefined) checkedTtl(options.ttl, name, undefined);
+    return new RedisCache<T>(this.table, name, options.ttl);
+  }
+}
+
+/** Whether key elements match a pattern of the same length, element by element. */
+function matches(elements: readonly KeyPart[], pattern: readonly (KeyPart | typeof ANY)[]): boolean {
+  if (elements.length !== pattern.length) return false;
+  for (let i = 0; i < pattern.length; i++) {
+    if (pattern[i] !== ANY && pattern[i] !== elements[i]) return false;
+  }
+  return true;
+}
