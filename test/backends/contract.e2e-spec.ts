@@ -150,6 +150,14 @@ describe.each(backends)('the cache and session contract on %s', (_, start) => {
       expect(await backend.b.sessions.get(token.slice(0, -1) + (token.endsWith('A') ? 'B' : 'A'))).toBeUndefined();
     });
 
+    it('serves many users at once (their sessions spread over the backend)', async () => {
+      const ids = Array.from({ length: 200 }, user);
+      const issued = await Promise.all(ids.map((id) => backend.a.sessions.create(id)));
+      const seen = await Promise.all(issued.map(({ token }) => backend.b.sessions.get(token)));
+      expect(seen.map((s) => s?.userId)).toEqual(ids);
+      expect(await Promise.all(ids.map((id) => backend.b.sessions.revokeAll(id)))).toEqual(ids.map(() => 1));
+    });
+
     it('keeps numeric and string user ids apart', async () => {
       const n = Math.floor(Math.random() * 1e9);
       await backend.a.sessions.create(n);

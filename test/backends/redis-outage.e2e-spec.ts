@@ -3,12 +3,11 @@
  * (no offline queue, no hanging until a timeout), `events$` and `ready` say
  * so, and everything works again when the same server is back.
  */
-import { BackendUnavailableError, ClusterCache, ClusterEvent, InvalidOptionError, SessionCache } from '@app/cluster-cache';
-import { RedisServer, startRedisServer } from '../utils/redis-server';
+import { Test } from '@nestjs/testing';
+import { BackendUnavailableError, ClusterCache, ClusterCacheModule, ClusterEvent, InvalidOptionError, SessionCache } from '@app/cluster-cache';
+import { RedisClusterServers, RedisServer, startRedisCluster, startRedisServer } from '../utils/redis-server';
 import { waitFor } from '../utils/wait-for';
 import { ContractNode, startContractNode } from './backends';
-import { Test } from '@nestjs/testing';
-import { ClusterCacheModule } from '@app/cluster-cache';
 
 describe('the Redis backend when Redis goes away', () => {
   let server: RedisServer;
@@ -38,7 +37,9 @@ describe('the Redis backend when Redis goes away', () => {
     expect(down).toMatchObject({ backend: 'redis', address: server.url });
 
     for (const call of [() => node.cache.get('k'), () => node.cache.put('k', 2), () => node.sessions.get(token), () => node.sessions.revokeAll('ada')]) {
-      const error = await call().then(
+      const error = await Promise.resolve()
+        .then(call)
+        .then(
         () => undefined,
         (e: unknown) => e,
       );
@@ -82,4 +83,42 @@ describe('the Redis backend when Redis goes away', () => {
       await moduleRef.close();
     }
   });
+});
+
+describe('the Redis backend when a Redis Cluster master goes away', () => {
+  let servers: RedisClusterServers;
+  let node: ContractNode;
+
+  beforeAll(async () => {
+    servers = await startRedisCluster({ masters: 3 });
+    node = await startContractNode({ backend: 'redis', redis: { cluster: servers.nodes.map((n) => `${n.host}:${n.port}`), commandTimeout: 60_000 } });
+  }, 60_000);
+  afterAll(async () => {
+    await node?.close();
+    await servers?.stop();
+  });
+
+  it('fails fast while the cluster is down, and recovers when the master is back', async () => {
+    const users = Array.from({ length: 30 }, (_, i) => `user-${i}`);
+    const tokens = await Promise.all(users.map(async (user) => (await node.sessions.create(user)).token));
+    await servers.servers[0].kill();
+    // Without replicas the cluster stops answering (CLUSTERDOWN) once the others mark the master failed.
+    const error = await waitFor(
+      async () => {
+        const failures = await Promise.all(tokens.map((token) => Promise.resolve(node.sessions.get(token)).then(() => undefined, (e: unknown) => e)));
+        return failures.find((e) => e !== undefined);
+      },
+      20_000,
+      'calls to fail',
+    );
+    expect(error).toBeInstanceOf(BackendUnavailableError);
+    await servers.servers[0].start();
+    await waitFor(
+      async () => (await Promise.all(users.map((user) => node.sessions.create(user).then(() => true, () => false)))).every(Boolean),
+      30_000,
+      'every user’s slot to take writes again',
+    );
+    const { token } = await node.sessions.create('after');
+    expect((await node.sessions.get(token))?.userId).toBe('after');
+  }, 90_000);
 });

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InvalidOptionError } from '../errors/cluster-cache.error';
 import { ManualClock } from '../store/clock';
+import type { ClusterCacheOptions } from './cluster-cache-options.interface';
 import { isAddress, resolveOptions, resolveTableOptions } from './resolve-options';
 
 describe('resolveOptions', () => {
@@ -188,5 +189,52 @@ describe('resolveOptions: the discovery option', () => {
       { strategy: 'custom', use: custom },
     ]);
     expect((o.discovery[6] as { use: unknown }).use).toBe(custom);
+  });
+});
+
+describe('resolveOptions: the Redis backend', () => {
+  const fails = (options: ClusterCacheOptions, option: string) => {
+    expect(() => resolveOptions(options)).toThrow(InvalidOptionError);
+    try {
+      resolveOptions(options);
+    } catch (error) {
+      expect((error as InvalidOptionError).option).toBe(option);
+    }
+  };
+
+  it('takes one server or a Redis Cluster, with defaults', () => {
+    expect(resolveOptions({ backend: 'redis', redis: { url: 'redis://127.0.0.1:6379' } }).redis).toEqual({
+      target: { url: 'redis://127.0.0.1:6379' },
+      username: undefined,
+      password: undefined,
+      tls: undefined,
+      keyPrefix: 'ncc:',
+      commandTimeout: 1000,
+      connectTimeout: 2000,
+    });
+    const cluster = resolveOptions({ backend: 'redis', redis: { cluster: ['10.0.0.1:7000', '[::1]:7001'], keyPrefix: 'app:', commandTimeout: '250' as never } });
+    expect(cluster.redis).toMatchObject({ target: { cluster: [{ host: '10.0.0.1', port: 7000 }, { host: '::1', port: 7001 }] }, keyPrefix: 'app:', commandTimeout: 250 });
+    expect(resolveOptions({}).backend).toBe('mesh');
+  });
+
+  it('names the option that is wrong', () => {
+    fails({ backend: 'memcached' as never }, 'backend');
+    fails({ backend: 'redis' }, 'redis');
+    fails({ backend: 'redis', redis: {} }, 'redis');
+    fails({ backend: 'redis', redis: { url: 'redis://a:1', cluster: ['a:1'] } }, 'redis');
+    fails({ backend: 'redis', redis: { url: 'http://a:1' } }, 'redis.url');
+    fails({ backend: 'redis', redis: { cluster: [] } }, 'redis.cluster');
+    fails({ backend: 'redis', redis: { cluster: ['no-port'] } }, 'redis.cluster');
+    fails({ backend: 'redis', redis: { url: 'redis://a:1', commandTimeout: 0 } }, 'redis.commandTimeout');
+    fails({ redis: { url: 'redis://a:1' } }, 'redis');
+  });
+
+  it('refuses mesh options that would silently do nothing on Redis', () => {
+    const redis = { url: 'redis://127.0.0.1:6379' };
+    fails({ backend: 'redis', redis, cookie: 'a-cookie-of-16-chars' }, 'cookie');
+    fails({ backend: 'redis', redis, persistence: { dir: '/tmp/x' } }, 'persistence');
+    fails({ backend: 'redis', redis, unsplit: { strategy: 'merge' } }, 'unsplit');
+    fails({ backend: 'redis', redis, discovery: [] }, 'discovery');
+    fails({ backend: 'redis', redis, clock: { now: () => 0 } }, 'clock');
   });
 });

@@ -67,7 +67,7 @@ export class RedisConnection {
       this.address = `redis-cluster://${options.target.cluster.map((n) => `${n.host}:${n.port}`).join(',')}`;
       this.client = new ioredis.Cluster(options.target.cluster, {
         enableOfflineQueue: false,
-        enableAutoPipelining: true,
+        // No auto-pipelining: ioredis would batch scripts of different slots of one node and refuse the batch.
         clusterRetryStrategy: reconnectDelay,
         redisOptions: { ...common, username: options.username, password: options.password, tls: options.tls },
       });
