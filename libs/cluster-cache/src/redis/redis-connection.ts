@@ -44,6 +44,8 @@ export class RedisConnection {
   private readonly ReplyError: IoRedis['ReplyError'];
   private readonly events = new Subject<ClusterEvent>();
   private readonly scripts = new Map<string, ScriptCall>();
+  /** Commands kept out of a Cluster client's auto-pipelines (ioredis reads this list per call). */
+  private readonly unpipelined: string[] | undefined;
   private up = false;
   private lastError = 'connection closed';
 
@@ -67,7 +69,10 @@ export class RedisConnection {
       this.address = `redis-cluster://${options.target.cluster.map((n) => `${n.host}:${n.port}`).join(',')}`;
       this.client = new ioredis.Cluster(options.target.cluster, {
         enableOfflineQueue: false,
-        // No auto-pipelining: ioredis would batch scripts of different slots of one node and refuse the batch.
+        enableAutoPipelining: true,
+        // Scripts stay out of auto-pipelines: ioredis would file them under the slot of their first
+        // argument (the key count), mix slots in one batch and refuse it. `script` adds their names.
+        autoPipeliningIgnoredCommands: (this.unpipelined = []),
         clusterRetryStrategy: reconnectDelay,
         redisOptions: { ...common, username: options.username, password: options.password, tls: options.tls },
       });
@@ -122,6 +127,7 @@ export class RedisConnection {
     const known = this.scripts.get(name);
     if (known !== undefined) return known;
     this.client.defineCommand(name, { lua });
+    this.unpipelined?.push(name);
     const method = binary ? `${name}Buffer` : name;
     const call: ScriptCall = (keys, args) =>
       this.run((client) => (client as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>)[method](keys.length, ...keys, ...args));
