@@ -12,7 +12,7 @@
  * `unsplit` is false (then the bench calls `UnsplitService.heal()` itself).
  *
  * Benchmark-only instrumentation, on this process's instances (nothing in the
- * library is changed): `ClusterNode.pull` / `call` / `spread` and
+ * library is changed): `ClusterNode.pull` / `call` / `callInParts` / `spread` and
  * `lock.tryWith` are wrapped to count the states a heal moves and to timestamp
  * its steps. Timestamps are `process.hrtime` (CLOCK_MONOTONIC), one clock for
  * every process of the machine, so the bench compares them across processes.
@@ -94,7 +94,7 @@ async function main(): Promise<void> {
   cluster.events$.subscribe((event) => events.push({ t: nowNs(), event }));
 
   const pull = node.pull.bind(node);
-  node.pull = (peer: string, tables: readonly string[], onChunk: ChunkHandler, keys?: number[]) => {
+  node.pull = (peer: string, tables: readonly string[], onChunk: ChunkHandler, keys?: Float64Array) => {
     const step: Step = { what: keys ? `pull ${keys.length} keys from ${peer.split('@')[0]}` : `pull all from ${peer.split('@')[0]}`, start: nowNs(), n: 0 };
     steps.push(step);
     return pull(
@@ -117,7 +117,6 @@ async function main(): Promise<void> {
     return call<T>(peer, kind, body, timeout).then(
       (reply) => {
         step.end = nowNs();
-        if (kind === 'sync.summaries') step.n = (reply as unknown as number[]).length / 2;
         if (kind === 'sync.fetch') step.n = reply as unknown as number;
         return reply;
       },
@@ -128,10 +127,31 @@ async function main(): Promise<void> {
       },
     );
   };
+  const callInParts = node.callInParts.bind(node);
+  node.callInParts = <T>(peer: string, kind: string, body: unknown, timeout?: number): Promise<T[]> => {
+    const step: Step = { what: `call ${kind}`, start: nowNs() };
+    steps.push(step);
+    const digests = steps.findLast((s) => s.what === 'call sync.digests');
+    if (kind === 'sync.summaries' && digests?.detail) digests.detail.differing = (body as { buckets: number[] }).buckets.length;
+    return callInParts<T>(peer, kind, body, timeout).then(
+      (parts) => {
+        step.end = nowNs();
+        // Summary parts: [key hashes (8 bytes each), state hashes].
+        if (kind === 'sync.summaries') step.n = (parts as unknown as Array<[Uint8Array, Uint8Array]>).reduce((n, [keys]) => n + keys.byteLength / 8, 0);
+        return parts;
+      },
+      (error: unknown) => {
+        step.end = nowNs();
+        step.what += ' (failed)';
+        throw error;
+      },
+    );
+  };
   const spread = node.spread.bind(node);
-  node.spread = (t: Table, states: readonly EntryState[]) => {
-    spreadStates += states.length;
-    spread(t, states);
+  node.spread = (t: Table, states: readonly EntryState[], except?: string) => {
+    // Counts what is re-sent to other peers (none in a two-node cluster: the source is `except`).
+    spreadStates += states.length * node.peers().filter((p) => p.name !== except).length;
+    spread(t, states, except);
   };
   const tryWith = node.lock.tryWith.bind(node.lock);
   node.lock.tryWith = (<T>(resource: string, fn: () => Promise<T>, ttl?: number) => {

@@ -275,7 +275,7 @@ async function runOnce(a: Fixture, b: Fixture, shape: Shape, round: number, warm
     prof = profileReport(shape, loadProfile(files.a), loadProfile(files.b), t0, Math.max(tHealed(healA), tHealed(healB)), healA.steps);
   }
 
-  const diff = healA.steps.find((s) => s.what === 'call unsplit.diff');
+  const diff = healA.steps.find((s) => s.what === 'call sync.digests');
   const healedEvent = healA.events.find((e) => e.event.type === 'healed')!.event as { entries?: number };
   const ms = (ns: number) => ns / 1e6;
   const result: RunResult = {
@@ -327,19 +327,32 @@ async function runOnce(a: Fixture, b: Fixture, shape: Shape, round: number, warm
 
 // ---------- steps of a heal ----------
 
-/** The steps of a heal as seen on a (the node running it): [name, from ns, to ns]. */
+/**
+ * The steps of a heal as seen on a (the node running it), contiguous: [name, from ns, to ns].
+ * AntiEntropy.sync: bucket digests (both sides at once), per-key summaries of the
+ * differing buckets (both sides at once), then the states exchanged both ways at once.
+ */
 function phasesOf(steps: Step[], t0: number, tEnd: number): Array<[string, number, number]> {
-  const diff = steps.find((s) => s.what.startsWith('call unsplit.diff'));
-  const pull = steps.find((s) => s.what.startsWith('pull '));
-  const push = steps.find((s) => s.what.startsWith('call unsplit.push'));
-  if (diff?.end === undefined || pull?.end === undefined || push?.end === undefined) return [['whole heal', t0, tEnd]];
-  return [
-    ['lock + bucket digests on a', t0, diff.start],
-    ['unsplit.diff: digests on b, compare', diff.start, diff.end],
-    ['pull b→a: b streams, a merges (+ echo to b)', pull.start, pull.end],
-    ['unsplit.push: b pulls a→b (+ echo to a)', push.start, push.end],
-    ['healed notice', push.end, tEnd],
+  const digests = steps.find((s) => s.what.startsWith('call sync.digests'));
+  const summaries = steps.find((s) => s.what.startsWith('call sync.summaries'));
+  const exchange = steps.filter((s) => s.what.startsWith('pull ') || s.what.startsWith('call sync.fetch'));
+  if (digests?.end === undefined) return [['whole heal', t0, tEnd]];
+  const phases: Array<[string, number, number]> = [
+    ['lock', t0, digests.start],
+    ['bucket digests (both sides)', digests.start, digests.end],
   ];
+  let at = digests.end;
+  if (summaries?.end !== undefined) {
+    phases.push(['key summaries of differing buckets (both sides)', at, summaries.end]);
+    at = summaries.end;
+  }
+  const exchangeEnd = Math.max(...exchange.map((s) => s.end ?? NaN));
+  if (exchange.length > 0 && Number.isFinite(exchangeEnd)) {
+    phases.push(['compare + states exchanged both ways (merge, spread)', at, exchangeEnd]);
+    at = exchangeEnd;
+  }
+  phases.push(['healed notice', at, tEnd]);
+  return phases;
 }
 
 /** CPU ms a process used in [from, to] (ns), interpolated from its [t, cpu µs] timeline. */

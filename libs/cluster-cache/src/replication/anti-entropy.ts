@@ -1,10 +1,16 @@
 import type { CacheEngine } from '../engine/cache-engine';
 import type { Table } from '../store/table';
 import type { ClusterNode } from './cluster-node';
-import { bucketCount, bucketDigests, differingBuckets, keySummaries } from './digest';
+import { bucketCount, differingBuckets } from './digest';
+import { differences, joinParts, keySummaries, SummaryPart, summaryParts } from './key-summaries';
+import { ReplyParts } from './peer-calls';
+import { float64Bytes, float64sOf, uint32Bytes, uint32sOf } from './wire-arrays';
 
 /** How long one step of a heal may take, in ms (a step may move many entries). */
 export const HEAL_STEP_TIMEOUT = 60_000;
+
+/** Most key hashes in one fetch request (8 MB): more go in several requests, each within the 16 MiB frame limit. */
+export const FETCH_BATCH_KEYS = 1_000_000;
 
 interface DigestRequest {
   table: string;
@@ -17,16 +23,19 @@ interface SummaryRequest extends DigestRequest {
 
 interface FetchRequest {
   table: string;
-  keys: number[];
+  /** Key hashes, as Float64 bytes. */
+  keys: Uint8Array;
 }
 
 /**
  * Anti-entropy between two nodes: afterwards both hold, per key, the winning
  * state (newer write; a delete over a write that had not seen it). The nodes
- * compare a digest per bucket of keys, then a hash per key of the buckets that
- * differ, and finally send each other only the states of keys whose hashes
- * differ — both directions at once. Used by the `merge` heal and to resync a
- * peer that was dropped for not acknowledging writes.
+ * compare a digest per bucket of keys (kept up to date by the tables), then,
+ * for the buckets that differ, a summary per key (key-summaries.ts), and
+ * finally send each other the states of the keys that differ — only the
+ * winning side's state when the summaries tell which wins — both directions
+ * at once. Used by the `merge` heal and to resync a peer that was dropped for
+ * not acknowledging writes.
  */
 export class AntiEntropy {
   constructor(
@@ -35,15 +44,15 @@ export class AntiEntropy {
   ) {
     node.handle('sync.digests', (_from, body) => {
       const { table, count } = body as DigestRequest;
-      return bucketDigests(this.table(table), count, this.now());
+      return uint32Bytes(this.table(table).liveDigests(count, this.now()));
     });
     node.handle('sync.summaries', (_from, body) => {
       const { table, count, buckets } = body as SummaryRequest;
-      return [...keySummaries(this.table(table), count, buckets, this.now())].flat();
+      return new ReplyParts(summaryParts(keySummaries(this.table(table), count, buckets, this.now())));
     });
     node.handle('sync.fetch', (from, body) => {
       const { table, keys } = body as FetchRequest;
-      return this.fetch(from, this.table(table), keys);
+      return this.fetch(from, this.table(table), float64sOf(keys));
     });
   }
 
@@ -52,18 +61,28 @@ export class AntiEntropy {
     let changed = 0;
     for (const table of this.node.replicatedTables()) {
       const count = bucketCount(table.size);
-      // Both sides compute their digests at the same time.
-      const theirDigests = this.node.call<number[]>(peer, 'sync.digests', { table: table.name, count } satisfies DigestRequest, HEAL_STEP_TIMEOUT);
-      const buckets = differingBuckets(bucketDigests(table, count, this.now()), await theirDigests);
+      const theirDigests = this.node.call<Uint8Array>(peer, 'sync.digests', { table: table.name, count } satisfies DigestRequest, HEAL_STEP_TIMEOUT);
+      const buckets = differingBuckets(table.liveDigests(count, this.now()), uint32sOf(await theirDigests));
       if (buckets.length === 0) continue;
-      const theirSummaries = this.node.call<number[]>(peer, 'sync.summaries', { table: table.name, count, buckets } satisfies SummaryRequest, HEAL_STEP_TIMEOUT);
+      const theirSummaries = this.node.callInParts<SummaryPart>(peer, 'sync.summaries', { table: table.name, count, buckets } satisfies SummaryRequest, HEAL_STEP_TIMEOUT);
+      // The peer computes its summaries while this node computes its own: only once the request has left.
+      await requestSent();
       const mine = keySummaries(table, count, buckets, this.now());
-      const theirs = pairs(await theirSummaries);
-      const wanted = [...theirs].filter(([key, hash]) => mine.get(key) !== hash).map(([key]) => key);
-      const offered = [...mine].filter(([key, hash]) => theirs.get(key) !== hash).map(([key]) => key);
+      const { wanted, offered } = differences(mine, joinParts(await theirSummaries));
+      changed += await this.exchange(peer, table, wanted, offered);
+    }
+    return changed;
+  }
+
+  /** Fetches the `wanted` keys from `peer` while it fetches the `offered` ones from this node, in batches that fit in a frame. */
+  private async exchange(peer: string, table: Table, wanted: Float64Array, offered: Float64Array): Promise<number> {
+    let changed = 0;
+    for (let from = 0; from < Math.max(wanted.length, offered.length); from += FETCH_BATCH_KEYS) {
+      const want = wanted.subarray(from, from + FETCH_BATCH_KEYS);
+      const offer = offered.subarray(from, from + FETCH_BATCH_KEYS);
       const [fetched, pushed] = await Promise.all([
-        wanted.length > 0 ? this.fetch(peer, table, wanted) : 0,
-        offered.length > 0 ? this.node.call<number>(peer, 'sync.fetch', { table: table.name, keys: offered } satisfies FetchRequest, HEAL_STEP_TIMEOUT) : 0,
+        want.length > 0 ? this.fetch(peer, table, want) : 0,
+        offer.length > 0 ? this.node.call<number>(peer, 'sync.fetch', { table: table.name, keys: float64Bytes(offer) } satisfies FetchRequest, HEAL_STEP_TIMEOUT) : 0,
       ]);
       changed += fetched + pushed;
     }
@@ -74,7 +93,7 @@ export class AntiEntropy {
    * Pulls `peer`'s states of some keys of `table`, merges them, and passes
    * those that won on to the rest of this node's island; returns how many won.
    */
-  private async fetch(peer: string, table: Table, keys: number[]): Promise<number> {
+  private async fetch(peer: string, table: Table, keys: Float64Array): Promise<number> {
     let installed = 0;
     await this.node.pull(
       peer,
@@ -100,9 +119,7 @@ export class AntiEntropy {
   }
 }
 
-/** [k1, v1, k2, v2, …] as a map. */
-function pairs(flat: readonly number[]): Map<number, number> {
-  const map = new Map<number, number>();
-  for (let i = 0; i < flat.length; i += 2) map.set(flat[i], flat[i + 1]);
-  return map;
+/** Resolves once messages sent in this tick have left: links flush on a microtask, after the current task. */
+function requestSent(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }

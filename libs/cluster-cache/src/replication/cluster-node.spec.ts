@@ -1,52 +1,25 @@
-import { Logger } from '@nestjs/common';
 import { ClusterCache } from '../cache/cluster-cache';
-import { CacheEngine } from '../engine/cache-engine';
-import { systemClock } from '../store/clock';
 import { ANY } from '../store/key';
-import { Store } from '../store/store';
-import { InMemoryNetwork, InMemoryTransport } from '../transport/in-memory.transport';
-import { createNodeInfo } from '../transport/node-info';
+import { InMemoryNetwork } from '../transport/in-memory.transport';
 import { waitFor } from '../transport/testing/wait-for';
 import type { ClusterEvent } from './cluster-event';
-import { ClusterNode } from './cluster-node';
+import { protocolNode, ProtocolNodeOptions, startedPerTest } from './testing/protocol-node';
 
 const MIN = 60_000;
-const quiet = { log() {}, warn() {}, error() {}, debug() {} };
 
-
-/** A protocol-level node on an in-memory network (no sockets). */
-function makeNode(network: InMemoryNetwork, name: string, seeds: string[] = [], options: { autoInitialize?: 'merge' | 'reset-younger'; startedAt?: number } = {}) {
-  const store = new Store(name, systemClock);
-  const table = store.addTable('sessions', 'replicated');
+/** A protocol-level node with a `cache` view, a local `jobs` table and its events. */
+function makeNode(network: InMemoryNetwork, name: string, seeds: string[] = [], options: ProtocolNodeOptions = {}) {
+  const { node, table, engine, transport, store, address } = protocolNode(network, name, seeds, options);
   const local = store.addTable('jobs', 'local');
-  const engine = new CacheEngine(store, { writes: 'sync', sweepInterval: 1000, logger: quiet });
-  const info = createNodeInfo(name, name.split('@')[1], 0);
-  if (options.startedAt !== undefined) info.startedAt = options.startedAt;
-  const transport = new InMemoryTransport(info, network, quiet);
-  const node = new ClusterNode(
-    transport,
-    engine,
-    { joinTimeout: 3000, autoInitialize: options.autoInitialize ?? 'merge', ackTimeout: 1000, seeds: async () => seeds, reconnectInterval: 50, discovery: [], discoveryGrace: 0, cookie: 'unused-in-memory', cluster: 'test', keepLocalOnJoin: false },
-    quiet as unknown as Logger,
-  );
   const events: ClusterEvent[] = [];
   node.events$.subscribe((e) => events.push(e));
   const cache = new ClusterCache<unknown>(engine, table, 'cache', MIN);
   const jobs = new ClusterCache<unknown>(engine, local, 'cache', MIN);
-  const address = () => `${info.host}:${info.port}`;
   return { name, node, cache, jobs, table, events, transport, address, engine };
 }
 
 describe('ClusterNode (in-memory network)', () => {
-  const started: Array<ReturnType<typeof makeNode>> = [];
-  const start = async (n: ReturnType<typeof makeNode>) => {
-    started.push(n);
-    await n.node.start();
-    return n;
-  };
-  afterEach(async () => {
-    await Promise.all(started.splice(0).map((n) => n.node.stop()));
-  });
+  const start = startedPerTest<ReturnType<typeof makeNode>>();
 
   it('starts a cluster alone, then lets nodes join transitively from one seed', async () => {
     const net = new InMemoryNetwork();

@@ -5,6 +5,7 @@ import type { DiscoveryContext, DiscoveryStrategy } from '../discovery/discovery
 import type { CacheEngine } from '../engine/cache-engine';
 import { ClusterCacheError } from '../errors/cluster-cache.error';
 import { compareStates, EntryState } from '../store/entry';
+import { keyHash } from '../store/state-hash';
 import type { Table } from '../store/table';
 import type { NodeInfo } from '../transport/node-info';
 import type { LinkCloseReason, PeerLink } from '../transport/peer-link.interface';
@@ -13,11 +14,12 @@ import { isAddress } from '../util/address';
 import { AntiEntropy } from './anti-entropy';
 import type { ClusterEvent, NodeDownReason } from './cluster-event';
 import { ClusterLock } from './cluster-lock';
-import { keyHash } from './digest';
+import { KeyHashTable } from './key-hash-table';
 import { fromWire, HelloMessage, MemberAddress, ReplicationMessage } from './messages';
 import { CallHandler, ChunkHandler, PeerCalls } from './peer-calls';
 import { PeerSession } from './peer-session';
 import { COPY_CHUNK, streamTables } from './table-copy';
+import { float64sOf } from './wire-arrays';
 import { WriteFanout } from './write-fanout';
 
 /** How a cluster node behaves. */
@@ -179,8 +181,13 @@ export class ClusterNode {
     return this.calls.call<T>(peer, kind, body, timeout);
   }
 
+  /** Sends a request to a linked peer whose handler replies with `ReplyParts`; resolves with the parts. */
+  callInParts<T>(peer: string, kind: string, body: unknown, timeout = this.options.ackTimeout): Promise<T[]> {
+    return this.calls.callInParts<T>(peer, kind, body, timeout);
+  }
+
   /** Streams a copy of `tables` (or of some keys of them, by key hash) from `peer`, chunk by chunk, into `onChunk`. */
-  pull(peer: string, tables: readonly string[], onChunk: ChunkHandler, keys?: number[]): Promise<void> {
+  pull(peer: string, tables: readonly string[], onChunk: ChunkHandler, keys?: Float64Array): Promise<void> {
     return this.calls.pull(peer, tables, onChunk, keys, COPY_IDLE_TIMEOUT);
   }
 
@@ -411,7 +418,7 @@ export class ClusterNode {
         return this.fanout.acknowledge(session.name, message.id);
       case 'copy-request': {
         const tables = message.tables.map((name) => this.replicatedTable(name)).filter((t): t is Table => t !== undefined);
-        return void streamTables(session, message.id, tables, message.keys && withKeys(message.keys, this.engine.store.clock.now()));
+        return void streamTables(session, message.id, tables, message.keys && withKeys(float64sOf(message.keys), this.engine.store.clock.now()));
       }
       case 'copy-chunk':
         return this.calls.chunk(message);
@@ -419,6 +426,8 @@ export class ClusterNode {
         return this.calls.end(message.id);
       case 'call':
         return void this.calls.serve(session.name, message);
+      case 'reply-part':
+        return this.calls.replyPart(message);
       case 'reply':
         return this.calls.reply(message);
     }
@@ -608,9 +617,10 @@ export class ClusterNode {
 }
 
 /** A filter keeping the live states of the keys with these hashes. */
-function withKeys(keys: readonly number[], now: number): (state: EntryState) => boolean {
-  const wanted = new Set(keys);
-  return (state) => state.expiresAt > now && wanted.has(keyHash(state));
+function withKeys(keys: Float64Array, now: number): (state: EntryState) => boolean {
+  const wanted = new KeyHashTable(keys.length);
+  for (const key of keys) wanted.set(key, 0);
+  return (state) => state.expiresAt > now && wanted.has(keyHash(state.ns, state.key));
 }
 
 function downReason(reason: LinkCloseReason): NodeDownReason {

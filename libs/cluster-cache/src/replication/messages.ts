@@ -21,10 +21,12 @@ export type ReplicationMessage =
   | { t: 'members'; members: MemberAddress[] }
   | { t: 'write'; id: number; batches: WriteBatch[] }
   | { t: 'ack'; id: number }
-  | { t: 'copy-request'; id: number; tables: string[]; keys?: number[] }
+  /** `keys`: only the keys with these hashes (Float64 bytes, see wire-arrays.ts). */
+  | { t: 'copy-request'; id: number; tables: string[]; keys?: Uint8Array }
   | { t: 'copy-chunk'; id: number; table: string; states: WireState[] }
   | { t: 'copy-end'; id: number }
   | { t: 'call'; id: number; kind: string; body: unknown }
+  | { t: 'reply-part'; id: number; body: unknown }
   | { t: 'reply'; id: number; body?: unknown; error?: string };
 
 /** The states of one or more writes to one table: `[table, states]`. */

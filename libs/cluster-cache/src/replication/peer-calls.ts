@@ -1,6 +1,7 @@
 import type { EntryState } from '../store/entry';
 import type { Table } from '../store/table';
 import { fromWire, ReplicationMessage, WireState } from './messages';
+import { float64Bytes } from './wire-arrays';
 
 /** Handles a call from a peer; its result (or error) is the reply. */
 export type CallHandler = (from: string, body: unknown) => unknown;
@@ -8,9 +9,19 @@ export type CallHandler = (from: string, body: unknown) => unknown;
 /** Receives the states of one table of a copy, chunk by chunk. */
 export type ChunkHandler = (table: Table, states: EntryState[]) => void;
 
+/**
+ * What a handler returns to send its reply as several messages, each within
+ * the frame limit; the caller (`callInParts`) gets the parts in order.
+ */
+export class ReplyParts {
+  constructor(readonly parts: readonly unknown[]) {}
+}
+
 interface PendingCall {
   peer: string;
   link: string;
+  /** Parts received so far, for a call made with `callInParts`. */
+  parts: unknown[] | undefined;
   resolve: (body: unknown) => void;
   reject: (error: Error) => void;
   timer: NodeJS.Timeout;
@@ -50,24 +61,33 @@ export class PeerCalls {
 
   /** Calls `kind` on `peer`; resolves with its reply, rejects after `timeout` ms or if the link drops. */
   call<T>(peer: string, kind: string, body: unknown, timeout: number): Promise<T> {
+    return this.start<T>(peer, kind, body, timeout, undefined);
+  }
+
+  /** Calls `kind` on `peer`, whose handler replies with `ReplyParts`; resolves with the parts. */
+  callInParts<T>(peer: string, kind: string, body: unknown, timeout: number): Promise<T[]> {
+    return this.start<T[]>(peer, kind, body, timeout, []);
+  }
+
+  private start<T>(peer: string, kind: string, body: unknown, timeout: number, parts: unknown[] | undefined): Promise<T> {
     const id = this.nextId++;
     return new Promise<T>((resolve, reject) => {
       const link = this.send(peer, { t: 'call', id, kind, body });
       if (link === undefined) return reject(new Error(`${peer} is not linked`));
       const timer = setTimeout(() => this.failCall(id, new Error(`${kind} call to ${peer} timed out after ${timeout} ms`)), timeout);
-      this.calls.set(id, { peer, link, resolve: resolve as (body: unknown) => void, reject, timer });
+      this.calls.set(id, { peer, link, parts, resolve: resolve as (body: unknown) => void, reject, timer });
     });
   }
 
   /**
    * Asks `peer` for a copy of `tables` (only the keys with these hashes, if
-   * given; see digest.ts); each chunk goes to `onChunk`; resolves when the copy
-   * is complete.
+   * given; see state-hash.ts); each chunk goes to `onChunk`; resolves when the
+   * copy is complete.
    */
-  pull(peer: string, tables: readonly string[], onChunk: ChunkHandler, keys: number[] | undefined, idle: number): Promise<void> {
+  pull(peer: string, tables: readonly string[], onChunk: ChunkHandler, keys: Float64Array | undefined, idle: number): Promise<void> {
     const id = this.nextId++;
     return new Promise<void>((resolve, reject) => {
-      const link = this.send(peer, { t: 'copy-request', id, tables: [...tables], keys });
+      const link = this.send(peer, { t: 'copy-request', id, tables: [...tables], keys: keys && float64Bytes(keys) });
       if (link === undefined) return reject(new Error(`${peer} is not linked`));
       const timer = this.idleTimer(id, peer, idle);
       this.pulls.set(id, { peer, link, onChunk, resolve, reject, timer, idle });
@@ -79,7 +99,13 @@ export class PeerCalls {
     const handler = this.handlers.get(message.kind);
     try {
       if (handler === undefined) throw new Error(`no handler for ${message.kind}`);
-      this.send(from, { t: 'reply', id: message.id, body: await handler(from, message.body) });
+      const body = await handler(from, message.body);
+      if (body instanceof ReplyParts) {
+        for (const part of body.parts) this.send(from, { t: 'reply-part', id: message.id, body: part });
+        this.send(from, { t: 'reply', id: message.id });
+      } else {
+        this.send(from, { t: 'reply', id: message.id, body });
+      }
     } catch (error) {
       this.send(from, { t: 'reply', id: message.id, error: error instanceof Error ? error.message : String(error) });
     }
@@ -91,7 +117,11 @@ export class PeerCalls {
     this.calls.delete(message.id);
     clearTimeout(call.timer);
     if (message.error !== undefined) call.reject(new Error(message.error));
-    else call.resolve(message.body);
+    else call.resolve(call.parts ?? message.body);
+  }
+
+  replyPart(message: { id: number; body: unknown }): void {
+    this.calls.get(message.id)?.parts?.push(message.body);
   }
 
   chunk(message: { id: number; table: string; states: WireState[] }): void {

@@ -6,6 +6,9 @@ import type { ReplicationMessage } from './messages';
 /** States per copy message: big enough to amortise framing, small enough to interleave with live writes. */
 export const COPY_CHUNK = 2000;
 
+/** States looked at between two yields to the event loop when a filter skips most of them (a few ms of work). */
+const SCAN_SLICE = 20_000;
+
 /** What a copy needs of the link it streams over. */
 export interface CopyLink {
   send(message: ReplicationMessage): void;
@@ -16,17 +19,25 @@ export interface CopyLink {
 }
 
 /**
- * Streams every state of `tables` to a peer in chunks, yielding to the event
- * loop between chunks so this node keeps serving during a large copy. States
- * written meanwhile reach the peer as ordinary replicated writes; since states
- * merge in any order, nothing is lost.
+ * Streams every state of `tables` (or those `only` keeps) to a peer in chunks,
+ * yielding to the event loop between chunks, and during long runs of states
+ * `only` skips, so this node keeps serving — and sending its own requests —
+ * during a large copy. States written meanwhile reach the peer as ordinary
+ * replicated writes; since states merge in any order, nothing is lost.
  */
 export async function streamTables(link: CopyLink, id: number, tables: readonly Table[], only?: (state: EntryState) => boolean): Promise<number> {
   let sent = 0;
+  let skipped = 0;
   for (const table of tables) {
     let chunk: WireState[] = [];
     for (const state of table.states()) {
-      if (only !== undefined && !only(state)) continue;
+      if (only !== undefined && !only(state)) {
+        if (++skipped % SCAN_SLICE === 0) {
+          await link.writable();
+          if (!link.open) return sent;
+        }
+        continue;
+      }
       chunk.push(toWire(state));
       if (chunk.length === COPY_CHUNK) {
         link.send({ t: 'copy-chunk', id, table: table.name, states: chunk });

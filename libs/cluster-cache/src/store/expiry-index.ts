@@ -42,6 +42,18 @@ export class ExpiryIndex {
     }
   }
 
+  /**
+   * Hands `visit` every state of the buckets that hold expiry times at or
+   * before `now`, without forgetting them: what expired but was not swept yet,
+   * plus (lazily kept) states that were overwritten meanwhile, and states of
+   * the current second that expire later.
+   */
+  forEachDue(now: number, visit: (state: EntryState) => void): void {
+    const last = Math.floor(now / BUCKET_MS);
+    if (this.due.peek() === undefined || this.due.peek()! > last) return;
+    for (const [bucket, list] of this.buckets) if (bucket <= last) for (const state of list) visit(state);
+  }
+
   clear(): void {
     this.buckets.clear();
     while (this.due.pop() !== undefined);

@@ -30,7 +30,8 @@ const RECHECK_MS = 1_000;
  *
  * - `merge` (default): per key, the newer write wins and a delete wins over
  *   any write that had not seen it; nothing acknowledged is lost. Only the
- *   buckets whose digests differ are exchanged.
+ *   states of keys that differ are sent, and only the winner's when the
+ *   nodes can tell it beforehand (see `AntiEntropy`).
  * - `oldest-wins`: the island holding the longest-running node keeps its data;
  *   the other island flushes and reloads (`flushTables` says which replicated
  *   tables besides the cache's own may be flushed; any other blocks the heal).
@@ -106,7 +107,9 @@ export class UnsplitService implements OnModuleDestroy {
    */
   private syncWithSomeone(): void {
     const node = this.node!;
-    const peers = node.peers().map((p) => p.name).filter((name) => !this.pending.has(name));
+    // A split not healed yet is the heal's to merge; syncing with that peer meanwhile would only move the same states twice.
+    const unhealed = new Set(node.unhealed());
+    const peers = node.peers().map((p) => p.name).filter((name) => !this.pending.has(name) && !unhealed.has(name));
     if (peers.length === 0) return;
     const peer = peers[Math.floor(Math.random() * peers.length)];
     this.pending.add(peer);

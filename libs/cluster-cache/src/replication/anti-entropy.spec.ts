@@ -1,0 +1,95 @@
+import { ClusterCache } from '../cache/cluster-cache';
+import type { EntryState } from '../store/entry';
+import type { Table } from '../store/table';
+import { InMemoryNetwork } from '../transport/in-memory.transport';
+import { waitFor } from '../transport/testing/wait-for';
+import { tableDigest } from './digest';
+import type { ChunkHandler } from './peer-calls';
+import { protocolNode, startedPerTest } from './testing/protocol-node';
+
+const MIN = 60_000;
+
+/** A protocol-level node on an in-memory network, counting the states it pulls and the calls it makes. */
+function makeNode(network: InMemoryNetwork, name: string, seeds: string[] = []) {
+  const { node, table, engine, info } = protocolNode(network, name, seeds);
+  const counts = { pulled: 0, calls: [] as string[] };
+  const pull = node.pull.bind(node);
+  node.pull = (peer: string, tables: readonly string[], onChunk: ChunkHandler, keys?: Float64Array) =>
+    pull(peer, tables, (t: Table, states: EntryState[]) => {
+      counts.pulled += states.length;
+      onChunk(t, states);
+    }, keys);
+  const call = node.call.bind(node);
+  node.call = <T>(peer: string, kind: string, body: unknown, timeout?: number) => {
+    counts.calls.push(kind);
+    return call<T>(peer, kind, body, timeout);
+  };
+  const callInParts = node.callInParts.bind(node);
+  node.callInParts = <T>(peer: string, kind: string, body: unknown, timeout?: number) => {
+    counts.calls.push(kind);
+    return callInParts<T>(peer, kind, body, timeout);
+  };
+  const cache = new ClusterCache<unknown>(engine, table, 'cache', 30 * MIN);
+  const other = new ClusterCache<unknown>(engine, table, 'other', 30 * MIN);
+  return { name, node, cache, other, table, counts, address: () => `${info.host}:${info.port}` };
+}
+
+describe('AntiEntropy (in-memory network)', () => {
+  const start = startedPerTest<ReturnType<typeof makeNode>>();
+
+  async function splitPair() {
+    const net = new InMemoryNetwork();
+    const a = await start(makeNode(net, 'a@10.0.0.1'));
+    const b = await start(makeNode(net, 'b@10.0.0.2', [a.address()]));
+    const base = Array.from({ length: 300 }, (_, i) => [`base-${i}`, i] as [string, number]);
+    await a.cache.putMany(base);
+    await a.other.putMany([[['user', 1, 's'], 'x'], [['user', 2, 's'], 'y']]);
+    expect(b.table.size).toBe(a.table.size);
+    net.partition(a.name, b.name);
+    await waitFor(() => a.node.peers().length === 0 && b.node.peers().length === 0);
+    return { net, a, b };
+  }
+
+  it('leaves both nodes with the winning state of every key, moving only winners', async () => {
+    const { net, a, b } = await splitPair();
+    await a.cache.putMany(Array.from({ length: 100 }, (_, i) => [`a-${i}`, i] as [string, number]));
+    await b.cache.putMany(Array.from({ length: 100 }, (_, i) => [`b-${i}`, i] as [string, number]));
+    await a.cache.putMany(Array.from({ length: 50 }, (_, i) => [`base-${i}`, 'a'] as [string, string]));
+    await b.cache.putMany(Array.from({ length: 50 }, (_, i) => [`base-${50 + i}`, 'b'] as [string, string]));
+    for (let i = 100; i < 110; i++) await a.cache.delete(`base-${i}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    for (let i = 100; i < 110; i++) await b.cache.put(`base-${i}`, 'renewed on b, later'); // had not seen the delete
+    await b.other.delete(['user', 2, 's']);
+    await a.cache.put('both', 'a');
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    await b.cache.put('both', 'b, later');
+
+    net.heal();
+    await waitFor(() => a.node.isLinked(b.name) && b.node.isLinked(a.name));
+    const changed = await a.node.antiEntropy.sync(b.name);
+
+    expect(tableDigest(a.table, Date.now())).toBe(tableDigest(b.table, Date.now()));
+    for (const node of [a, b]) {
+      expect(node.cache.get('a-5')).toBe(5);
+      expect(node.cache.get('b-5')).toBe(5);
+      expect(node.cache.get('base-0')).toBe('a');
+      expect(node.cache.get('base-60')).toBe('b');
+      expect(node.cache.get('base-105')).toBeUndefined(); // the delete wins
+      expect(node.cache.get('both')).toBe('b, later');
+      expect(node.other.get(['user', 2, 's'])).toBeUndefined();
+      expect(node.other.get(['user', 1, 's'])).toBe('x');
+    }
+    // a: 100 new + 50 updated + 10 deletes; b: 100 new + 50 updated + 1 delete + "both". Nothing else moved.
+    expect(changed).toBe(312);
+    expect(a.counts.pulled + b.counts.pulled).toBe(312);
+  });
+
+  it('moves nothing when the tables are equal: one digest call', async () => {
+    const { net, a, b } = await splitPair();
+    net.heal();
+    await waitFor(() => a.node.isLinked(b.name) && b.node.isLinked(a.name));
+    await expect(a.node.antiEntropy.sync(b.name)).resolves.toBe(0);
+    expect(a.counts.calls.filter((kind) => kind.startsWith('sync.'))).toEqual(['sync.digests']);
+    expect(a.counts.pulled + b.counts.pulled).toBe(0);
+  });
+});
