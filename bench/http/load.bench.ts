@@ -14,7 +14,7 @@
  *   2. Load balancer: GET /me with the cookie for 30 s → req/s, latency, errors,
  *      non-2xx (must all be 0) and the split between the nodes (x-served-by).
  *   3. Guard cost: directly against node a (no proxy), GET /me (guarded) and
- *      GET /ping (unguarded, same app) for 10 s each, alternating, several
+ *      GET /ping (unguarded, same app) for 3 s each, alternating, 12
  *      rounds → medians and the ratio me/ping (target ≥ 0.95), plus node a's
  *      CPU time per request for each.
  *   4. With --prof=DIR: one more window of each endpoint on node a with a V8
@@ -23,14 +23,15 @@
  *
  * Options:
  *   --connections=32  --pipelining=1   the same for every phase
- *   --lb-duration=30  --duration=10    seconds (LB phase; each direct window)
- *   --rounds=4        direct rounds (me+ping each, order alternating per round: me ping, ping me, …)
+ *   --lb-duration=30  --duration=3     seconds (LB phase; each direct window)
+ *   --rounds=12       direct rounds (me+ping each, order alternating per round: me ping, ping me, …).
+ *                     Many short pairs rather than a few long ones: on this VM a node's CPU time per
+ *                     request drifts by 10–20 % from one window to the next whatever the endpoint,
+ *                     so the two windows of a pair should be close in time, and there should be many
+ *                     pairs (docs/benchmarks-http.md)
  *   --warmup=5        seconds of discarded load per endpoint before measuring
  *   --prof=DIR        also profile node a (extra windows, not part of the figures)
  *   --json=FILE       also write the raw results as JSON
- *   --variant=LIST    experiment: run the nodes with parts of the guard path swapped at run time for the
- *                     cheaper versions the report proposes (bench/http/guard-variant-preload.js; the
- *                     demo's code is not changed), e.g. --variant=no-hmac,fast-cookie,hash-oneshot,sync-guard
  *   --no-pin          do not pin the direct phases (by default node a gets vCPU 1 to itself, and this
  *                     process, the balancer and node b share vCPU 0: see "Pinning" below)
  *   --no-wait         do not wait for other processes to go quiet first
@@ -76,14 +77,15 @@ const num = (name: string, fallback: number): number => {
 const CONNECTIONS = num('connections', 32);
 const PIPELINING = num('pipelining', 1);
 const LB_DURATION = num('lb-duration', 30);
-const DURATION = num('duration', 10);
-const ROUNDS = num('rounds', 4);
+const DURATION = num('duration', 3);
+const ROUNDS = num('rounds', 12);
+/** Seconds of each profiled window (--prof): enough samples whatever --duration is. */
+const PROF_DURATION = 10;
 const WARMUP = num('warmup', 5);
 const PROF_DIR = opt('prof') ? resolve(opt('prof')!) : undefined;
 const JSON_OUT = opt('json') || undefined;
 const NO_WAIT = opt('no-wait') !== undefined;
 const PIN = opt('no-pin') === undefined;
-const VARIANT = opt('variant') || undefined;
 const MAX_WAIT = num('max-wait', 180);
 const PHASE_WAIT = num('phase-wait', 120);
 const TARGET_RATIO = 0.95;
@@ -176,10 +178,6 @@ async function freeEnv(): Promise<NodeJS.ProcessEnv> {
         mkdirSync(PROF_DIR, { recursive: true });
         preloads.push(join(__dirname, 'prof-preload.js'));
         env.BENCH_PROF_DIR = PROF_DIR;
-      }
-      if (VARIANT !== undefined) {
-        preloads.push(join(__dirname, 'guard-variant-preload.js'));
-        env.BENCH_GUARD_VARIANT = VARIANT;
       }
       if (preloads.length > 0) env.NODE_OPTIONS = [process.env.NODE_OPTIONS ?? '', ...preloads.map((p) => `--require ${p}`)].join(' ').trim();
       return env;
@@ -538,7 +536,6 @@ async function main(): Promise<void> {
   const me = await request(`${aUrl}/me`, { cookie });
   log(`GET /me: ${JSON.stringify(me.body).length} B of JSON; GET /ping: ${JSON.stringify(ping.body).length} B`);
   facts['response bodies'] = `GET /me ${JSON.stringify(me.body).length} B JSON, GET /ping ${JSON.stringify(ping.body).length} B JSON`;
-  facts['guard variant'] = VARIANT === undefined ? 'none: the demo as built' : `EXPERIMENT ${VARIANT} (bench/http/guard-variant-preload.js, swapped in at run time)`;
   facts.session = `ada, signed in through the balancer (served by ${signIn.servedBy}); SESSION_RENEW_AFTER default (15 min), so no rotation during the run`;
 
   log(`warm-up: ${WARMUP} s each of GET /me and GET /ping on node a, GET /me through the balancer (discarded)`);
@@ -581,7 +578,7 @@ async function main(): Promise<void> {
       if (!NO_WAIT && i === 0) await noise.waitQuiet(20, PHASE_WAIT * 1000);
       process.kill(pid, 'SIGWINCH');
       await sleep(300);
-      const run = await load(`prof ${endpoint}`, `${aUrl}/${endpoint}`, cookie, DURATION);
+      const run = await load(`prof ${endpoint}`, `${aUrl}/${endpoint}`, cookie, PROF_DURATION);
       process.kill(pid, 'SIGWINCH');
       n += 1;
       const file = join(PROF_DIR, `${label}-${n}.cpuprofile`);

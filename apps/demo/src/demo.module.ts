@@ -3,6 +3,7 @@ import { ConfigModule, ConfigService } from '@nestjs/config';
 import { TerminusModule } from '@nestjs/terminus';
 import { ClusterCacheModule } from '@app/cluster-cache';
 import { SessionController } from './auth/session.controller';
+import { SessionCookies } from './auth/session-cookie';
 import { SessionGuard } from './auth/session.guard';
 import { UsersService } from './auth/users.service';
 import { ClusterController } from './cluster/cluster.controller';
@@ -30,6 +31,7 @@ import { PageController } from './page/page.controller';
   controllers: [PageController, SessionController, ClusterController, HealthController, MetricsController],
   providers: [
     { provide: DemoSettings, inject: [ConfigService], useFactory: (config: ConfigService) => DemoSettings.fromConfig(config) },
+    { provide: SessionCookies, inject: [DemoSettings], useFactory: (settings: DemoSettings) => new SessionCookies(settings) },
     UsersService,
     SessionGuard,
     ClusterEventsService,

@@ -1,10 +1,9 @@
 import { Body, Controller, Delete, Get, HttpCode, Post, Req, Res, UnauthorizedException, UseGuards } from '@nestjs/common';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ClusterService, Session, SessionCache } from '@app/cluster-cache';
-import { DemoSettings } from '../config/demo-settings';
-import { clearSessionCookie, setSessionCookie, tokenOf } from './session-cookie';
-import { SessionGuard } from './session.guard';
-import type { AuthenticatedRequest, SessionMetadata } from './session.guard';
+import { SessionCookies } from './session-cookie';
+import { authOf, SessionGuard } from './session.guard';
+import type { SessionMetadata } from './session.guard';
 import { UsersService } from './users.service';
 
 /** The sign-in body, as JSON or an HTML form. */
@@ -14,14 +13,13 @@ interface SignInBody {
 }
 
 /** A session as the API shows it: the handle (a hash), never the token. */
-function view(session: Session<SessionMetadata>, current?: string) {
+function view(session: Session<SessionMetadata>) {
   return {
     handle: session.handle,
     userAgent: session.metadata.userAgent,
     node: session.metadata.node,
     createdAt: session.createdAt,
     expiresAt: session.expiresAt,
-    ...(current === undefined ? {} : { current: session.handle === current }),
   };
 }
 
@@ -31,7 +29,7 @@ export class SessionController {
     private readonly sessions: SessionCache<SessionMetadata>,
     private readonly users: UsersService,
     private readonly cluster: ClusterService,
-    private readonly settings: DemoSettings,
+    private readonly cookies: SessionCookies,
   ) {}
 
   /** Sign in: checks the password, starts a session on the cluster, sets the cookie. */
@@ -41,11 +39,14 @@ export class SessionController {
     const user = await this.users.verify(body?.username, body?.password);
     if (user === undefined) throw new UnauthorizedException('wrong username or password');
     // A new session on every sign-in; the one the browser had (if any) ends.
-    const previous = tokenOf(request, this.settings.secret);
-    if (previous !== undefined) await this.sessions.delete(previous);
+    const previous = this.cookies.read(request);
+    if (previous !== undefined) {
+      this.cookies.forget(previous);
+      await this.sessions.delete(previous.token);
+    }
     const userAgent = String(request.headers['user-agent'] ?? 'unknown').slice(0, 200);
     const { token, session } = await this.sessions.create(user.id, { userAgent, node: this.cluster.self().name });
-    setSessionCookie(response, token, session.expiresAt, this.settings);
+    this.cookies.set(response, token, session.expiresAt);
     return { user, session: view(session), servedBy: this.cluster.self().name };
   }
 
@@ -53,35 +54,36 @@ export class SessionController {
   @Delete('session')
   @HttpCode(200)
   async signOut(@Req() request: IncomingMessage, @Res({ passthrough: true }) response: ServerResponse) {
-    const token = tokenOf(request, this.settings.secret);
-    const ended = token === undefined ? false : await this.sessions.delete(token);
-    clearSessionCookie(response, this.settings);
+    const cookie = this.cookies.read(request);
+    if (cookie !== undefined) this.cookies.forget(cookie);
+    const ended = cookie === undefined ? false : await this.sessions.delete(cookie.token);
+    this.cookies.clear(response);
     return { signedOut: ended, servedBy: this.cluster.self().name };
   }
 
   /** Who am I, and which node answered. */
   @Get('me')
   @UseGuards(SessionGuard)
-  me(@Req() request: AuthenticatedRequest) {
-    const { user, session } = request.auth;
+  me(@Req() request: IncomingMessage) {
+    const { user, session } = authOf(request);
     return { user, session: view(session), servedBy: this.cluster.self().name };
   }
 
   /** My sessions on the whole cluster (every device I signed in from). */
   @Get('sessions')
   @UseGuards(SessionGuard)
-  list(@Req() request: AuthenticatedRequest) {
-    const { user, session } = request.auth;
-    return { sessions: this.sessions.list(user.id).map((s) => view(s, session.handle)), servedBy: this.cluster.self().name };
+  list(@Req() request: IncomingMessage) {
+    const { user, session } = authOf(request);
+    return { sessions: this.sessions.list(user.id).map((s) => ({ ...view(s), current: s.handle === session.handle })), servedBy: this.cluster.self().name };
   }
 
   /** Sign out everywhere: every session of mine ends, on every node. */
   @Delete('sessions')
   @UseGuards(SessionGuard)
   @HttpCode(200)
-  async revokeAll(@Req() request: AuthenticatedRequest, @Res({ passthrough: true }) response: ServerResponse) {
-    const revoked = await this.sessions.revokeAll(request.auth.user.id);
-    clearSessionCookie(response, this.settings);
+  async revokeAll(@Req() request: IncomingMessage, @Res({ passthrough: true }) response: ServerResponse) {
+    const revoked = await this.sessions.revokeAll(authOf(request).user.id);
+    this.cookies.clear(response);
     return { revoked, servedBy: this.cluster.self().name };
   }
 }

@@ -19,7 +19,9 @@ export const DEMO_USERS: ReadonlyArray<User & { password: string }> = [
   { id: 'grace', name: 'Grace Hopper', password: 'cobol-1959' },
 ];
 
-interface StoredUser extends User {
+interface StoredUser {
+  /** What `find` and `verify` hand out: one frozen object per user (no copy per request). */
+  readonly user: User;
   readonly salt: Buffer;
   readonly hash: Buffer;
 }
@@ -53,17 +55,16 @@ export class UsersService implements OnModuleInit {
     if (against === undefined) return undefined;
     const hash = await scryptAsync(password, against.salt, KEY_LENGTH);
     const match = timingSafeEqual(hash, against.hash);
-    return match && user !== undefined ? { id: user.id, name: user.name } : undefined;
+    return match && user !== undefined ? user.user : undefined;
   }
 
   /** A user by id (a session stores the id only). */
   find(id: string): User | undefined {
-    const user = this.users.get(id);
-    return user === undefined ? undefined : { id: user.id, name: user.name };
+    return this.users.get(id)?.user;
   }
 }
 
 async function hashed(user: User, password: string): Promise<StoredUser> {
   const salt = randomBytes(16);
-  return { ...user, salt, hash: await scryptAsync(password, salt, KEY_LENGTH) };
+  return { user: Object.freeze({ id: user.id, name: user.name }), salt, hash: await scryptAsync(password, salt, KEY_LENGTH) };
 }
