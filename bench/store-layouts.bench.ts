@@ -34,9 +34,9 @@ const out = (s = '') => process.stdout.write(s + '\n');
 // Layout pieces
 // ------------------------------------------------------------------------------------
 
-/** The library's state, built exactly like Store.write builds it (object literal, 8 fields). */
+/** The library's state, built exactly like Store.write builds it (object literal, 7 fields). */
 function currentState(key: string | readonly (string | number)[], value: unknown, expiresAt: number, version: number): EntryState {
-  return { ns: 'cache', key, value, expiresAt, version, seen: 0, origin: NODE, deleted: false };
+  return { ns: 'cache', key, value, expiresAt, version, seen: 0, origin: NODE };
 }
 
 let hlcLast = 0;
@@ -226,7 +226,7 @@ function gCurrentFixed(m: Map<string, EntryState>, ks: readonly string[], now: n
   let h = 0;
   for (let i = 0; i < ks.length; i++) {
     const s = m.get(ks[i]);
-    if (s !== undefined && !s.deleted && s.expiresAt > now && s.value !== undefined) h++;
+    if (s !== undefined && s.expiresAt > now && s.value !== undefined) h++;
   }
   return h;
 }
@@ -234,7 +234,7 @@ function gCurrentDateNow(m: Map<string, EntryState>, ks: readonly string[], cloc
   let h = 0;
   for (let i = 0; i < ks.length; i++) {
     const s = m.get(ks[i]);
-    if (s !== undefined && !s.deleted && s.expiresAt > clock.now() && s.value !== undefined) h++;
+    if (s !== undefined && s.expiresAt > clock.now() && s.value !== undefined) h++;
   }
   return h;
 }
@@ -242,7 +242,7 @@ function gCurrentCoarse(m: Map<string, EntryState>, ks: readonly string[], clock
   let h = 0;
   for (let i = 0; i < ks.length; i++) {
     const s = m.get(ks[i]);
-    if (s !== undefined && !s.deleted && s.expiresAt > clock.now() && s.value !== undefined) h++;
+    if (s !== undefined && s.expiresAt > clock.now() && s.value !== undefined) h++;
   }
   return h;
 }

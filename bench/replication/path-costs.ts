@@ -17,7 +17,7 @@ import { WriteFanout } from '../../libs/cluster-cache/src/replication/write-fano
 import { systemClock } from '../../libs/cluster-cache/src/store/clock';
 import type { EntryState } from '../../libs/cluster-cache/src/store/entry';
 import { Store } from '../../libs/cluster-cache/src/store/store';
-import { MessageCodec } from '../../libs/cluster-cache/src/transport/frame-codec';
+import { decodeAckPayload, encodeAckFrame, MessageCodec } from '../../libs/cluster-cache/src/transport/frame-codec';
 import { deepFreeze } from '../../libs/cluster-cache/src/util/deep-freeze';
 import { sessionKeys, sessionValues } from '../util/session-data';
 import { log, mdTable, median, nowNs, SESSION_TTL } from './common';
@@ -94,7 +94,7 @@ async function main(): Promise<void> {
       disconnect: () => undefined,
     });
     engine.replicateWith(fanout);
-    await measure('ClusterCache.put with one peer: + fanout bookkeeping + one msgpack frame per write', 'put', (run) => {
+    await measure('ClusterCache.put with one peer: + fan-out batching + msgpack encode of its batch (acked at once)', 'put', (run) => {
       const keys = sessionKeys(N, 2000 + run);
       return timeLoop(N, (i) => void cache.put(keys[i], VALUES[i % 1000]));
     });
@@ -105,7 +105,7 @@ async function main(): Promise<void> {
   // ---------- the wire ----------
   const keys = sessionKeys(N, 3000);
   const states: WireState[] = keys.map((k, i) =>
-    toWire({ ns: 'cache', key: k, value: VALUES[i % 1000], expiresAt: Date.now() + SESSION_TTL, version: 1e12 + i, seen: 0, origin: 'a@127.0.0.1', deleted: false }),
+    toWire({ ns: 'cache', key: k, value: VALUES[i % 1000], expiresAt: Date.now() + SESSION_TTL, version: 1e12 + i, seen: 0, origin: 'a@127.0.0.1' }),
   );
   const single: Buffer[] = [];
   const batched: Buffer[] = [];
@@ -121,10 +121,13 @@ async function main(): Promise<void> {
     for (let i = 0; i < N; i += 100) batched.push(codec.encode({ t: 'write', id: i, table: 'sessions', states: states.slice(i, i + 100) }));
     return (nowNs() - t) / N;
   });
-  await measure("encode an ack ({ t: 'ack', id }) through msgpack (today)", 'ack', () => {
+  await measure("encode an ack ({ t: 'ack', id }) through msgpack (before W3)", 'ack', () => {
     const codec = new MessageCodec(1 << 30);
     return timeLoop(N, (i) => codec.encode({ t: 'ack', id: i }));
   });
+  await measure('encode + decode an ack frame (W3: FrameKind.Ack, no msgpack)', 'ack', () =>
+    timeLoop(N, (i) => decodeAckPayload(encodeAckFrame(i).subarray(4))),
+  );
 
   // ---------- peer side ----------
   const applyAll = (frames: Buffer[], perFrame: number, prefill: number) => {

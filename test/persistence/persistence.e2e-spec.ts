@@ -46,7 +46,7 @@ describe('persistence across processes', () => {
   }
 
   const id = (s: EntryState) => JSON.stringify([s.ns, s.key]);
-  const summary = (s: EntryState) => JSON.stringify([s.version, s.value ?? null, s.deleted, s.expiresAt, s.seen, s.origin]);
+  const summary = (s: EntryState) => JSON.stringify([s.version, s.value ?? null, s.value === undefined, s.expiresAt, s.seen, s.origin]);
   const acked = (child: Child) => child.lines.filter((l) => l.startsWith('ACK ')).map((l) => Number(l.slice(4)));
 
   /** Starts a writer, lets it acknowledge `acks` saves, and kills it with SIGKILL while it is still writing. */

@@ -2,8 +2,9 @@ import { CacheStore } from '../contract/cache-store';
 import type { NamespaceOptions, PutOptions, WriteChanges } from '../contract/cache-store';
 import type { CacheEngine } from '../engine/cache-engine';
 import type { Clock } from '../store/clock';
-import type { EntryState } from '../store/entry';
+import { EntryState, isTombstone } from '../store/entry';
 import type { CacheKey, KeyPattern, NormalKey } from '../store/key';
+import type { NamespaceObserver } from '../store/namespace-observer';
 import type { NamespaceStore } from '../store/namespace-store';
 import type { Table } from '../store/table';
 import type { WriteOp } from '../store/write-op';
@@ -57,15 +58,21 @@ export class ClusterCache<V = unknown> extends CacheStore<V> {
 
   /** The value under `key`, or `undefined` if there is none or it expired. */
   get(key: CacheKey): V | undefined {
+    if (typeof key !== 'object') {
+      // Surely live (see LiveValues): no need to load the state.
+      const value = this.store.live.get(key, this.clock.now());
+      if (value !== undefined) return value as V;
+    }
     const state = typeof key === 'object' ? this.store.current(checkedKey(key)) : this.store.scalars.get(key);
-    if (state === undefined || state.deleted || state.expiresAt <= this.clock.now()) return undefined;
-    return state.value as V;
+    // A tombstone's value is undefined: no separate check (one field less to load).
+    if (state === undefined || state.expiresAt <= this.clock.now()) return undefined;
+    return state.value as V | undefined;
   }
 
   /** When the entry under `key` expires (ms since the epoch), or `undefined` if there is none. */
   expiresAt(key: CacheKey): number | undefined {
     const state = this.store.current(checkedKey(key));
-    if (state === undefined || state.deleted || state.expiresAt <= this.clock.now()) return undefined;
+    if (state === undefined || isTombstone(state) || state.expiresAt <= this.clock.now()) return undefined;
     return state.expiresAt;
   }
 
@@ -106,4 +113,12 @@ export class ClusterCache<V = unknown> extends CacheStore<V> {
     return new ClusterCache<T>(this.engine, this.table, name, options.ttl);
   }
 
+  /**
+   * @internal Keeps `observer` in step with this namespace's states (see
+   * `NamespaceObserver`): for structures derived locally from them.
+   * @returns the way to stop.
+   */
+  observe(observer: NamespaceObserver): () => void {
+    return this.store.observe(observer);
+  }
 }

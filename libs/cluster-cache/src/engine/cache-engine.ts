@@ -109,11 +109,16 @@ export class CacheEngine {
     return loaded;
   }
 
-  /** Removes expired entries and old tombstones from memory and disk. */
+  /**
+   * Removes expired entries and old tombstones from memory and disk, and keeps
+   * the fast path of reads open until a little after the next sweep is due
+   * (twice the interval, plus a second for timers that run late).
+   */
   sweep(now = this.store.clock.now()): number {
     let removed = 0;
+    const fastReadsUntil = now + 2 * this.options.sweepInterval + 1000;
     for (const table of this.store.allTables()) {
-      const gone = table.sweep(now);
+      const gone = table.sweep(now, fastReadsUntil);
       removed += gone.length;
       const persistence = this.persistence.get(table.name);
       if (persistence !== undefined && gone.length > 0) {

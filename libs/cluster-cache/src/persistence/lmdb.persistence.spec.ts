@@ -14,11 +14,11 @@ import type { TablePersistence } from './table-persistence.interface';
 const logger = { log: jest.fn(), warn: jest.fn() };
 
 function live(ns: string, key: NormalKey, value: unknown, version: number): EntryState {
-  return { ns, key, value, expiresAt: 1_000_000 + version, version, seen: 0, origin: 'a@127.0.0.1', deleted: false };
+  return { ns, key, value, expiresAt: 1_000_000 + version, version, seen: 0, origin: 'a@127.0.0.1' };
 }
 
 function tombstone(ns: string, key: NormalKey, version: number): EntryState {
-  return { ns, key, value: undefined, expiresAt: 2_000_000, version, seen: version, origin: 'b@127.0.0.1', deleted: true };
+  return { ns, key, value: undefined, expiresAt: 2_000_000, version, seen: version, origin: 'b@127.0.0.1' };
 }
 
 /** States in a stable order, to compare loads. */

@@ -11,7 +11,6 @@ const live: EntryState = {
   version: 4096 * 123 + 7,
   seen: 12,
   origin: 'a@127.0.0.1',
-  deleted: false,
 };
 
 describe('StateCodec', () => {
@@ -26,7 +25,7 @@ describe('StateCodec', () => {
   });
 
   it('gives back a tombstone without a value', () => {
-    const tombstone: EntryState = { ...live, value: undefined, deleted: true, seen: live.version };
+    const tombstone: EntryState = { ...live, value: undefined, seen: live.version };
     expect(roundTrip(tombstone)).toEqual(tombstone);
   });
 

@@ -1,5 +1,5 @@
 import { Packr, Unpackr } from 'msgpackr';
-import type { EntryState } from '../store/entry';
+import { EntryState, isTombstone } from '../store/entry';
 import { deepFreeze } from '../util/deep-freeze';
 import { decodeStoredKey, encodeStoredKey } from './key-codec';
 
@@ -33,7 +33,7 @@ export class StateCodec {
   encode(state: EntryState): StoredState {
     const key = encodeStoredKey(state.ns, state.key);
     if (!Number.isFinite(state.version)) throw new Error(`its version ${state.version} is not a finite number`);
-    const record = state.deleted
+    const record = isTombstone(state)
       ? [state.expiresAt, state.seen, state.origin, TOMBSTONE]
       : [state.expiresAt, state.seen, state.origin, LIVE, state.value];
     let value: Buffer;
@@ -69,7 +69,6 @@ export class StateCodec {
       version,
       seen,
       origin,
-      deleted: kind === TOMBSTONE,
     };
   }
 }

@@ -3,6 +3,7 @@ import { ANY } from '../store/key';
 import { InMemoryNetwork } from '../transport/in-memory.transport';
 import { waitFor } from '../transport/testing/wait-for';
 import type { ClusterEvent } from './cluster-event';
+import { STATES_PER_ACK } from './messages';
 import { protocolNode, ProtocolNodeOptions, startedPerTest } from './testing/protocol-node';
 
 const MIN = 60_000;
@@ -50,6 +51,36 @@ describe('ClusterNode (in-memory network)', () => {
     await c.cache.delete('x');
     expect([a.cache.get('x'), b.cache.get('x')]).toEqual([undefined, undefined]);
     expect(b.cache.all(['user', ANY, 's'])).toEqual([[['user', 1, 's'], 2]]);
+  });
+
+  it('acknowledges part of a long burst before it has applied all of it', async () => {
+    const net = new InMemoryNetwork();
+    const a = await start(makeNode(net, 'a@10.0.0.1'));
+    const peer = makeNode(net, 'b@10.0.0.2', [a.address()]);
+    const log: string[] = [];
+    peer.engine.tap((_, states) => states.forEach(() => log.push('apply')));
+    peer.transport.onLink((link) => {
+      const sendAck = link.sendAck.bind(link);
+      link.sendAck = (id) => (log.push('ack'), sendAck(id));
+    });
+    const b = await start(peer);
+    log.length = 0;
+    await Promise.all(Array.from({ length: 4 * STATES_PER_ACK }, (_, i) => a.cache.put(`k${i}`, i)));
+    expect(b.cache.get(`k${4 * STATES_PER_ACK - 1}`)).toBe(4 * STATES_PER_ACK - 1);
+    // One ack per STATES_PER_ACK writes, each sent as soon as they are applied.
+    expect(log.filter((e) => e === 'ack')).toHaveLength(4);
+    expect(log.indexOf('ack')).toBe(STATES_PER_ACK);
+  });
+
+  it('replicates async writes, counted in the backlog until the peer acknowledges them', async () => {
+    const net = new InMemoryNetwork();
+    const a = await start(makeNode(net, 'a@10.0.0.1', [], { writes: 'async' }));
+    const b = await start(makeNode(net, 'b@10.0.0.2', [a.address()]));
+    for (let i = 0; i < 100; i++) await a.cache.put(`k${i}`, i); // each resolves at once
+    expect(a.node.backlog()).toEqual({ 'b@10.0.0.2': 100 });
+    expect(b.cache.get('k99')).toBeUndefined();
+    await waitFor(() => b.cache.get('k99') === 99 && a.node.backlog()['b@10.0.0.2'] === 0);
+    expect(a.node.lag()['b@10.0.0.2']).toBeGreaterThanOrEqual(0);
   });
 
   it('never replicates a local table', async () => {

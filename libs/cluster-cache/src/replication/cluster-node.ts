@@ -362,6 +362,7 @@ export class ClusterNode {
     const session = new PeerSession(link);
     this.sessions.set(session.name, session);
     link.onMessage((message) => this.receive(session, message as ReplicationMessage));
+    link.onAck((id) => this.fanout.acknowledge(session.name, id));
     link.onClose((reason) => this.detach(session, reason));
     session.send(this.hello());
   }
@@ -408,14 +409,14 @@ export class ClusterNode {
       case 'members':
         return this.reach(message.members);
       case 'write': {
+        let applied = 0;
         for (const [name, states] of message.batches) {
           const table = this.replicatedTable(name);
           if (table !== undefined) this.engine.merge(table, states.map(fromWire));
+          applied += states.length;
         }
-        return session.acknowledge(message.id);
+        return session.acknowledge(message.id, applied);
       }
-      case 'ack':
-        return this.fanout.acknowledge(session.name, message.id);
       case 'copy-request': {
         const tables = message.tables.map((name) => this.replicatedTable(name)).filter((t): t is Table => t !== undefined);
         return void streamTables(session, message.id, tables, message.keys && withKeys(float64sOf(message.keys), this.engine.store.clock.now()));

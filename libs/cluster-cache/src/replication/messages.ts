@@ -1,4 +1,4 @@
-import type { EntryState } from '../store/entry';
+import { EntryState, isTombstone } from '../store/entry';
 import type { NormalKey } from '../store/key';
 
 /** A node as other nodes reach it. */
@@ -19,8 +19,7 @@ export type ReplicationMessage =
   | HelloMessage
   | { t: 'ready'; joinedFrom: string | undefined }
   | { t: 'members'; members: MemberAddress[] }
-  | { t: 'write'; id: number; batches: WriteBatch[] }
-  | { t: 'ack'; id: number }
+  | WriteMessage
   /** `keys`: only the keys with these hashes (Float64 bytes, see wire-arrays.ts). */
   | { t: 'copy-request'; id: number; tables: string[]; keys?: Uint8Array }
   | { t: 'copy-chunk'; id: number; table: string; states: WireState[] }
@@ -28,6 +27,21 @@ export type ReplicationMessage =
   | { t: 'call'; id: number; kind: string; body: unknown }
   | { t: 'reply-part'; id: number; body: unknown }
   | { t: 'reply'; id: number; body?: unknown; error?: string };
+
+/**
+ * A peer acknowledges at once each time it has applied this many states, so
+ * the writer can go on while the peer applies the rest of a burst (the two
+ * sides overlap instead of taking turns); the writer sends a burst as messages
+ * of about this many states, so the peer has places to acknowledge at.
+ */
+export const STATES_PER_ACK = 32;
+
+/** Local writes, applied in order, then acknowledged with `id` (acks are cumulative). */
+export interface WriteMessage {
+  t: 'write';
+  id: number;
+  batches: WriteBatch[];
+}
 
 /** The states of one or more writes to one table: `[table, states]`. */
 export type WriteBatch = [string, WireState[]];
@@ -48,11 +62,11 @@ export interface HelloMessage {
 }
 
 export function toWire(s: EntryState): WireState {
-  return [s.ns, s.key, s.value, s.expiresAt, s.version, s.seen, s.origin, s.deleted ? 1 : 0];
+  return [s.ns, s.key, s.value, s.expiresAt, s.version, s.seen, s.origin, isTombstone(s) ? 1 : 0];
 }
 
 /** A state from the wire. Its value is frozen only if it wins a merge (`Store.merge`). */
 export function fromWire(w: WireState): EntryState {
   const key = typeof w[1] === 'object' ? Object.freeze(w[1]) : w[1];
-  return { ns: w[0], key, value: w[2], expiresAt: w[3], version: w[4], seen: w[5], origin: w[6], deleted: w[7] === 1 };
+  return { ns: w[0], key, value: w[7] === 1 ? undefined : w[2], expiresAt: w[3], version: w[4], seen: w[5], origin: w[6] };
 }

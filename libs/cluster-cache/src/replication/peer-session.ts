@@ -1,5 +1,6 @@
 import type { NodeInfo } from '../transport/node-info';
 import type { PeerLink } from '../transport/peer-link.interface';
+import { STATES_PER_ACK } from './messages';
 import type { HelloMessage, ReplicationMessage } from './messages';
 
 /** Send-buffer size above which a copy waits for the link to drain. */
@@ -15,8 +16,10 @@ export class PeerSession {
   open = true;
   /** Set when this node dropped the link on purpose (`ClusterService.disconnect`). */
   closedHere = false;
-  /** Id of the newest write applied from this peer, acknowledged once per burst. */
+  /** Id of the newest write applied from this peer. */
   private ackId = 0;
+  /** States applied from this peer since the last acknowledgement. */
+  private unacknowledged = 0;
   private ackScheduled = false;
 
   constructor(readonly link: PeerLink) {}
@@ -39,17 +42,26 @@ export class PeerSession {
   }
 
   /**
-   * Acknowledges writes up to `id`. Acks of one burst of incoming messages go
-   * out as one cumulative ack after the burst (a microtask later).
+   * Acknowledges writes up to `id`, whose message carried `states` states.
+   * Every `STATES_PER_ACK` states the ack goes out at once, so the writer
+   * resumes while this node applies the rest of a burst; the remainder is
+   * acknowledged once after the burst (a microtask later).
    */
-  acknowledge(id: number): void {
+  acknowledge(id: number, states: number): void {
     this.ackId = id;
+    this.unacknowledged += states;
+    if (this.unacknowledged >= STATES_PER_ACK) return this.sendAck();
     if (this.ackScheduled) return;
     this.ackScheduled = true;
     queueMicrotask(() => {
       this.ackScheduled = false;
-      this.send({ t: 'ack', id: this.ackId });
+      if (this.unacknowledged > 0) this.sendAck();
     });
+  }
+
+  private sendAck(): void {
+    this.unacknowledged = 0;
+    if (this.open) this.link.sendAck(this.ackId);
   }
 
   /** Resolves when the link's send buffer has room. */

@@ -1,7 +1,7 @@
 import { ManualClock } from '../store/clock';
 import { Table } from '../store/table';
 import { waitFor } from '../transport/testing/wait-for';
-import type { ReplicationMessage } from './messages';
+import { ReplicationMessage, STATES_PER_ACK, WriteMessage } from './messages';
 import { FanoutPeer, WriteFanout } from './write-fanout';
 
 function peer(name: string) {
@@ -19,7 +19,7 @@ function peer(name: string) {
 describe('WriteFanout', () => {
   const clock = new ManualClock();
   const table = new Table('t', 'replicated', clock);
-  const state = { ns: 'n', key: 'k', value: 1, expiresAt: clock.now() + 1000, version: 1, seen: 0, origin: 'a', deleted: false };
+  const state = { ns: 'n', key: 'k', value: 1, expiresAt: clock.now() + 1000, version: 1, seen: 0, origin: 'a' };
   let fanout: WriteFanout;
   beforeEach(() => (fanout = new WriteFanout(clock, 1000)));
   afterEach(() => fanout.stop());
@@ -35,7 +35,10 @@ describe('WriteFanout', () => {
     fanout.add(b);
     let done = 0;
     const w1 = fanout.replicate(table, [state]).then(() => done++);
+    await Promise.resolve(); // the next write is made in another turn: another batch, id 2
     const w2 = fanout.replicate(table, [state]).then(() => done++);
+    await Promise.resolve();
+    expect(a.sent.map((m) => (m as { id: number }).id)).toEqual([1, 2]);
     fanout.acknowledge('a', 2);
     await Promise.resolve();
     expect(done).toBe(0);
@@ -55,9 +58,10 @@ describe('WriteFanout', () => {
     await expect(write).resolves.toBeUndefined();
   });
 
-  it('sends writes in flight again on a new link to the same peer', () => {
+  it('sends writes in flight again on a new link to the same peer', async () => {
     fanout.add(peer('a'));
     void fanout.replicate(table, [state]);
+    await Promise.resolve();
     const again = peer('a');
     fanout.add(again);
     expect(again.sent).toHaveLength(1);
@@ -71,11 +75,42 @@ describe('WriteFanout', () => {
     const writes = [fanout.replicate(table, [state]), fanout.replicate(table, [state, state]), fanout.replicate(other, [state])];
     await Promise.resolve();
     expect(a.sent).toHaveLength(1);
-    expect(a.sent[0]).toMatchObject({ t: 'write', id: 3 });
+    expect(a.sent[0]).toMatchObject({ t: 'write', id: 1 });
     const batches = (a.sent[0] as { batches: [string, unknown[]][] }).batches;
     expect(batches.map(([name, states]) => [name, states.length])).toEqual([['t', 3], ['u', 1]]);
+    fanout.acknowledge('a', 1);
+    await Promise.all(writes);
+  });
+
+  it('sends a long burst as messages of about STATES_PER_ACK states, released part by part', async () => {
+    const a = peer('a');
+    fanout.add(a);
+    let done = 0;
+    const writes = Array.from({ length: 2 * STATES_PER_ACK + 5 }, () => fanout.replicate(table, [state]).then(() => done++));
+    await Promise.resolve();
+    const sizes = a.sent.map((m) => (m as WriteMessage).batches[0][1].length);
+    expect(sizes).toEqual([STATES_PER_ACK, STATES_PER_ACK, 5]);
+    expect(a.sent.map((m) => (m as WriteMessage).id)).toEqual([1, 2, 3]);
+    fanout.acknowledge('a', 1);
+    await new Promise((r) => setImmediate(r));
+    expect(done).toBe(STATES_PER_ACK);
+    expect(fanout.backlog()).toEqual({ a: STATES_PER_ACK + 5 });
     fanout.acknowledge('a', 3);
     await Promise.all(writes);
+    expect(fanout.backlog()).toEqual({ a: 0 });
+  });
+
+  it('counts async writes nobody awaits in the backlog until they are acknowledged', async () => {
+    const a = peer('a');
+    fanout.add(a);
+    for (let i = 0; i < 3; i++) void fanout.replicate(table, [state]);
+    await Promise.resolve();
+    expect(a.sent).toHaveLength(1);
+    expect(fanout.backlog()).toEqual({ a: 3 });
+    clock.advance(7);
+    fanout.acknowledge('a', 1);
+    expect(fanout.backlog()).toEqual({ a: 0 });
+    expect(fanout.lag()).toEqual({ a: 7 });
   });
 
   it('disconnects a peer that has not acknowledged within ackTimeout', async () => {

@@ -2,14 +2,9 @@ import type { WriteReplicator } from '../engine/write-replicator.interface';
 import type { Clock } from '../store/clock';
 import type { EntryState } from '../store/entry';
 import type { Table } from '../store/table';
-import { toWire } from './messages';
-import type { ReplicationMessage, WireState, WriteBatch } from './messages';
-
-/** A write waiting for acknowledgements. */
-interface PendingWrite {
-  remaining: number;
-  resolve: () => void;
-}
+import { STATES_PER_ACK } from './messages';
+import type { ReplicationMessage } from './messages';
+import { OutgoingBatch } from './outgoing-batch';
 
 /** What the fan-out needs of a peer link. */
 export interface FanoutPeer {
@@ -19,39 +14,39 @@ export interface FanoutPeer {
   disconnect(reason: 'ack-timeout'): void;
 }
 
-/** One write on its way to one peer. */
-interface InFlight {
-  id: number;
-  sentAt: number;
-  write: PendingWrite;
-  table: string;
-  states: WireState[];
-}
-
-/** One peer's writes in flight, oldest first (acks arrive in order on one link). */
+/** One peer's batches in flight, oldest first (acks arrive in order on one link). */
 interface PeerQueue {
   peer: FanoutPeer;
   /** ms from sending the newest acknowledged write to its acknowledgement: the replication lag. */
   lag: number;
-  inFlight: InFlight[];
-  /** How many of `inFlight` (at the end) are queued for this turn's message and not sent yet. */
+  inFlight: OutgoingBatch[];
+  /** Writes in `inFlight`. */
+  writes: number;
+  /** How many of `inFlight` (at the end) are not sent yet: they go out at the end of the turn. */
   unsent: number;
 }
+
+/** Resolved result of a write no peer has to apply. */
+const NO_PEERS = Promise.resolve();
 
 /**
  * Sends local writes to every replicating peer and resolves each write when
  * all peers that were connected when it was made have applied it (Mnesia's
- * `sync_transaction`). The writes of one event-loop turn go to a peer as one
- * message (applied write by write, in order), and acknowledgements are
- * cumulative, so a burst costs one frame each way. A peer that leaves
- * releases its writes; a peer that stays silent past `ackTimeout` is
- * disconnected, which releases them too, and must resync when it comes back.
+ * `sync_transaction`). The writes of one event-loop turn are grouped into
+ * batches of about `STATES_PER_ACK` states, one message each, sent at the end
+ * of the turn; a batch shares one id and one promise among its writes.
+ * Acknowledgements are cumulative: the peer acknowledges at once each time it
+ * has applied `STATES_PER_ACK` states (and the rest of a burst after it), so
+ * the writer resumes while the peer applies the rest of a burst. A peer that leaves releases its batches; a
+ * peer that stays silent past `ackTimeout` is disconnected, which releases them
+ * too, and must resync when it comes back.
  */
 export class WriteFanout implements WriteReplicator {
   private readonly peers = new Map<string, PeerQueue>();
   private nextId = 1;
   private watchdog: NodeJS.Timeout | undefined;
-  private flushScheduled = false;
+  /** The batch this turn's writes are added to; sent at the end of the turn. */
+  private open: OutgoingBatch | undefined;
 
   constructor(
     private readonly clock: Clock,
@@ -60,15 +55,16 @@ export class WriteFanout implements WriteReplicator {
 
   /**
    * Starts sending writes to `peer`. If the peer already had a link (a
-   * duplicate connection won, or the link was replaced), its writes in flight
+   * duplicate connection won, or the link was replaced), its batches in flight
    * are sent again on the new one: the old link may not have delivered them,
    * and applying a state twice changes nothing.
    */
   add(peer: FanoutPeer): void {
     const previous = this.peers.get(peer.name);
-    const queue: PeerQueue = { peer, inFlight: previous?.inFlight ?? [], lag: previous?.lag ?? 0, unsent: 0 };
+    const inFlight = previous?.inFlight ?? [];
+    const queue: PeerQueue = { peer, inFlight, writes: previous?.writes ?? 0, lag: previous?.lag ?? 0, unsent: 0 };
     this.peers.set(peer.name, queue);
-    if (queue.inFlight.length > 0) this.send(queue, queue.inFlight);
+    for (const batch of inFlight) peer.send(batch.message);
     this.watchdog ??= setInterval(() => this.checkTimeouts(), Math.max(10, Math.floor(this.ackTimeout / 4))).unref();
   }
 
@@ -77,7 +73,7 @@ export class WriteFanout implements WriteReplicator {
     const queue = this.peers.get(name);
     if (queue === undefined) return;
     this.peers.delete(name);
-    for (const { write } of queue.inFlight) release(write);
+    for (const batch of queue.inFlight) batch.release();
     if (this.peers.size === 0) this.stop();
   }
 
@@ -89,43 +85,39 @@ export class WriteFanout implements WriteReplicator {
   /** Sends states to every peer (but `except`); resolves when all of them have applied them. */
   replicate(table: Table, states: readonly EntryState[], except?: string): Promise<void> {
     const targets = except === undefined ? this.peers.size : this.peers.size - (this.peers.has(except) ? 1 : 0);
-    if (targets === 0) return Promise.resolve();
-    const id = this.nextId++;
-    const wire = states.map(toWire);
-    return new Promise<void>((resolve) => {
-      const write: PendingWrite = { remaining: targets, resolve };
-      const sentAt = this.clock.now();
-      for (const [name, queue] of this.peers) {
-        if (name === except) continue;
-        queue.inFlight.push({ id, sentAt, write, table: table.name, states: wire });
-        queue.unsent++;
-      }
-      if (!this.flushScheduled) {
-        this.flushScheduled = true;
-        queueMicrotask(() => this.flush());
-      }
-    });
+    if (targets === 0) return NO_PEERS;
+    let batch = this.open;
+    if (batch === undefined || batch.except !== except || batch.states >= STATES_PER_ACK) {
+      if (batch === undefined) queueMicrotask(() => this.flush());
+      else this.close(batch);
+      batch = this.open = new OutgoingBatch(this.nextId++, this.clock.now(), except);
+    }
+    batch.add(table.name, states);
+    return batch.done;
   }
 
-  /** Sends each peer the writes queued for it this turn, as one message. */
+  /** Queues a full batch for its peers. */
+  private close(batch: OutgoingBatch): void {
+    let peers = 0;
+    for (const [name, queue] of this.peers) {
+      if (name === batch.except) continue;
+      queue.inFlight.push(batch);
+      queue.writes += batch.writes;
+      queue.unsent++;
+      peers++;
+    }
+    batch.sendTo(peers);
+  }
+
+  /** End of the turn: sends each peer its batches of the turn, one message each. */
   private flush(): void {
-    this.flushScheduled = false;
+    if (this.open !== undefined) this.close(this.open);
+    this.open = undefined;
     for (const queue of this.peers.values()) {
-      if (queue.unsent === 0) continue;
-      this.send(queue, queue.inFlight.slice(queue.inFlight.length - queue.unsent));
+      const { inFlight, unsent } = queue;
+      for (let i = inFlight.length - unsent; i < inFlight.length; i++) queue.peer.send(inFlight[i].message);
+      queue.unsent = 0;
     }
-  }
-
-  /** Sends writes to a peer in one message: consecutive writes to one table share a batch. */
-  private send(queue: PeerQueue, writes: readonly InFlight[]): void {
-    queue.unsent = 0;
-    const batches: WriteBatch[] = [];
-    for (const write of writes) {
-      const last = batches[batches.length - 1];
-      if (last !== undefined && last[0] === write.table) for (const state of write.states) last[1].push(state);
-      else batches.push([write.table, [...write.states]]);
-    }
-    queue.peer.send({ t: 'write', id: writes[writes.length - 1].id, batches });
   }
 
   /** The peer has applied every write up to `id`. */
@@ -134,7 +126,11 @@ export class WriteFanout implements WriteReplicator {
     if (queue === undefined) return;
     const inFlight = queue.inFlight;
     let done = 0;
-    while (done < inFlight.length && inFlight[done].id <= id) release(inFlight[done++].write);
+    while (done < inFlight.length && inFlight[done].id <= id) {
+      const batch = inFlight[done++];
+      queue.writes -= batch.writes;
+      batch.release();
+    }
     if (done === 0) return;
     queue.lag = this.clock.now() - inFlight[done - 1].sentAt;
     inFlight.splice(0, done);
@@ -143,7 +139,7 @@ export class WriteFanout implements WriteReplicator {
 
   /** Writes in flight to each peer (for stats). */
   backlog(): Record<string, number> {
-    return Object.fromEntries([...this.peers].map(([name, q]) => [name, q.inFlight.length]));
+    return Object.fromEntries([...this.peers].map(([name, q]) => [name, q.writes]));
   }
 
   /** Each peer's replication lag: ms from sending its newest acknowledged write to the acknowledgement. */
@@ -163,8 +159,4 @@ export class WriteFanout implements WriteReplicator {
       if (oldest !== undefined && oldest.sentAt <= deadline) queue.peer.disconnect('ack-timeout');
     }
   }
-}
-
-function release(write: PendingWrite): void {
-  if (--write.remaining === 0) write.resolve();
 }

@@ -1,10 +1,13 @@
 import type { ClusterCache } from '../cache/cluster-cache';
 import { SessionStore } from '../contract/session-store';
-import { ANY } from '../store/key';
+import { InvalidArgumentError } from '../errors/cluster-cache.error';
+import { messages } from '../errors/messages';
+import type { EntryState } from '../store/entry';
 import { SingleFlight } from '../util/single-flight';
 import type { IssuedSession, RotationResult, Session, SessionOptions, UserId } from './session.interface';
 import type { SessionLock } from './session-lock.interface';
 import { handleOf, newToken, RANDOM_TOKEN_LENGTH } from './session-token';
+import { UserSessionIndex } from './user-session-index';
 
 /** What is stored under a session's handle. */
 interface StoredSession<M> {
@@ -18,8 +21,18 @@ interface RotatedTo {
   readonly rotatedTo: string;
 }
 
-/** Key prefix of the per-user index: `['user', userId, handle] -> createdAt`. */
-const USER = 'user';
+/** The user whose session record `state` is, or `undefined` (a tombstone, a rotation pointer, anything else). */
+function ownerOf(state: EntryState): UserId | undefined {
+  const value = state.value as StoredSession<unknown> | RotatedTo | undefined;
+  if (typeof state.key !== 'string' || typeof value !== 'object' || value === null || !('userId' in value)) return undefined;
+  return value.userId;
+}
+/** A user id sessions can be filed under, or InvalidArgumentError. */
+function checkedUserId(userId: UserId): UserId {
+  if (typeof userId === 'string' || (typeof userId === 'number' && Number.isFinite(userId))) return userId;
+  throw new InvalidArgumentError(messages.badUserId(userId));
+}
+
 /** Length of a token: its random part, nothing else (the mesh needs no routing). */
 const TOKEN_LENGTH = RANDOM_TOKEN_LENGTH;
 
@@ -31,8 +44,10 @@ const TOKEN_LENGTH = RANDOM_TOKEN_LENGTH;
  *
  * Tokens are 256 random bits; the cache only ever stores their SHA-256 (the
  * session's `handle`), so a dump of the cache or its disk copy holds no usable
- * token. A session and its per-user index entry are written and deleted
- * atomically, so listing a user's sessions never shows a dead one.
+ * token. Only session records are replicated: each node derives its per-user
+ * index from the records it holds (see `UserSessionIndex`), so the index
+ * follows every write, merge, expiry and reload, and listing a user's sessions
+ * never shows a dead one.
  *
  * @example
  * const { token } = await sessions.create(user.id, { ip });
@@ -42,6 +57,7 @@ const TOKEN_LENGTH = RANDOM_TOKEN_LENGTH;
  */
 export class SessionCache<M = Record<string, unknown>> extends SessionStore<M> {
   private readonly rotations = new SingleFlight<RotationResult<M> | undefined>();
+  private readonly byUser = new UserSessionIndex(ownerOf);
 
   /** @internal Made by the module; inject `SessionCache`. */
   constructor(
@@ -53,6 +69,7 @@ export class SessionCache<M = Record<string, unknown>> extends SessionStore<M> {
     readonly rotationGrace = 10_000,
   ) {
     super();
+    cache.observe(this.byUser);
   }
 
   /** The handle (stored key) of a token: its SHA-256 in base64url. */
@@ -62,16 +79,12 @@ export class SessionCache<M = Record<string, unknown>> extends SessionStore<M> {
 
   /** Starts a session for `userId`; returns its token (give it to the client) and the session. */
   async create(userId: UserId, metadata: M = {} as M, options: SessionOptions = {}): Promise<IssuedSession<M>> {
+    checkedUserId(userId);
     const token = newToken();
     const handle = handleOf(token);
     const createdAt = this.cache.clockNow();
     await this.cache.write(
-      {
-        put: [
-          [handle, { userId, metadata, createdAt }],
-          [[USER, userId, handle], createdAt],
-        ],
-      },
+      { put: [[handle, { userId, metadata, createdAt }]] },
       { expiresAt: createdAt + (options.ttl ?? this.ttl) },
     );
     return { token, session: this.byHandle(handle)! };
@@ -108,7 +121,7 @@ export class SessionCache<M = Record<string, unknown>> extends SessionStore<M> {
     const session = this.get(token);
     if (session === undefined) return undefined;
     const { handle, userId, metadata, createdAt } = session;
-    await this.cache.write({ put: [[handle, { userId, metadata, createdAt }], [[USER, userId, handle], createdAt]] }, { ttl: options.ttl ?? this.ttl });
+    await this.cache.write({ put: [[handle, { userId, metadata, createdAt }]] }, { ttl: options.ttl ?? this.ttl });
     return this.byHandle(handle);
   }
 
@@ -118,33 +131,35 @@ export class SessionCache<M = Record<string, unknown>> extends SessionStore<M> {
     if (session === undefined) return false;
     const handle = handleOf(token);
     // A token in its rotation grace ends the session it was rotated to, and its own pointer.
-    await this.cache.deleteMany(handle === session.handle ? [handle, [USER, session.userId, handle]] : [handle, session.handle, [USER, session.userId, session.handle]]);
+    await this.cache.deleteMany(handle === session.handle ? [handle] : [handle, session.handle]);
     return true;
   }
 
   /** Ends one session of a user by its handle (e.g. "sign out that device"); another user's session stays. */
   async revoke(userId: UserId, handle: string): Promise<void> {
-    const owned = this.byHandle(handle)?.userId === userId;
-    await this.cache.deleteMany(owned ? [handle, [USER, userId, handle]] : [[USER, userId, handle]]);
+    checkedUserId(userId);
+    if (this.byHandle(handle)?.userId === userId) await this.cache.deleteMany([handle]);
   }
 
   /** Every live session of a user, oldest first. */
   list(userId: UserId): Session<M>[] {
     const sessions: Session<M>[] = [];
-    for (const [key] of this.cache.all([USER, userId, ANY])) {
-      const session = this.byHandle((key as readonly [string, UserId, string])[2]);
+    for (const handle of this.byUser.handles(checkedUserId(userId))) {
+      const session = this.byHandle(handle);
       if (session !== undefined) sessions.push(session);
     }
-    return sessions.sort((a, b) => a.createdAt - b.createdAt);
+    return sessions.sort((a, b) => a.createdAt - b.createdAt || (a.handle < b.handle ? -1 : 1));
   }
 
-  /** Ends every session of a user at once, on every node (Pow issue #404). Resolves to how many there were. */
+  /**
+   * Ends every session of a user at once, in one atomic write, on every node
+   * (Pow issue #404). Resolves to how many there were.
+   */
   async revokeAll(userId: UserId): Promise<number> {
-    const index = this.cache.all([USER, userId, ANY]);
-    if (index.length === 0) return 0;
-    const keys = index.flatMap(([key]) => [key, (key as readonly [string, UserId, string])[2]]);
-    await this.cache.deleteMany(keys);
-    return index.length;
+    const handles = this.list(userId).map((session) => session.handle);
+    if (handles.length === 0) return 0;
+    await this.cache.deleteMany(handles);
+    return handles.length;
   }
 
   /**
@@ -184,10 +199,8 @@ export class SessionCache<M = Record<string, unknown>> extends SessionStore<M> {
         {
           put: [
             [handle, { userId: old.userId, metadata: old.metadata, createdAt }],
-            [[USER, old.userId, handle], createdAt],
             [old.handle, { rotatedTo: handle }, { ttl: this.rotationGrace }],
           ],
-          delete: [[USER, old.userId, old.handle]],
         },
         { expiresAt: createdAt + (options.ttl ?? this.ttl) },
       );

@@ -13,7 +13,10 @@ export interface EntryState<V = unknown> {
   readonly ns: string;
   /** Normalised key. */
   readonly key: NormalKey;
-  /** The value (deeply frozen); `undefined` for a tombstone. */
+  /**
+   * The value (deeply frozen); `undefined` exactly for a tombstone (a delete):
+   * puts refuse `undefined`, so no flag is stored beside it.
+   */
   readonly value: V | undefined;
   /** ms since the epoch. For a tombstone: when it may be collected. */
   readonly expiresAt: number;
@@ -23,8 +26,11 @@ export interface EntryState<V = unknown> {
   readonly seen: number;
   /** Name of the node that made this state (tie-break between equal versions). */
   readonly origin: string;
-  /** True for a tombstone (a delete). */
-  readonly deleted: boolean;
+}
+
+/** Whether a state is a tombstone (a delete). */
+export function isTombstone(state: EntryState): boolean {
+  return state.value === undefined;
 }
 
 /** Orders two states of one key: > 0 when `a` wins a merge over `b`. */

@@ -2,7 +2,7 @@ import type { EntryState } from './entry';
 import { ANY } from './key';
 import { KeyIndex } from './key-index';
 
-const state = (key: (string | number)[]): EntryState => ({ ns: 'n', key, value: 1, expiresAt: 1, version: 1, seen: 0, origin: 'a', deleted: false });
+const state = (key: (string | number)[]): EntryState => ({ ns: 'n', key, value: 1, expiresAt: 1, version: 1, seen: 0, origin: 'a' });
 
 describe('KeyIndex', () => {
   it('matches exactly the pattern length, ANY standing for one element', () => {

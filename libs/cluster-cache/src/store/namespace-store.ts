@@ -1,6 +1,8 @@
 import type { EntryState } from './entry';
 import { encodeArrayKey, KeyPart, NormalKey } from './key';
 import { KeyIndex } from './key-index';
+import { LiveValues } from './live-values';
+import type { NamespaceObserver } from './namespace-observer';
 
 /**
  * The states of one namespace of a table. Scalar keys are looked up as they
@@ -11,8 +13,26 @@ export class NamespaceStore {
   readonly scalars = new Map<KeyPart, EntryState>();
   readonly arrays = new Map<string, EntryState>();
   readonly index = new KeyIndex();
+  /** Values of scalar keys that are surely live for a while: the fast path of reads. */
+  readonly live = new LiveValues();
+  /** Kept in step with every change; empty unless something derives data from this namespace. */
+  private readonly observers: NamespaceObserver[] = [];
 
   constructor(readonly name: string) {}
+
+  /**
+   * Tells `observer` of every state held now (as installed) and of every
+   * change from now on.
+   * @returns the way to stop.
+   */
+  observe(observer: NamespaceObserver): () => void {
+    for (const state of this.states()) observer.installed(state, undefined);
+    this.observers.push(observer);
+    return () => {
+      const at = this.observers.indexOf(observer);
+      if (at >= 0) this.observers.splice(at, 1);
+    };
+  }
 
   get size(): number {
     return this.scalars.size + this.arrays.size;
@@ -25,12 +45,16 @@ export class NamespaceStore {
 
   set(state: EntryState): void {
     const key = state.key;
+    // Looked up only when an observer needs it.
+    const previous = this.observers.length > 0 ? this.current(key) : undefined;
     if (typeof key === 'object') {
       this.arrays.set(encodeArrayKey(key), state);
       this.index.set(key, state);
     } else {
       this.scalars.set(key, state);
+      this.live.installed(key, state);
     }
+    for (const observer of this.observers) observer.installed(state, previous);
   }
 
   /** Removes `state` if it is still the key's current state. */
@@ -44,7 +68,9 @@ export class NamespaceStore {
     } else {
       if (this.scalars.get(key) !== state) return false;
       this.scalars.delete(key);
+      this.live.drop(key);
     }
+    for (const observer of this.observers) observer.removed(state);
     return true;
   }
 
@@ -52,6 +78,8 @@ export class NamespaceStore {
     this.scalars.clear();
     this.arrays.clear();
     this.index.clear();
+    this.live.clear();
+    for (const observer of this.observers) observer.cleared();
   }
 
   *states(): IterableIterator<EntryState> {

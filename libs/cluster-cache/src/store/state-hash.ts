@@ -1,4 +1,4 @@
-import type { EntryState } from './entry';
+import { EntryState, isTombstone } from './entry';
 import type { NormalKey } from './key';
 
 /**
@@ -118,5 +118,5 @@ export function stateHash(key: number, state: EntryState): number {
   float[0] = state.seen;
   h = mix(mix(h, floatWords[0]), floatWords[1]);
   h = mix(h, originHash(state.origin));
-  return mix(h, state.deleted ? 1 : 0);
+  return mix(h, isTombstone(state) ? 1 : 0);
 }

@@ -26,7 +26,7 @@ describe('Store', () => {
     const { a, ta, clock } = twoNodes();
     a.write(ta, [{ ns: 'n', key: 'x', value: 1, expiresAt: clock.now() + 10 * MIN }]);
     const [tomb] = a.write(ta, [{ ns: 'n', key: 'x', delete: true, keepUntil: clock.now() + MIN }]);
-    expect(tomb.deleted).toBe(true);
+    expect(tomb.value).toBeUndefined();
     expect(tomb.expiresAt).toBe(clock.now() + 10 * MIN);
     clock.advance(9 * MIN);
     expect(ta.sweep()).toEqual([]);
@@ -69,8 +69,8 @@ describe('Store', () => {
     expect(renew[0].version).toBeGreaterThan(del[0].version);
     a.merge(ta, renew);
     b.merge(tb, del);
-    expect(ta.current('n', 's')?.deleted).toBe(true);
-    expect(tb.current('n', 's')?.deleted).toBe(true);
+    expect(ta.current('n', 's')?.value).toBeUndefined();
+    expect(tb.current('n', 's')?.value).toBeUndefined();
   });
 
   it('lets a write that saw the delete win over it', () => {
@@ -130,7 +130,7 @@ describe('Store', () => {
     const del = a.write(ta, [{ ns: 'n', key: 'k', delete: true, keepUntil: clock.now() + 1000 }]);
     b.merge(tb, del);
     clock.advance(2000);
-    const fresh = { ns: 'n', key: 'k', value: 2, expiresAt: clock.now() + MIN, version: 1, seen: 0, origin: 'c', deleted: false };
+    const fresh = { ns: 'n', key: 'k', value: 2, expiresAt: clock.now() + MIN, version: 1, seen: 0, origin: 'c' };
     expect(b.merge(tb, [fresh])).toEqual([fresh]);
   });
 });

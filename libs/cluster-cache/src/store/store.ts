@@ -1,5 +1,5 @@
 import type { Clock } from './clock';
-import type { EntryState } from './entry';
+import { EntryState, isTombstone } from './entry';
 import { HybridLogicalClock } from './hlc';
 import { Table, TableMode } from './table';
 import { isDelete, WriteOp } from './write-op';
@@ -47,21 +47,20 @@ export class Store {
     const states = ops.map((op): EntryState => {
       const current = table.current(op.ns, op.key);
       if (isDelete(op)) {
-        const liveUntil = current !== undefined && !current.deleted ? current.expiresAt : 0;
+        const liveUntil = current !== undefined && !isTombstone(current) ? current.expiresAt : 0;
         return {
           ns: op.ns,
           key: op.key,
           value: undefined,
-          expiresAt: Math.max(liveUntil, op.keepUntil, current?.deleted ? current.expiresAt : 0),
+          expiresAt: Math.max(liveUntil, op.keepUntil, current !== undefined && isTombstone(current) ? current.expiresAt : 0),
           version,
           seen: version,
           origin: this.node,
-          deleted: true,
         };
       }
       // A write follows the newest delete this node has seen for the key.
-      const seen = current === undefined ? 0 : current.deleted ? current.version : current.seen;
-      return { ns: op.ns, key: op.key, value: op.value, expiresAt: op.expiresAt, version, seen, origin: this.node, deleted: false };
+      const seen = current === undefined ? 0 : isTombstone(current) ? current.version : current.seen;
+      return { ns: op.ns, key: op.key, value: op.value, expiresAt: op.expiresAt, version, seen, origin: this.node };
     });
     for (const state of states) if (state.expiresAt > now) table.install(state);
     return states;

@@ -1,6 +1,6 @@
 import type { Clock } from './clock';
 import { BucketDigests } from './bucket-digests';
-import { compareStates, EntryState } from './entry';
+import { compareStates, EntryState, isTombstone } from './entry';
 import { ExpiryIndex } from './expiry-index';
 import { ANY, compareKeys, NormalKey, PatternPart } from './key';
 import { NamespaceStore } from './namespace-store';
@@ -120,7 +120,7 @@ export class Table {
       const state = store.scalars.get(pattern[0] as string | number);
       found = state === undefined ? [] : [state];
     }
-    const live = found.filter((s) => !s.deleted && s.expiresAt > now);
+    const live = found.filter((s) => !isTombstone(s) && s.expiresAt > now);
     return live.sort((a, b) => compareKeys(a.key, b.key));
   }
 
@@ -131,10 +131,13 @@ export class Table {
 
   /**
    * Removes what expired (live entries past their TTL, tombstones past their
-   * keep time) at a cost proportional to what expired.
+   * keep time) at a cost proportional to what expired. With `fastReadsUntil`,
+   * also lets reads of scalar keys skip their state until then (see
+   * `LiveValues`): the values that expire before it are taken out of the fast
+   * path first, at a cost proportional to them.
    * @returns the removed states.
    */
-  sweep(now = this.clock.now()): EntryState[] {
+  sweep(now = this.clock.now(), fastReadsUntil?: number): EntryState[] {
     const removed: EntryState[] = [];
     this.expiry.drain(now, (state) => {
       if (state.expiresAt <= now && this.namespaces.get(state.ns)?.remove(state)) {
@@ -142,7 +145,18 @@ export class Table {
         this.digests?.remove(keyHash(state.ns, state.key), state);
       }
     });
+    if (fastReadsUntil !== undefined) this.extendFastReads(fastReadsUntil);
     return removed;
+  }
+
+  private extendFastReads(until: number): void {
+    this.expiry.forEachDue(until, (state) => {
+      if (state.expiresAt >= until || typeof state.key === 'object') return;
+      const ns = this.namespaces.get(state.ns);
+      // Only the key's current state decides; older ones (kept lazily in the index) do not.
+      if (ns !== undefined && ns.scalars.get(state.key) === state) ns.live.drop(state.key);
+    });
+    for (const ns of this.namespaces.values()) ns.live.extend(until);
   }
 
   /**

@@ -1,4 +1,6 @@
 import {
+  decodeAckPayload,
+  encodeAckFrame,
   encodeFrame,
   FRAME_HEADER_BYTES,
   FrameDecoder,
@@ -87,5 +89,17 @@ describe('MessageCodec', () => {
     expect(() => new MessageCodec().decode(Buffer.from([0x92, 0x01]))).toThrow(
       expect.objectContaining({ code: 'protocol-error' }),
     );
+  });
+});
+
+describe('ack frames', () => {
+  it('carry an id through the frame decoder, without msgpack', () => {
+    const [payload] = new FrameDecoder().push(encodeAckFrame(2 ** 52 + 3));
+    expect(payload[0]).toBe(FrameKind.Ack);
+    expect(decodeAckPayload(payload)).toBe(2 ** 52 + 3);
+  });
+
+  it('reject a payload of another size', () => {
+    expect(() => decodeAckPayload(Buffer.from([FrameKind.Ack, 1, 2]))).toThrow(TransportError);
   });
 });

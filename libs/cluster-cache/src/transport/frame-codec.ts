@@ -25,6 +25,8 @@ export const FrameKind = {
   Duplicate: 5,
   /** Empty; the sender restarted its message encoder, so the receiver restarts its decoder. */
   CodecReset: 6,
+  /** An acknowledgement: a float64 (big-endian) id, see {@link encodeAckFrame}. */
+  Ack: 7,
 } as const;
 
 /** One of the {@link FrameKind} values. */
@@ -40,6 +42,34 @@ export function encodeFrame(kind: FrameKind, body: Uint8Array = EMPTY): Buffer {
 }
 
 const EMPTY = new Uint8Array(0);
+
+/** Payload length of an {@link FrameKind.Ack} frame: kind byte + float64 id. */
+export const ACK_PAYLOAD_BYTES = 1 + 8;
+
+/**
+ * Builds an ack frame: fixed size, written field by field, so an ack costs no
+ * msgpack encode or decode on either side. A float64 holds any id a counter
+ * reaches (2^53), where 4 bytes would wrap within hours at full speed.
+ */
+export function encodeAckFrame(id: number): Buffer {
+  const frame = Buffer.allocUnsafe(FRAME_HEADER_BYTES + ACK_PAYLOAD_BYTES);
+  frame.writeUInt32BE(ACK_PAYLOAD_BYTES, 0);
+  frame[FRAME_HEADER_BYTES] = FrameKind.Ack;
+  frame.writeDoubleBE(id, FRAME_OVERHEAD_BYTES);
+  return frame;
+}
+
+/**
+ * The id of an ack payload (kind byte + body).
+ *
+ * @throws TransportError `'protocol-error'` when the payload is not an ack's size.
+ */
+export function decodeAckPayload(payload: Buffer): number {
+  if (payload.length !== ACK_PAYLOAD_BYTES) {
+    throw new TransportError('protocol-error', `ack frame of ${payload.length} bytes, expected ${ACK_PAYLOAD_BYTES}`);
+  }
+  return payload.readDoubleBE(1);
+}
 
 /**
  * Splits a byte stream into frame payloads (kind byte + body).

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Packr, Unpackr } from 'msgpackr';
 import type { NodeInfo } from './node-info';
 import type {
+  AckHandler,
   LinkCloseHandler,
   LinkCloseReason,
   LinkDirection,
@@ -187,8 +188,8 @@ class InMemoryPeerLink implements PeerLink {
   /** The other end. */
   remote!: InMemoryPeerLink;
 
-  /** Encoded messages, then possibly the reason the other end closed. */
-  private inbox: Array<Buffer | LinkCloseReason> = [];
+  /** Encoded messages and acks (their id), then possibly the reason the other end closed. */
+  private inbox: Array<Buffer | number | LinkCloseReason> = [];
   private inboxBytes = 0;
   private delivery?: NodeJS.Immediate;
   private readonly handlers: LinkHandlers;
@@ -228,6 +229,16 @@ class InMemoryPeerLink implements PeerLink {
     return true;
   }
 
+  sendAck(id: number): boolean {
+    if (this.reason) return false;
+    this.remote.enqueue(id);
+    return true;
+  }
+
+  onAck(handler: AckHandler): () => void {
+    return this.handlers.onAck(handler);
+  }
+
   onMessage(handler: MessageHandler): () => void {
     return this.handlers.onMessage(handler);
   }
@@ -255,10 +266,10 @@ class InMemoryPeerLink implements PeerLink {
     this.finish('closed');
   }
 
-  private enqueue(item: Buffer | LinkCloseReason): void {
+  private enqueue(item: Buffer | number | LinkCloseReason): void {
     if (this.reason) return;
     this.inbox.push(item);
-    if (typeof item !== 'string') this.inboxBytes += item.length;
+    if (typeof item === 'object') this.inboxBytes += item.length;
     this.delivery ??= setImmediate(() => this.deliver());
   }
 
@@ -270,6 +281,7 @@ class InMemoryPeerLink implements PeerLink {
     for (const item of items) {
       if (this.reason) return;
       if (typeof item === 'string') this.finish(item);
+      else if (typeof item === 'number') this.handlers.deliverAck(item);
       else this.handlers.deliver(unpackr.unpack(item));
     }
   }

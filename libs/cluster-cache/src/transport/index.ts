@@ -1,6 +1,7 @@
 export { InMemoryNetwork, InMemoryTransport } from './in-memory.transport';
 export { createNodeInfo, type NodeInfo } from './node-info';
 export type {
+  AckHandler,
   LinkCloseHandler,
   LinkCloseReason,
   LinkDirection,

@@ -1,4 +1,4 @@
-import type { LinkCloseHandler, LinkCloseReason, MessageHandler } from './peer-link.interface';
+import type { AckHandler, LinkCloseHandler, LinkCloseReason, MessageHandler } from './peer-link.interface';
 import { errorMessage } from './transport.error';
 import type { TransportLogger } from './transport-logger.interface';
 
@@ -11,6 +11,7 @@ export class LinkHandlers {
   /** Why the link closed; undefined while it is open. */
   reason: LinkCloseReason | undefined;
   private readonly messages = new Set<MessageHandler>();
+  private readonly acks = new Set<AckHandler>();
   private readonly closes = new Set<LinkCloseHandler>();
 
   constructor(
@@ -21,6 +22,11 @@ export class LinkHandlers {
   onMessage(handler: MessageHandler): () => void {
     this.messages.add(handler);
     return () => this.messages.delete(handler);
+  }
+
+  onAck(handler: AckHandler): () => void {
+    this.acks.add(handler);
+    return () => this.acks.delete(handler);
   }
 
   onClose(handler: LinkCloseHandler): () => void {
@@ -36,6 +42,7 @@ export class LinkHandlers {
   /** Drops every handler without calling any (the process they belong to is gone). */
   forget(): void {
     this.messages.clear();
+    this.acks.clear();
     this.closes.clear();
   }
 
@@ -46,6 +53,17 @@ export class LinkHandlers {
         handler(message);
       } catch (error) {
         this.logger.error(`Message handler for ${this.peer} threw: ${errorMessage(error)}`);
+      }
+    }
+  }
+
+  /** Hands an ack's id to every ack handler. */
+  deliverAck(id: number): void {
+    for (const handler of this.acks) {
+      try {
+        handler(id);
+      } catch (error) {
+        this.logger.error(`Ack handler for ${this.peer} threw: ${errorMessage(error)}`);
       }
     }
   }
@@ -61,6 +79,7 @@ export class LinkHandlers {
     const handlers = [...this.closes];
     this.closes.clear();
     this.messages.clear();
+    this.acks.clear();
     for (const handler of handlers) {
       try {
         handler(reason);

@@ -34,6 +34,9 @@ export type LinkDirection = 'inbound' | 'outbound';
 /** Receives each message from the peer, in the order it was sent. */
 export type MessageHandler = (message: unknown) => void;
 
+/** Receives the id of each ack from the peer, in the order sent. */
+export type AckHandler = (id: number) => void;
+
 /** Receives the reason a link closed, once. */
 export type LinkCloseHandler = (reason: LinkCloseReason) => void;
 
@@ -67,6 +70,19 @@ export interface PeerLink {
    * cannot be sent; the link stays usable.
    */
   send(message: unknown): boolean;
+
+  /**
+   * Acknowledges the peer's messages up to `id` (an id the peer's messages
+   * carry; acks are cumulative). An ack is a small frame of its own, written out
+   * at once with what was sent before it, not at the end of the tick: the peer
+   * may be waiting for it while this node still has work queued.
+   *
+   * @returns `false` if the link is closed and the ack was dropped.
+   */
+  sendAck(id: number): boolean;
+
+  /** Registers a handler for the peer's acks, in order; returns its unsubscribe function. */
+  onAck(handler: AckHandler): () => void;
 
   /**
    * Registers a handler for incoming messages; returns its unsubscribe function.

@@ -128,6 +128,13 @@ describe('SocketPeerLink', () => {
       expect(logger.has('warn', /1025 bytes exceeds the 1024-byte limit/)).toBe(true);
     });
 
+    it('closes on an ack frame of the wrong size as protocol-error', async () => {
+      const { transport } = await cluster.start(A);
+      const { link, fake } = await linkFakePeer(transport);
+      fake.conn.write(encodeFrame(FrameKind.Ack, Buffer.alloc(4)));
+      expect(await closeReason(link)).toBe('protocol-error');
+    });
+
     it('reports the reason given to close() locally', async () => {
       const { transport } = await cluster.start(A);
       const { link } = await linkFakePeer(transport);
@@ -196,6 +203,33 @@ describe('SocketPeerLink', () => {
       await waitFor(() => received.length === 2);
       expect(logger.has('error', /handler bug/)).toBe(true);
       expect(link.closeReason).toBeUndefined();
+    });
+
+    it('delivers acks to ack handlers, in order with messages, and not to message handlers', async () => {
+      const { transport: a } = await cluster.start(A, { name: 'a@test' });
+      const { transport: b } = await cluster.start(B, { name: 'b@test' });
+      const received: unknown[] = [];
+      a.onLink((link) => {
+        link.onMessage((message) => received.push(message));
+        link.onAck((id) => received.push(`ack ${id}`));
+      });
+      const link = await b.connect(A, a.self.port);
+      link.send('first');
+      expect(link.sendAck(2 ** 40 + 1)).toBe(true);
+      link.send('last');
+      await waitFor(() => received.length === 3);
+      expect(received).toEqual(['first', `ack ${2 ** 40 + 1}`, 'last']);
+    });
+
+    it('writes an ack out at once, with what was queued before it', async () => {
+      const { link } = await linkedPair();
+      link.send({ blob: Buffer.alloc(10_000) });
+      expect(link.bufferedBytes).toBeGreaterThan(10_000);
+      link.sendAck(1);
+      // Handed to the socket now, not at the end of the tick (loopback takes it whole).
+      expect(link.bufferedBytes).toBeLessThan(10_000);
+      link.close();
+      expect(link.sendAck(2)).toBe(false);
     });
 
     it('shows queued bytes in bufferedBytes until they are flushed', async () => {

@@ -1,8 +1,9 @@
-import { encodeFrame, FrameKind, MessageCodec } from './frame-codec';
+import { decodeAckPayload, encodeAckFrame, encodeFrame, FrameKind, MessageCodec } from './frame-codec';
 import type { FramedSocket } from './framed-socket';
 import type { HandshakeResult } from './handshake';
 import type { NodeInfo } from './node-info';
 import type {
+  AckHandler,
   LinkCloseHandler,
   LinkCloseReason,
   LinkDirection,
@@ -90,6 +91,17 @@ export class SocketPeerLink implements PeerLink {
     return true;
   }
 
+  sendAck(id: number): boolean {
+    if (this.reason) return false;
+    this.conn.write(encodeAckFrame(id));
+    this.conn.flush();
+    return true;
+  }
+
+  onAck(handler: AckHandler): () => void {
+    return this.handlers.onAck(handler);
+  }
+
   onMessage(handler: MessageHandler): () => void {
     return this.handlers.onMessage(handler);
   }
@@ -116,6 +128,15 @@ export class SocketPeerLink implements PeerLink {
           return this.finish('protocol-error', error as Error);
         }
         return this.handlers.deliver(message);
+      }
+      case FrameKind.Ack: {
+        let id: number;
+        try {
+          id = decodeAckPayload(payload);
+        } catch (error) {
+          return this.finish('protocol-error', error as Error);
+        }
+        return this.handlers.deliverAck(id);
       }
       case FrameKind.Ping:
         return;

@@ -94,11 +94,12 @@ describe('TcpTransport refusals', () => {
 
   it('refuses another protocol version', async () => {
     const { transport: a, logger } = await cluster.start(A, { name: 'a@test' });
-    const { reply, conn } = await sendHello(a.self.port, hello({ proto: 2, nonce: 'v2 shape' }));
+    const other = PROTOCOL_VERSION + 1;
+    const { reply, conn } = await sendHello(a.self.port, hello({ proto: other, nonce: 'another shape' }));
 
     expect(reply).toEqual({ type: 'refused', reason: 'protocol-version' });
     await conn.closed;
-    expect(logger.has('warn', /peer speaks protocol 2, not 1/)).toBe(true);
+    expect(logger.has('warn', new RegExp(`peer speaks protocol ${other}, not ${PROTOCOL_VERSION}`))).toBe(true);
   });
 
   it('refuses a node that uses its own name', async () => {

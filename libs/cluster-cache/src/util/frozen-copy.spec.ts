@@ -27,3 +27,26 @@ describe('frozenCopy', () => {
     expect(() => frozenCopy(cyclic)).toThrow(/cyclic/);
   });
 });
+
+describe('frozenCopy of plain objects (one literal per key list)', () => {
+  it('keeps key order, integer-like keys and null-prototype data; an own __proto__ key stays data', () => {
+    const source = JSON.parse('{"b":1,"10":"ten","a":{"z":[1,{"y":2}]},"1":"one"}') as Record<string, unknown>;
+    const copy = frozenCopy(source);
+    expect(copy).toEqual(source);
+    expect(Object.keys(copy)).toEqual(Object.keys(source));
+    const bare = Object.assign(Object.create(null) as Record<string, unknown>, { k: 1 });
+    expect({ ...frozenCopy(bare) }).toEqual({ k: 1 });
+    const withProto = JSON.parse('{"__proto__":{"polluted":true},"a":1}') as Record<string, unknown>;
+    const copied = frozenCopy(withProto);
+    expect(Object.getPrototypeOf(copied)).toBe(Object.prototype);
+    expect(Object.keys(copied)).toEqual(['__proto__', 'a']);
+    expect(Object.getOwnPropertyDescriptor(copied, '__proto__')?.value).toEqual({ polluted: true });
+  });
+
+  it('copies objects of the same shape independently', () => {
+    const a = frozenCopy({ id: 1, tags: ['x'] });
+    const b = frozenCopy({ id: 2, tags: ['y'] });
+    expect([a, b]).toEqual([{ id: 1, tags: ['x'] }, { id: 2, tags: ['y'] }]);
+    expect(Object.isFrozen(b.tags)).toBe(true);
+  });
+});

@@ -13,6 +13,8 @@ export const quiet = { log() {}, warn() {}, error() {}, debug() {} };
 export interface ProtocolNodeOptions {
   autoInitialize?: 'merge' | 'reset-younger';
   startedAt?: number;
+  /** When local writes resolve (default `'sync'`). */
+  writes?: 'sync' | 'async';
 }
 
 /**
@@ -22,7 +24,7 @@ export interface ProtocolNodeOptions {
 export function protocolNode(network: InMemoryNetwork, name: string, seeds: string[] = [], options: ProtocolNodeOptions = {}) {
   const store = new Store(name, systemClock);
   const table = store.addTable('sessions', 'replicated');
-  const engine = new CacheEngine(store, { writes: 'sync', sweepInterval: 1000, logger: quiet });
+  const engine = new CacheEngine(store, { writes: options.writes ?? 'sync', sweepInterval: 1000, logger: quiet });
   const info: NodeInfo = createNodeInfo(name, name.split('@')[1], 0);
   if (options.startedAt !== undefined) info.startedAt = options.startedAt;
   const transport = new InMemoryTransport(info, network, quiet);

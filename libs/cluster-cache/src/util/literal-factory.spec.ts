@@ -1,0 +1,38 @@
+import { literalFactory, MAX_KEYS } from './literal-factory';
+
+const copyField = (value: unknown) => value;
+
+describe('literalFactory', () => {
+  it('builds an object with the same keys, in the same order, integer-like keys included', () => {
+    const source = { b: 1, 2: 'two', a: { x: 1 }, 1: 'one' } as Record<string, unknown>;
+    const copy = literalFactory(Object.keys(source))!(source, copyField, 0);
+    expect(copy).toEqual(source);
+    expect(Object.keys(copy)).toEqual(Object.keys(source));
+    expect(Object.getPrototypeOf(copy)).toBe(Object.prototype);
+  });
+
+  it('hands each field to the field copier with the depth', () => {
+    const seen: Array<[unknown, number]> = [];
+    const copy = literalFactory(['a', 'b'])!({ a: 1, b: 'x' }, (value, depth) => (seen.push([value, depth]), String(value)), 3);
+    expect(copy).toEqual({ a: '1', b: 'x' });
+    expect(seen).toEqual([[1, 3], ['x', 3]]);
+  });
+
+  it('reuses one factory per key list; a key list that joins like another one gets none (callers fall back)', () => {
+    const pq = literalFactory(['p', 'q']);
+    expect(pq).toBeDefined();
+    expect(literalFactory(['p', 'q'])).toBe(pq);
+    expect(literalFactory(['p\u0000q'])).toBeUndefined();
+  });
+
+  it('makes none for a __proto__ key (a literal would set the prototype) or a very long key list', () => {
+    expect(literalFactory(['a', '__proto__'])).toBeUndefined();
+    expect(literalFactory(Array.from({ length: MAX_KEYS + 1 }, (_, i) => `k${i}`))).toBeUndefined();
+  });
+
+  it('quotes keys that are not identifiers', () => {
+    const keys = ['a b', '"quoted"', '}; throw 1; ({', ''];
+    const source = Object.fromEntries(keys.map((k, i) => [k, i]));
+    expect(literalFactory(keys)!(source, copyField, 0)).toEqual(source);
+  });
+});
