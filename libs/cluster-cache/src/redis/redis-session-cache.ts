@@ -5,6 +5,7 @@ import { checkedTtl } from '../cache/write-plan';
 import type { Clock } from '../store/clock';
 import type { IssuedSession, RotationResult, Session, SessionOptions, UserId } from '../sessions/session.interface';
 import { handleOf, newToken, RANDOM_TOKEN_LENGTH } from '../sessions/session-token';
+import { checkedUserId } from '../sessions/user-id';
 import { frozenCopy } from '../util/frozen-copy';
 import { SingleFlight } from '../util/single-flight';
 import type { RedisConnection, ScriptCall } from './redis-connection';
@@ -190,10 +191,7 @@ function isToken(token: unknown): token is string {
 
 /** A user id as JSON (`1` and `'1'` stay apart), checked. */
 function userJson(userId: UserId): string {
-  if (!(typeof userId === 'string' || (typeof userId === 'number' && Number.isFinite(userId)))) {
-    throw new InvalidArgumentError(messages.badUserId(userId));
-  }
-  return JSON.stringify(userId);
+  return JSON.stringify(checkedUserId(userId));
 }
 
 /** What Redis stores for a session: `<user id JSON> NUL <MessagePack [metadata, createdAt]>`. */

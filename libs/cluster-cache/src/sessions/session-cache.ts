@@ -1,12 +1,11 @@
 import type { ClusterCache } from '../cache/cluster-cache';
 import { SessionStore } from '../contract/session-store';
-import { InvalidArgumentError } from '../errors/cluster-cache.error';
-import { messages } from '../errors/messages';
 import type { EntryState } from '../store/entry';
 import { SingleFlight } from '../util/single-flight';
 import type { IssuedSession, RotationResult, Session, SessionOptions, UserId } from './session.interface';
 import type { SessionLock } from './session-lock.interface';
 import { handleOf, newToken, RANDOM_TOKEN_LENGTH } from './session-token';
+import { checkedUserId } from './user-id';
 import { UserSessionIndex } from './user-session-index';
 
 /** What is stored under a session's handle. */
@@ -26,11 +25,6 @@ function ownerOf(state: EntryState): UserId | undefined {
   const value = state.value as StoredSession<unknown> | RotatedTo | undefined;
   if (typeof state.key !== 'string' || typeof value !== 'object' || value === null || !('userId' in value)) return undefined;
   return value.userId;
-}
-/** A user id sessions can be filed under, or InvalidArgumentError. */
-function checkedUserId(userId: UserId): UserId {
-  if (typeof userId === 'string' || (typeof userId === 'number' && Number.isFinite(userId))) return userId;
-  throw new InvalidArgumentError(messages.badUserId(userId));
 }
 
 /** Length of a token: its random part, nothing else (the mesh needs no routing). */
