@@ -3,7 +3,7 @@ import type { NamespaceOptions, PutOptions, WriteChanges } from '../contract/cac
 import type { CacheEngine } from '../engine/cache-engine';
 import type { Clock } from '../store/clock';
 import { EntryState, isTombstone } from '../store/entry';
-import type { CacheKey, KeyPattern, NormalKey } from '../store/key';
+import type { CacheKey, KeyPart, KeyPattern, NormalKey } from '../store/key';
 import type { NamespaceObserver } from '../store/namespace-observer';
 import type { NamespaceStore } from '../store/namespace-store';
 import type { Table } from '../store/table';
@@ -67,6 +67,15 @@ export class ClusterCache<V = unknown> extends CacheStore<V> {
     // A tombstone's value is undefined: no separate check (one field less to load).
     if (state === undefined || state.expiresAt <= this.clock.now()) return undefined;
     return state.value as V | undefined;
+  }
+
+  /**
+   * @internal The live state under a scalar key: value and expiry from one
+   * lookup (what `SessionCache` reads on every guarded request).
+   */
+  liveState(key: KeyPart): EntryState | undefined {
+    const state = this.store.scalars.get(key);
+    return state === undefined || state.value === undefined || state.expiresAt <= this.clock.now() ? undefined : state;
   }
 
   /** When the entry under `key` expires (ms since the epoch), or `undefined` if there is none. */

@@ -93,17 +93,24 @@ export class SessionCache<M = Record<string, unknown>> extends SessionStore<M> {
   get(token: string): Session<M> | undefined {
     if (typeof token !== 'string' || token.length !== TOKEN_LENGTH) return undefined;
     const handle = handleOf(token);
-    const stored = this.cache.get(handle) as StoredSession<M> | RotatedTo | undefined;
-    if (stored !== undefined && 'rotatedTo' in stored) return this.byHandle(stored.rotatedTo);
-    return this.byHandle(handle);
+    const state = this.cache.liveState(handle);
+    if (state === undefined) return undefined;
+    const stored = state.value as StoredSession<M> | RotatedTo;
+    if (typeof stored === 'object' && stored !== null && 'rotatedTo' in stored) return this.byHandle(stored.rotatedTo);
+    return this.sessionOf(handle, state);
   }
 
   /** The session stored under a handle (from `list`), or `undefined`. */
   byHandle(handle: string): Session<M> | undefined {
-    const stored = this.cache.get(handle) as StoredSession<M> | RotatedTo | number | undefined;
-    if (stored === undefined || typeof stored === 'number' || 'rotatedTo' in stored) return undefined;
-    const expiresAt = this.cache.expiresAt(handle)!;
-    return { handle, userId: stored.userId, metadata: stored.metadata, createdAt: stored.createdAt, expiresAt };
+    const state = this.cache.liveState(handle);
+    return state === undefined ? undefined : this.sessionOf(handle, state);
+  }
+
+  /** The session a live state holds, or `undefined` if it holds something else (a rotation pointer). */
+  private sessionOf(handle: string, state: EntryState): Session<M> | undefined {
+    const stored = state.value as StoredSession<M> | RotatedTo | number;
+    if (typeof stored !== 'object' || stored === null || 'rotatedTo' in stored) return undefined;
+    return { handle, userId: stored.userId, metadata: stored.metadata, createdAt: stored.createdAt, expiresAt: state.expiresAt };
   }
 
   /**
