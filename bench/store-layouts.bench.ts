@@ -14,6 +14,7 @@
 import { spawnSync } from 'node:child_process';
 import { systemClock } from '../libs/cluster-cache/src/store/clock';
 import { ExpiryIndex } from '../libs/cluster-cache/src/store/expiry-index';
+import { KeyIndex } from '../libs/cluster-cache/src/store/key-index';
 import type { EntryState } from '../libs/cluster-cache/src/store/entry';
 import { deepFreeze } from '../libs/cluster-cache/src/util/deep-freeze';
 import { frozenCopy } from '../libs/cluster-cache/src/util/frozen-copy';
@@ -363,12 +364,14 @@ interface MemLayout {
   build(n: number): unknown;
 }
 
+/** n session keys and values, the same in every layout (seeded). */
+function kv(n: number, each: (key: string, value: SessionValue, i: number) => void): void {
+  const rand = prng(21);
+  const keyRand = prng(22);
+  for (let i = 0; i < n; i++) each(sessionKey(keyRand), sessionValue(i, rand), i);
+}
+
 function sessionMemLayouts(): MemLayout[] {
-  const kv = (n: number, each: (key: string, value: SessionValue, i: number) => void) => {
-    const rand = prng(21);
-    const keyRand = prng(22);
-    for (let i = 0; i < n; i++) each(sessionKey(keyRand), sessionValue(i, rand), i);
-  };
   return [
     {
       name: 'keys only (44 B flat strings in an array)',
@@ -449,40 +452,8 @@ function sessionMemLayouts(): MemLayout[] {
         return [m, expiry];
       },
     },
-    {
-      name: 'P2 Map<key, LeanEntry> + exact-layout copy + expiry buckets',
-      build: (n) => {
-        const m = new Map<string, LeanEntry>();
-        const expiry = new Map<number, LeanEntry[]>();
-        kv(n, (k, v) => {
-          const now = Date.now();
-          const exp = Math.ceil((now + TTL) / 1000);
-          const e = new LeanEntry(exactCopy(v), exp, nextVersion(now), 0, NODE);
-          m.set(k, e);
-          const list = expiry.get(exp);
-          if (list === undefined) expiry.set(exp, [e]);
-          else list.push(e);
-        });
-        return [m, expiry];
-      },
-    },
-    {
-      name: 'P2b = P2 with frozenCopy (lean entry alone)',
-      build: (n) => {
-        const m = new Map<string, LeanEntry>();
-        const expiry = new Map<number, LeanEntry[]>();
-        kv(n, (k, v) => {
-          const now = Date.now();
-          const exp = Math.ceil((now + TTL) / 1000);
-          const e = new LeanEntry(frozenCopy(v), exp, nextVersion(now), 0, NODE);
-          m.set(k, e);
-          const list = expiry.get(exp);
-          if (list === undefined) expiry.set(exp, [e]);
-          else list.push(e);
-        });
-        return [m, expiry];
-      },
-    },
+    leanLayout('P2 Map<key, LeanEntry> + exact-layout copy + expiry buckets', exactCopy),
+    leanLayout('P2b = P2 with frozenCopy (lean entry alone)', frozenCopy),
     {
       name: 'P3 struct-of-arrays + exact-layout copy + slot expiry',
       build: (n) => {
@@ -514,6 +485,27 @@ function sessionMemLayouts(): MemLayout[] {
   ];
 }
 
+/** A `Map<key, LeanEntry>` with per-second expiry buckets, values copied by `copy`. */
+function leanLayout(name: string, copy: (value: unknown) => unknown): MemLayout {
+  return {
+    name,
+    build: (n) => {
+      const m = new Map<string, LeanEntry>();
+      const expiry = new Map<number, LeanEntry[]>();
+      kv(n, (k, v) => {
+        const now = Date.now();
+        const exp = Math.ceil((now + TTL) / 1000);
+        const e = new LeanEntry(copy(v), exp, nextVersion(now), 0, NODE);
+        m.set(k, e);
+        const list = expiry.get(exp);
+        if (list === undefined) expiry.set(exp, [e]);
+        else list.push(e);
+      });
+      return [m, expiry];
+    },
+  };
+}
+
 /** The per-user index of SessionCache, piece by piece (500k sessions, 2 per user, as in store.bench.ts). */
 function indexMemLayouts(): MemLayout[] {
   const PER_USER = 2;
@@ -523,23 +515,6 @@ function indexMemLayouts(): MemLayout[] {
     const nu = Math.round(n / PER_USER);
     for (let u = 0; u < nu; u++) users.push(flat(`user-${String(u).padStart(10, '0')}`));
     for (let i = 0; i < n; i++) f(users[i % nu], token(rand, 43), CREATED_AT + i);
-  };
-  interface Node {
-    children: Map<string | number, Node> | undefined;
-    state: EntryState | undefined;
-  }
-  const trieSet = (root: Node, key: readonly (string | number)[], state: EntryState) => {
-    let node = root;
-    for (const part of key) {
-      node.children ??= new Map();
-      let child = node.children.get(part);
-      if (child === undefined) {
-        child = { children: undefined, state: undefined };
-        node.children.set(part, child);
-      }
-      node = child;
-    }
-    node.state = state;
   };
   return [
     {
@@ -555,7 +530,7 @@ function indexMemLayouts(): MemLayout[] {
       build: (n) => {
         const handles: string[] = [];
         const arrays = new Map<string, EntryState>();
-        const root: Node = { children: undefined, state: undefined };
+        const root = new KeyIndex();
         const expiry = new ExpiryIndex();
         each(n, (uid, handle, createdAt) => {
           handles.push(handle);
@@ -563,7 +538,7 @@ function indexMemLayouts(): MemLayout[] {
           const key = Object.freeze(['user', uid, handle]);
           const s = currentState(key, createdAt, now + TTL, nextVersion(now));
           arrays.set(JSON.stringify(key), s);
-          trieSet(root, key, s);
+          root.set(key, s);
           expiry.add(s);
         });
         return [handles, arrays, root, expiry];
@@ -573,14 +548,14 @@ function indexMemLayouts(): MemLayout[] {
       name: 'I2 = I1 without the encoded-key Map (trie answers exact lookups too)',
       build: (n) => {
         const handles: string[] = [];
-        const root: Node = { children: undefined, state: undefined };
+        const root = new KeyIndex();
         const expiry = new ExpiryIndex();
         each(n, (uid, handle, createdAt) => {
           handles.push(handle);
           const now = Date.now();
           const key = Object.freeze(['user', uid, handle]);
           const s = currentState(key, createdAt, now + TTL, nextVersion(now));
-          trieSet(root, key, s);
+          root.set(key, s);
           expiry.add(s);
         });
         return [handles, root, expiry];
