@@ -8,7 +8,7 @@ import type { NamespaceObserver } from '../store/namespace-observer';
 import type { NamespaceStore } from '../store/namespace-store';
 import type { Table } from '../store/table';
 import type { WriteOp } from '../store/write-op';
-import { checkedKey, checkedPattern, checkedTtl, planWrite } from './write-plan';
+import { checkedKey, checkedPattern, checkedTtl, expiryOf, plannedPut, planWrite } from './write-plan';
 
 /** How long a tombstone of a key this node never had is kept, when the namespace has no TTL. */
 const ORPHAN_TOMBSTONE_MS = 60_000;
@@ -58,15 +58,21 @@ export class ClusterCache<V = unknown> extends CacheStore<V> {
 
   /** The value under `key`, or `undefined` if there is none or it expired. */
   get(key: CacheKey): V | undefined {
-    if (typeof key !== 'object') {
-      // Surely live (see LiveValues): no need to load the state.
-      const value = this.store.live.get(key, this.clock.now());
-      if (value !== undefined) return value as V;
-    }
-    const state = typeof key === 'object' ? this.store.current(checkedKey(key)) : this.store.scalars.get(key);
+    if (typeof key === 'object') return this.valueOf(this.store.current(checkedKey(key)), this.clock.now());
+    const now = this.clock.now();
+    // Surely live (see LiveValues): no need to load the state.
+    const fast = this.store.live.get(key, now);
+    if (fast !== undefined) return fast as V;
+    const state = this.store.scalars.get(key);
+    const value = this.valueOf(state, now);
+    // Read once, read again: the next read of the key takes the fast path.
+    if (value !== undefined) this.store.live.fill(key, state!, now);
+    return value;
+  }
+
+  private valueOf(state: EntryState | undefined, now: number): V | undefined {
     // A tombstone's value is undefined: no separate check (one field less to load).
-    if (state === undefined || state.expiresAt <= this.clock.now()) return undefined;
-    return state.value as V | undefined;
+    return state === undefined || state.expiresAt <= now ? undefined : (state.value as V | undefined);
   }
 
   /**
@@ -83,6 +89,17 @@ export class ClusterCache<V = unknown> extends CacheStore<V> {
     const state = this.store.current(checkedKey(key));
     if (state === undefined || isTombstone(state) || state.expiresAt <= this.clock.now()) return undefined;
     return state.expiresAt;
+  }
+
+  /** Stores `value` under `key` for `ttl` ms (or the namespace default): `write` without building a plan. */
+  override put(key: CacheKey, value: V, options?: PutOptions): Promise<void> {
+    try {
+      const now = this.clock.now();
+      const put = plannedPut(key, value, expiryOf(options, { namespace: this.namespaceName, ttl: this.ttl, now }));
+      return this.engine.write(this.table, [{ ns: this.namespaceName, key: put.key, value: put.value, expiresAt: put.expiresAt }]);
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   /**

@@ -35,12 +35,20 @@ export function planWrite(changes: WriteChanges<unknown>, options: PutOptions | 
   const puts: PlannedPut[] = [];
   let shared: number | undefined;
   for (const [key, value, own] of changes.put ?? []) {
-    const expiresAt = own === undefined ? (shared ??= expiryOf(options, context)) : expiryOf(own, context);
-    puts.push({ key: checkedKey(key), value: frozenValue(key, value), expiresAt });
+    puts.push(plannedPut(key, value, own === undefined ? (shared ??= expiryOf(options, context)) : expiryOf(own, context)));
   }
   const deletes = (changes.delete ?? []).map(checkedKey);
   if (puts.length === 0 && deletes.length === 0) throw new InvalidArgumentError(messages.emptyBatch('write'));
   return { puts, deletes };
+}
+
+/**
+ * One put of a write, checked: what `put` needs without building a whole plan.
+ * @param expiresAt from `expiryOf`.
+ * @throws InvalidArgumentError naming the bad key or value.
+ */
+export function plannedPut(key: CacheKey, value: unknown, expiresAt: number): PlannedPut {
+  return { key: checkedKey(key), value: frozenValue(key, value), expiresAt };
 }
 
 /**
@@ -76,8 +84,11 @@ export function checkedTtl(ttl: number | undefined, namespace: string, fallback:
   return resolved;
 }
 
-/** When a put with these options expires (ms since the epoch). */
-function expiryOf(options: PutOptions | undefined, context: WriteContext): number {
+/**
+ * When a put with these options expires (ms since the epoch).
+ * @throws InvalidArgumentError when there is no TTL or the expiry is not in the future.
+ */
+export function expiryOf(options: PutOptions | undefined, context: WriteContext): number {
   const expiresAt = options?.expiresAt ?? context.now + checkedTtl(options?.ttl, context.namespace, context.ttl);
   if (!(expiresAt > context.now) || !Number.isFinite(expiresAt)) throw new InvalidArgumentError(messages.badExpiresAt(expiresAt));
   return expiresAt;

@@ -6,6 +6,9 @@ import type { Table } from '../store/table';
 import type { WriteOp } from '../store/write-op';
 import type { WriteReplicator } from './write-replicator.interface';
 
+/** What a write that has nothing to wait for returns. */
+const DONE = Promise.resolve();
+
 /** When a write's promise resolves. @publicApi */
 export type WriteMode = 'sync' | 'async';
 
@@ -26,6 +29,8 @@ export class CacheEngine {
   private readonly persistence = new Map<string, TablePersistence>();
   private replicator: WriteReplicator | undefined;
   private sweeper: NodeJS.Timeout | undefined;
+  /** The last promise an async write logs the failure of. */
+  private watched: Promise<void> | undefined;
   /** Who wants to see every state applied (a heal collecting what changed while it ran). */
   private readonly taps = new Set<(table: Table, states: readonly EntryState[]) => void>();
 
@@ -56,16 +61,18 @@ export class CacheEngine {
    */
   write(table: Table, ops: readonly WriteOp[]): Promise<void> {
     const states = this.store.write(table, ops);
-    for (const tap of this.taps) tap(table, states);
-    const pending: Promise<void>[] = [];
-    const persistence = this.persistence.get(table.name);
-    if (persistence !== undefined) pending.push(persistence.save(states));
-    if (this.replicator !== undefined && table.mode === 'replicated') pending.push(this.replicator.replicate(table, states));
-    if (pending.length === 0) return Promise.resolve();
-    const all = pending.length === 1 ? pending[0] : Promise.all(pending).then(() => undefined);
+    if (this.taps.size > 0) for (const tap of this.taps) tap(table, states);
+    const saved = this.persistence.get(table.name)?.save(states);
+    const replicated = this.replicator !== undefined && table.mode === 'replicated' ? this.replicator.replicate(table, states) : undefined;
+    const all = saved === undefined ? replicated : replicated === undefined ? saved : Promise.all([saved, replicated]).then(() => undefined);
+    if (all === undefined) return DONE;
     if (this.options.writes === 'sync') return all;
-    all.catch((error: unknown) => this.options.logger.error(`async write to table "${table.name}" failed: ${String(error)}`));
-    return Promise.resolve();
+    // Writes of one turn share the replication batch's promise: one handler for all of them.
+    if (all !== this.watched) {
+      this.watched = all;
+      all.catch((error: unknown) => this.options.logger.error(`async write to table "${table.name}" failed: ${String(error)}`));
+    }
+    return DONE;
   }
 
   /**

@@ -8,10 +8,13 @@ import type { KeyPart } from './key';
  * key's state to check expiry — at 1M entries that state is one more dependent
  * cache miss, the largest cost of a get after the Map lookup itself.
  *
+ * Filled by reads, not writes: a read that had to load the state puts its
+ * value here (`fill`). A write of a key new to the namespace therefore pays
+ * nothing here, an overwrite one `drop`, and entries never read cost no slot.
+ *
  * Sweeps move `until` forward, after taking out the values that expire before
  * the new `until` (`Table.sweep`). A read after `until` (no sweep for a while)
- * goes to the state, as every read of an array key does. Costs one Map slot
- * per live scalar entry.
+ * goes to the state, as every read of an array key does.
  */
 export class LiveValues {
   private readonly values = new Map<KeyPart, unknown>();
@@ -27,14 +30,16 @@ export class LiveValues {
     return now < this.live ? this.values.get(key) : undefined;
   }
 
-  /** `state` became the current state of its scalar key. */
-  installed(key: KeyPart, state: EntryState): void {
-    // A tombstone's value is undefined: it is never held.
-    if (state.value !== undefined && state.expiresAt >= this.live) this.values.set(key, state.value);
-    else this.values.delete(key);
+  /**
+   * A read at `now` found `state` as its scalar key's current state: holds its
+   * value if it stays live until `until`. A tombstone's value is undefined: it
+   * is never held.
+   */
+  fill(key: KeyPart, state: EntryState, now: number): void {
+    if (now < this.live && state.expiresAt >= this.live && state.value !== undefined) this.values.set(key, state.value);
   }
 
-  /** The key's value may expire soon or is gone: reads of it go to its state. */
+  /** The key's value changed, may expire soon or is gone: reads of it go to its state. */
   drop(key: KeyPart): void {
     this.values.delete(key);
   }

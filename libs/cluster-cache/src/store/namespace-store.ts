@@ -51,8 +51,10 @@ export class NamespaceStore {
       this.arrays.set(encodeArrayKey(key), state);
       this.index.set(key, state);
     } else {
+      const size = this.scalars.size;
       this.scalars.set(key, state);
-      this.live.installed(key, state);
+      // A key new to the namespace cannot be in `live`: only an overwrite has a value to drop there.
+      if (this.scalars.size === size) this.live.drop(key);
     }
     for (const observer of this.observers) observer.installed(state, previous);
   }

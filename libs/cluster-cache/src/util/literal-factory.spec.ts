@@ -25,6 +25,18 @@ describe('literalFactory', () => {
     expect(literalFactory(['p\u0000q'])).toBeUndefined();
   });
 
+  it('tells apart key lists of the same length used in turn (the last factory per key count is only a shortcut)', () => {
+    const ab = literalFactory(['a', 'b'])!;
+    const ba = literalFactory(['b', 'a'])!;
+    const cd = literalFactory(['c', 'd'])!;
+    for (let i = 0; i < 3; i++) {
+      expect(literalFactory(['a', 'b'])).toBe(ab);
+      expect(Object.keys(literalFactory(['b', 'a'])!({ a: 1, b: 2 }, copyField, 0))).toEqual(['b', 'a']);
+      expect(literalFactory(['c', 'd'])).toBe(cd);
+    }
+    expect(ba).not.toBe(ab);
+  });
+
   it('makes none for a __proto__ key (a literal would set the prototype) or a very long key list', () => {
     expect(literalFactory(['a', '__proto__'])).toBeUndefined();
     expect(literalFactory(Array.from({ length: MAX_KEYS + 1 }, (_, i) => `k${i}`))).toBeUndefined();

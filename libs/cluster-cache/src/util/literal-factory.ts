@@ -27,6 +27,9 @@ const factories = new Map<string, Compiled | undefined>();
  */
 export function literalFactory(keys: readonly string[]): LiteralFactory | undefined {
   if (keys.length > MAX_KEYS) return undefined;
+  // Most values of an app share a few shapes: try the last one of this key count before joining and hashing the keys.
+  const last = lastByCount[keys.length];
+  if (last !== undefined && sameKeys(last.keys, keys)) return last.make;
   const shape = keys.join('\u0000');
   let compiled = factories.get(shape);
   if (compiled === undefined) {
@@ -35,10 +38,18 @@ export function literalFactory(keys: readonly string[]): LiteralFactory | undefi
     factories.set(shape, compiled);
     if (compiled === undefined) return undefined;
   }
-  const known = compiled.keys;
-  if (known.length !== keys.length) return undefined;
-  for (let i = 0; i < keys.length; i++) if (known[i] !== keys[i]) return undefined;
+  if (!sameKeys(compiled.keys, keys)) return undefined;
+  lastByCount[keys.length] = compiled;
   return compiled.make;
+}
+
+/** The factory used last, per number of keys. */
+const lastByCount: Array<Compiled | undefined> = [];
+
+function sameKeys(known: readonly string[], keys: readonly string[]): boolean {
+  if (known.length !== keys.length) return false;
+  for (let i = 0; i < keys.length; i++) if (known[i] !== keys[i]) return false;
+  return true;
 }
 
 function compile(keys: readonly string[]): Compiled | undefined {
