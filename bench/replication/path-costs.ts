@@ -12,7 +12,7 @@
  */
 import { ClusterCache } from '../../libs/cluster-cache/src/cache/cluster-cache';
 import { CacheEngine } from '../../libs/cluster-cache/src/engine/cache-engine';
-import { fromWire, toWire, WireState } from '../../libs/cluster-cache/src/replication/messages';
+import { FlatStates, flatStates, fromFlat, putFlat } from '../../libs/cluster-cache/src/replication/flat-states';
 import { WriteFanout } from '../../libs/cluster-cache/src/replication/write-fanout';
 import { systemClock } from '../../libs/cluster-cache/src/store/clock';
 import type { EntryState } from '../../libs/cluster-cache/src/store/entry';
@@ -104,21 +104,25 @@ async function main(): Promise<void> {
 
   // ---------- the wire ----------
   const keys = sessionKeys(N, 3000);
-  const states: WireState[] = keys.map((k, i) =>
-    toWire({ ns: 'cache', key: k, value: VALUES[i % 1000], expiresAt: Date.now() + SESSION_TTL, version: 1e12 + i, seen: 0, origin: 'a@127.0.0.1' }),
-  );
+  const states: EntryState[] = keys.map((k, i) => ({ ns: 'cache', key: k, value: VALUES[i % 1000], expiresAt: Date.now() + SESSION_TTL, version: 1e12 + i, seen: 0, origin: 'a@127.0.0.1' }));
+  /** A 'write' message of `states[from, to)`, flat as the library sends it. */
+  const writeMessage = (id: number, from: number, to: number) => {
+    const flat: FlatStates = flatStates(to - from);
+    for (let i = from; i < to; i++) putFlat(flat, i - from, states[i]);
+    return { t: 'write', id, batches: [['sessions', flat]] };
+  };
   const single: Buffer[] = [];
   const batched: Buffer[] = [];
   await measure("encode: one 'write' message per write (today)", 'write', () => {
     const codec = new MessageCodec(1 << 30);
     single.length = 0;
-    return timeLoop(N, (i) => single.push(codec.encode({ t: 'write', id: i, table: 'sessions', states: [states[i]] })));
+    return timeLoop(N, (i) => single.push(codec.encode(writeMessage(i, i, i + 1))));
   });
   await measure("encode: one 'write' message per 100 writes (proposal W2: batch per peer per tick)", 'write', () => {
     const codec = new MessageCodec(1 << 30);
     batched.length = 0;
     const t = nowNs();
-    for (let i = 0; i < N; i += 100) batched.push(codec.encode({ t: 'write', id: i, table: 'sessions', states: states.slice(i, i + 100) }));
+    for (let i = 0; i < N; i += 100) batched.push(codec.encode(writeMessage(i, i, i + 100)));
     return (nowNs() - t) / N;
   });
   await measure("encode an ack ({ t: 'ack', id }) through msgpack (before W3)", 'ack', () => {
@@ -138,12 +142,12 @@ async function main(): Promise<void> {
     const codec = new MessageCodec(1 << 30);
     const t = nowNs();
     for (const f of frames) {
-      const m = codec.decode(f.subarray(5)) as { states: WireState[] };
-      engine.merge(table, m.states.map(fromWire));
+      const m = codec.decode(f.subarray(5)) as { batches: Array<[string, FlatStates]> };
+      engine.merge(table, fromFlat(m.batches[0][1]));
     }
     return (nowNs() - t) / (frames.length * perFrame);
   };
-  await measure('peer: decode + fromWire (deepFreeze) + merge, one message per write (today)', 'write', () => applyAll(single, 1, 0));
+  await measure('peer: decode + fromFlat + merge (deepFreeze), one message per write', 'write', () => applyAll(single, 1, 0));
   await measure('peer: same, one message per 100 writes (W2)', 'write', () => applyAll(batched, 100, 0));
   await measure('peer: decode only, one message per 100 writes', 'write', () => {
     const codec = new MessageCodec(1 << 30);

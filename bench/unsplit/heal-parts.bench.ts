@@ -13,7 +13,8 @@ import { MessageCodec } from '../../libs/cluster-cache/src/transport/frame-codec
 import { bucketCount, differingBuckets } from '../../libs/cluster-cache/src/replication/digest';
 import { KeyHashTable } from '../../libs/cluster-cache/src/replication/key-hash-table';
 import { differences, joinParts, keySummaries, SummaryPart, summaryParts } from '../../libs/cluster-cache/src/replication/key-summaries';
-import { fromWire, ReplicationMessage, WireState } from '../../libs/cluster-cache/src/replication/messages';
+import type { ReplicationMessage } from '../../libs/cluster-cache/src/replication/messages';
+import { fromFlat } from '../../libs/cluster-cache/src/replication/flat-states';
 import { streamTables } from '../../libs/cluster-cache/src/replication/table-copy';
 import { BucketDigests } from '../../libs/cluster-cache/src/store/bucket-digests';
 import type { EntryState } from '../../libs/cluster-cache/src/store/entry';
@@ -102,13 +103,13 @@ async function main(): Promise<void> {
         }),
       },
       { name: 'compare summaries (differences)', run: cpu(() => differences(mineA, theirsB)) },
-      { name: 'serve a fetch of 50k keys: scan, filter, toWire', run: cpu(() => serveFetch(b, wanted)) },
+      { name: 'serve a fetch of 50k keys: scan, filter, flatten', run: cpu(() => serveFetch(b, wanted)) },
       { name: 'encode the 50k states (msgpackr)', run: cpu(() => fetchMessages.map((m) => new MessageCodec().encode(m))) },
       {
-        name: 'decode the 50k states (msgpackr) + fromWire',
+        name: 'decode the 50k states (msgpackr) + fromFlat',
         run: cpu(() => {
           const codec = new MessageCodec();
-          return frames.map((f) => ((codec.decode(f.subarray(5)) as { states?: WireState[] }).states ?? []).map(fromWire));
+          return frames.map((f) => fromFlat((codec.decode(f.subarray(5)) as { states?: unknown[] }).states ?? []));
         }),
       },
       {

@@ -112,6 +112,41 @@ describe('ClusterNode (in-memory network)', () => {
     for (let i = 0; i < 50; i++) expect(b.cache.get(`during${i}`)).toBe(i);
   });
 
+  it('keeps overwrites and deletes made during a copy on a joining node, whichever chunk their keys are in', async () => {
+    const net = new InMemoryNetwork();
+    const a = await start(makeNode(net, 'a@10.0.0.1'));
+    for (let i = 0; i < 10_000; i += 1000) {
+      await a.cache.putMany(Array.from({ length: 1000 }, (_, j) => [`k${i + j}`, 'old'] as const));
+    }
+    const b = makeNode(net, 'b@10.0.0.2', [a.address()]);
+    const joining = start(b);
+    // Keys from the first and the last chunks: some copied before the write, some after.
+    const touched = [0, 1, 2, 4998, 9997, 9998, 9999].map((i) => `k${i}`);
+    const during = touched.map((key, i) => (i % 2 === 0 ? a.cache.put(key, 'new') : a.cache.delete(key)));
+    await joining;
+    await Promise.all(during);
+    touched.forEach((key, i) => expect(b.cache.get(key)).toBe(i % 2 === 0 ? 'new' : undefined));
+    for (const state of a.table.states()) expect(b.table.current(state.ns, state.key)).toEqual(state);
+  });
+
+  it('copies tombstones, array keys and frozen values to a joining node as the seed holds them', async () => {
+    const net = new InMemoryNetwork();
+    const a = await start(makeNode(net, 'a@10.0.0.1'));
+    await a.cache.putMany([['gone', 1], [['user', 7, 's'], { roles: ['admin'] }], ['nothing', null]]);
+    await a.cache.delete('gone');
+    const b = await start(makeNode(net, 'b@10.0.0.2', [a.address()]));
+    expect(b.table.size).toBe(a.table.size);
+    for (const state of a.table.states()) expect(b.table.current(state.ns, state.key)).toEqual(state);
+    const tomb = b.table.current('cache', 'gone')!;
+    expect(tomb.value).toBeUndefined();
+    expect(b.cache.get('gone')).toBeUndefined();
+    expect(b.cache.get('nothing')).toBeNull();
+    const session = b.cache.get(['user', 7, 's']) as { roles: string[] };
+    expect(session).toEqual({ roles: ['admin'] });
+    expect(Object.isFrozen(session) && Object.isFrozen(session.roles)).toBe(true);
+    expect(Object.isFrozen(b.table.current('cache', ['user', 7, 's'])!.key)).toBe(true);
+  });
+
   it('tells a graceful leave from a failure', async () => {
     const net = new InMemoryNetwork();
     const a = await start(makeNode(net, 'a@10.0.0.1'));

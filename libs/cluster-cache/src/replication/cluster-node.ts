@@ -15,7 +15,8 @@ import { AntiEntropy } from './anti-entropy';
 import type { ClusterEvent, NodeDownReason } from './cluster-event';
 import { ClusterLock } from './cluster-lock';
 import { KeyHashTable } from './key-hash-table';
-import { fromWire, HelloMessage, MemberAddress, ReplicationMessage } from './messages';
+import { fromFlat } from './flat-states';
+import { HelloMessage, MemberAddress, ReplicationMessage } from './messages';
 import { CallHandler, ChunkHandler, PeerCalls } from './peer-calls';
 import { PeerSession } from './peer-session';
 import { COPY_CHUNK, streamTables } from './table-copy';
@@ -410,9 +411,10 @@ export class ClusterNode {
         return this.reach(message.members);
       case 'write': {
         let applied = 0;
-        for (const [name, states] of message.batches) {
+        for (const [name, flat] of message.batches) {
+          const states = fromFlat(flat);
           const table = this.replicatedTable(name);
-          if (table !== undefined) this.engine.merge(table, states.map(fromWire));
+          if (table !== undefined) this.engine.merge(table, states);
           applied += states.length;
         }
         return session.acknowledge(message.id, applied);

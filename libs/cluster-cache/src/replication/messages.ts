@@ -1,5 +1,4 @@
-import { EntryState, isTombstone } from '../store/entry';
-import type { NormalKey } from '../store/key';
+import type { FlatStates } from './flat-states';
 
 /** A node as other nodes reach it. */
 export interface MemberAddress {
@@ -7,12 +6,6 @@ export interface MemberAddress {
   host: string;
   port: number;
 }
-
-/**
- * An entry state on the wire: a tuple, so msgpackr sends no field names.
- * [ns, key, value, expiresAt, version, seen, origin, deleted (0/1)]
- */
-export type WireState = [string, NormalKey, unknown, number, number, number, string, 0 | 1];
 
 /** Replication messages exchanged over an authenticated link. */
 export type ReplicationMessage =
@@ -22,7 +15,7 @@ export type ReplicationMessage =
   | WriteMessage
   /** `keys`: only the keys with these hashes (Float64 bytes, see wire-arrays.ts). */
   | { t: 'copy-request'; id: number; tables: string[]; keys?: Uint8Array }
-  | { t: 'copy-chunk'; id: number; table: string; states: WireState[] }
+  | CopyChunkMessage
   | { t: 'copy-end'; id: number }
   | { t: 'call'; id: number; kind: string; body: unknown }
   | { t: 'reply-part'; id: number; body: unknown }
@@ -36,6 +29,14 @@ export type ReplicationMessage =
  */
 export const STATES_PER_ACK = 32;
 
+/** Part of a copy (`copy-request`): states of one table, flat (see flat-states.ts). */
+export interface CopyChunkMessage {
+  t: 'copy-chunk';
+  id: number;
+  table: string;
+  states: FlatStates;
+}
+
 /** Local writes, applied in order, then acknowledged with `id` (acks are cumulative). */
 export interface WriteMessage {
   t: 'write';
@@ -43,8 +44,8 @@ export interface WriteMessage {
   batches: WriteBatch[];
 }
 
-/** The states of one or more writes to one table: `[table, states]`. */
-export type WriteBatch = [string, WireState[]];
+/** The states of one or more writes to one table: `[table, states]`, the states flat (see flat-states.ts). */
+export type WriteBatch = [string, FlatStates];
 
 /** What a node tells a peer first on every new link. */
 export interface HelloMessage {
@@ -59,14 +60,4 @@ export interface HelloMessage {
   members: MemberAddress[];
   /** Its replicated tables. */
   tables: string[];
-}
-
-export function toWire(s: EntryState): WireState {
-  return [s.ns, s.key, s.value, s.expiresAt, s.version, s.seen, s.origin, isTombstone(s) ? 1 : 0];
-}
-
-/** A state from the wire. Its value is frozen only if it wins a merge (`Store.merge`). */
-export function fromWire(w: WireState): EntryState {
-  const key = typeof w[1] === 'object' ? Object.freeze(w[1]) : w[1];
-  return { ns: w[0], key, value: w[7] === 1 ? undefined : w[2], expiresAt: w[3], version: w[4], seen: w[5], origin: w[6] };
 }

@@ -1,6 +1,6 @@
 import type { EntryState } from '../store/entry';
-import { toWire } from './messages';
-import type { WriteBatch, WriteMessage } from './messages';
+import { FlatStates, putFlat, STATE_FIELDS } from './flat-states';
+import type { WriteMessage } from './messages';
 
 /**
  * Consecutive local writes that go to the same peers as one `write` message
@@ -32,10 +32,12 @@ export class OutgoingBatch {
 
   /** Adds one write; consecutive writes to one table share a table batch. */
   add(table: string, states: readonly EntryState[]): void {
-    const batches: WriteBatch[] = this.message.batches;
+    const batches = this.message.batches;
     const last = batches[batches.length - 1];
-    if (last !== undefined && last[0] === table) for (const state of states) last[1].push(toWire(state));
-    else batches.push([table, states.map(toWire)]);
+    let flat: FlatStates;
+    if (last !== undefined && last[0] === table) flat = last[1];
+    else batches.push([table, (flat = [])]);
+    for (const state of states) putFlat(flat, flat.length / STATE_FIELDS, state);
     this.states += states.length;
     this.writes++;
   }

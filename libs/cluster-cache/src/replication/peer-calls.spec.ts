@@ -53,4 +53,13 @@ describe('PeerCalls', () => {
     a.dropLink('a-b');
     await expect(pending).rejects.toThrow(/dropped/);
   });
+
+  it('fails a copy whose chunk is not whole states, instead of throwing into the link', async () => {
+    const calls = new PeerCalls(() => 'link', () => ({ name: 't' }) as never);
+    const chunks: unknown[] = [];
+    const pulled = calls.pull('b', ['t'], (_table, states) => chunks.push(states), undefined, 5000);
+    expect(() => calls.chunk({ t: 'copy-chunk', id: 1, table: 't', states: [1, 2, 3] })).not.toThrow();
+    await expect(pulled).rejects.toThrow(/not a whole number of states/);
+    expect(chunks).toEqual([]);
+  });
 });

@@ -1,6 +1,7 @@
 import type { EntryState } from '../store/entry';
 import type { Table } from '../store/table';
-import { fromWire, ReplicationMessage, WireState } from './messages';
+import type { CopyChunkMessage, ReplicationMessage } from './messages';
+import { fromFlat } from './flat-states';
 import { float64Bytes } from './wire-arrays';
 
 /** Handles a call from a peer; its result (or error) is the reply. */
@@ -124,13 +125,20 @@ export class PeerCalls {
     this.calls.get(message.id)?.parts?.push(message.body);
   }
 
-  chunk(message: { id: number; table: string; states: WireState[] }): void {
+  chunk(message: CopyChunkMessage): void {
     const pull = this.pulls.get(message.id);
     const table = this.table(message.table);
     if (pull === undefined || table === undefined) return;
+    let states: EntryState[];
+    try {
+      states = fromFlat(message.states);
+    } catch (error) {
+      // A chunk that cannot be read makes the copy incomplete: fail it (it is retried) rather than the link.
+      return this.failPull(message.id, error as Error);
+    }
     clearTimeout(pull.timer);
     pull.timer = this.idleTimer(message.id, pull.peer, pull.idle);
-    pull.onChunk(table, message.states.map(fromWire));
+    pull.onChunk(table, states);
   }
 
   end(id: number): void {

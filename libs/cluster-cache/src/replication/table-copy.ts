@@ -1,6 +1,6 @@
 import type { EntryState } from '../store/entry';
 import type { Table } from '../store/table';
-import { toWire, WireState } from './messages';
+import { flatStates, putFlat, STATE_FIELDS } from './flat-states';
 import type { ReplicationMessage } from './messages';
 
 /** States per copy message: big enough to amortise framing, small enough to interleave with live writes. */
@@ -29,7 +29,8 @@ export async function streamTables(link: CopyLink, id: number, tables: readonly 
   let sent = 0;
   let skipped = 0;
   for (const table of tables) {
-    let chunk: WireState[] = [];
+    let chunk = flatStates(COPY_CHUNK);
+    let count = 0;
     for (const state of table.states()) {
       if (only !== undefined && !only(state)) {
         if (++skipped % SCAN_SLICE === 0) {
@@ -38,17 +39,19 @@ export async function streamTables(link: CopyLink, id: number, tables: readonly 
         }
         continue;
       }
-      chunk.push(toWire(state));
-      if (chunk.length === COPY_CHUNK) {
+      putFlat(chunk, count, state);
+      if (++count === COPY_CHUNK) {
         link.send({ t: 'copy-chunk', id, table: table.name, states: chunk });
-        sent += chunk.length;
-        chunk = [];
+        sent += count;
+        chunk = flatStates(COPY_CHUNK);
+        count = 0;
         await link.writable();
         if (!link.open) return sent;
       }
     }
-    if (chunk.length > 0) link.send({ t: 'copy-chunk', id, table: table.name, states: chunk });
-    sent += chunk.length;
+    chunk.length = count * STATE_FIELDS;
+    if (count > 0) link.send({ t: 'copy-chunk', id, table: table.name, states: chunk });
+    sent += count;
   }
   link.send({ t: 'copy-end', id });
   return sent;
