@@ -10,13 +10,22 @@ const BUCKET_MS = 1000;
  * days; Pow's one-timer-per-key costs memory on every node).
  *
  * Buckets are filled lazily: an overwritten state stays in its old bucket and is
- * skipped at sweep time when it is no longer the key's current state.
+ * skipped at sweep time when it is no longer the key's current state. Until
+ * then it keeps the old state (and its value) in memory, so the owner rebuilds
+ * the index from the current states when overwrites pile up (`rebuild`).
  */
 export class ExpiryIndex {
   private readonly buckets = new Map<number, EntryState[]>();
   private readonly due = new MinHeap();
+  private listed = 0;
+
+  /** States listed, overwritten ones included. */
+  get size(): number {
+    return this.listed;
+  }
 
   add(state: EntryState): void {
+    this.listed++;
     const bucket = Math.floor(state.expiresAt / BUCKET_MS);
     const list = this.buckets.get(bucket);
     if (list === undefined) {
@@ -38,6 +47,7 @@ export class ExpiryIndex {
       this.due.pop();
       const list = this.buckets.get(bucket)!;
       this.buckets.delete(bucket);
+      this.listed -= list.length;
       for (const state of list) visit(state);
     }
   }
@@ -54,8 +64,15 @@ export class ExpiryIndex {
     for (const [bucket, list] of this.buckets) if (bucket <= last) for (const state of list) visit(state);
   }
 
+  /** Lists exactly `states` (the current ones), forgetting every overwritten state. */
+  rebuild(states: Iterable<EntryState>): void {
+    this.clear();
+    for (const state of states) this.add(state);
+  }
+
   clear(): void {
     this.buckets.clear();
     while (this.due.pop() !== undefined);
+    this.listed = 0;
   }
 }

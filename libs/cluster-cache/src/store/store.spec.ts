@@ -36,6 +36,26 @@ describe('Store', () => {
     expect(ta.current('n', 'x')).toBeUndefined();
   });
 
+  it('lets go of overwritten states at a sweep once they outnumber the table by half, and still expires the rest', () => {
+    const { a, ta, clock } = twoNodes();
+    for (let i = 0; i < 12_000; i++) a.write(ta, [{ ns: 'n', key: `k${i}`, value: i, expiresAt: clock.now() + 10 * MIN }]);
+    for (let round = 1; round <= 2; round++) {
+      for (let i = 0; i < 3_000; i++) a.write(ta, [{ ns: 'n', key: `k${i}`, value: -i, expiresAt: clock.now() + round * MIN }]);
+    }
+    expect(ta.listedForExpiry).toBe(18_000); // 6,000 overwritten states kept alive, 0.5× the table: not yet
+    ta.sweep();
+    expect(ta.listedForExpiry).toBe(18_000);
+    a.write(ta, [{ ns: 'n', key: 'k0', value: 'last', expiresAt: clock.now() + MIN }]);
+    ta.sweep();
+    expect(ta.listedForExpiry).toBe(12_000); // rebuilt from the current states
+    clock.advance(2 * MIN + 1000);
+    const removed = ta.sweep();
+    expect(removed.map((s) => s.key).sort()).toEqual(Array.from({ length: 3_000 }, (_, i) => `k${i}`).sort());
+    expect(ta.current('n', 'k0')).toBeUndefined();
+    expect(ta.current('n', 'k3000')?.value).toBe(3000);
+    expect(ta.listedForExpiry).toBe(9_000);
+  });
+
   it('lets the newer of two concurrent writes win on both nodes (last writer wins)', () => {
     const { a, b, ta, tb, clock } = twoNodes();
     const sa = a.write(ta, [{ ns: 'n', key: 'k', value: 'a', expiresAt: clock.now() + MIN }]);

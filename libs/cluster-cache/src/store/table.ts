@@ -6,6 +6,16 @@ import { ANY, compareKeys, NormalKey, PatternPart } from './key';
 import { NamespaceStore } from './namespace-store';
 import { keyHash } from './state-hash';
 
+/**
+ * A sweep rebuilds the expiry index once it lists this many times more states
+ * than the table holds: overwritten states wait there for their expiry, values
+ * included. Rebuilding costs O(table) after at least half that many
+ * overwrites, and caps the memory they hold at half the table's.
+ */
+const EXPIRY_SLACK = 1.5;
+/** Tables smaller than this are not worth a rebuild. */
+const EXPIRY_REBUILD_MIN = 10_000;
+
 /** Whether a table is copied to every node or stays on this one. @publicApi */
 export type TableMode = 'replicated' | 'local';
 
@@ -46,6 +56,11 @@ export class Table {
     let n = 0;
     for (const ns of this.namespaces.values()) n += ns.size;
     return n;
+  }
+
+  /** @internal States the expiry index lists, overwritten ones included (see EXPIRY_SLACK). */
+  get listedForExpiry(): number {
+    return this.expiry.size;
   }
 
   /** The key's stored state, whatever it is (live, expired or tombstone). */
@@ -131,7 +146,8 @@ export class Table {
 
   /**
    * Removes what expired (live entries past their TTL, tombstones past their
-   * keep time) at a cost proportional to what expired. With `fastReadsUntil`,
+   * keep time) at a cost proportional to what expired, and lets go of
+   * overwritten states when many are held (see EXPIRY_SLACK). With `fastReadsUntil`,
    * also lets reads of scalar keys skip their state until then (see
    * `LiveValues`): the values that expire before it are taken out of the fast
    * path first, at a cost proportional to them.
@@ -145,6 +161,10 @@ export class Table {
         this.digests?.remove(keyHash(state.ns, state.key), state);
       }
     });
+    if (this.expiry.size > EXPIRY_REBUILD_MIN) {
+      const size = this.size;
+      if (this.expiry.size > EXPIRY_SLACK * size) this.expiry.rebuild(this.states());
+    }
     if (fastReadsUntil !== undefined) this.extendFastReads(fastReadsUntil);
     return removed;
   }
