@@ -275,8 +275,8 @@ export function cpuPerOp(before: Cpu[], after: Cpu[], ops: number): Cpu[] {
   return before.map((b, i) => ({ user: (after[i].user - b.user) / ops, system: (after[i].system - b.system) / ops }));
 }
 
-/** Extra Node flags for fixture children (e.g. `--cpu-prof`), set by run.ts. */
-export const childNodeFlags: string[] = [];
+/** Extra Node flags for fixture children: `--cpu-prof` set by run.ts, plus any in env BENCH_CHILD_FLAGS (e.g. `--trace-gc`). */
+export const childNodeFlags: string[] = (process.env.BENCH_CHILD_FLAGS ?? '').split(' ').filter((flag) => flag !== '');
 
 /**
  * Spawns `node -r @swc-node/register bench/replication/<file>` with an IPC
