@@ -9,7 +9,7 @@ const nullValue: EntryState = { ns: '', key: 42, value: null, expiresAt: 1.8e12,
 /** Flattens `states`, sends them through a real message codec (records, as on a link), and reads them back. */
 function overTheWire(states: EntryState[]): EntryState[] {
   const flat = flatStates(states.length);
-  states.forEach((state, i) => putFlat(flat, i, state));
+  states.forEach((state, i) => putFlat(flat, i, state, states[i - 1]));
   const codec = new MessageCodec();
   const frame = codec.encode({ t: 'copy-chunk', id: 1, table: 't', states: flat });
   const message = codec.decode(frame.subarray(5)) as { states: unknown[] };
@@ -33,6 +33,21 @@ describe('flat states', () => {
 
   it('give states the field order of local writes (one hidden class for every stored state)', () => {
     expect(Object.keys(overTheWire([live])[0])).toEqual(['ns', 'key', 'value', 'expiresAt', 'version', 'seen', 'origin']);
+  });
+
+  it('send a namespace or origin equal to the previous state\'s as null, and restore it on arrival', () => {
+    const second: EntryState = { ...live, key: 'k2', origin: 'c@h' };
+    const third: EntryState = { ...live, key: 'k3', ns: 'other', origin: 'c@h' };
+    const flat = flatStates(3);
+    [live, second, third].forEach((state, i, all) => putFlat(flat, i, state, all[i - 1]));
+    expect([flat[STATE_FIELDS], flat[STATE_FIELDS + 6], flat[2 * STATE_FIELDS], flat[2 * STATE_FIELDS + 6]]).toEqual([null, 'c@h', 'other', null]);
+    expect(overTheWire([live, second, third])).toEqual([live, second, third]);
+  });
+
+  it('refuse a first state without its namespace or origin', () => {
+    const flat = flatStates(1);
+    putFlat(flat, 0, live, live);
+    expect(() => fromFlat(flat)).toThrow(/first state has no namespace or origin/);
   });
 
   it('refuse an array that is not a whole number of states', () => {

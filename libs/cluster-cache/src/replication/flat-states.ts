@@ -6,7 +6,10 @@ import type { EntryState } from '../store/entry';
  * tombstone; msgpackr keeps undefined apart from null). Replicated writes and
  * copies send states by the million: one array per write batch or copy chunk
  * costs neither side an object per state, and msgpackr encodes and decodes a
- * flat array faster than records or tuples.
+ * flat array faster than records or tuples. A state whose `ns` or `origin`
+ * equals the previous state's carries `null` there instead (most do: a batch
+ * is mostly one node's writes to one namespace), which spares both sides a
+ * string per field.
  */
 export type FlatStates = unknown[];
 
@@ -18,23 +21,25 @@ export function flatStates(count: number): FlatStates {
   return new Array<unknown>(count * STATE_FIELDS);
 }
 
-/** Writes `state` as the `index`-th state of `flat`. */
-export function putFlat(flat: FlatStates, index: number, state: EntryState): void {
+/**
+ * Writes `state` as the `index`-th state of `flat`.
+ * @param previous the state written at `index - 1`, if any.
+ */
+export function putFlat(flat: FlatStates, index: number, state: EntryState, previous?: EntryState): void {
   const at = index * STATE_FIELDS;
-  flat[at] = state.ns;
+  flat[at] = previous !== undefined && previous.ns === state.ns ? null : state.ns;
   flat[at + 1] = state.key;
   flat[at + 2] = state.value;
   flat[at + 3] = state.expiresAt;
   flat[at + 4] = state.version;
   flat[at + 5] = state.seen;
-  flat[at + 6] = state.origin;
+  flat[at + 6] = previous !== undefined && previous.origin === state.origin ? null : state.origin;
 }
 
 /**
  * The states of a flat array from a peer. Array keys are frozen, as every
  * stored key is; values are frozen only if they win a merge (`Store.merge`).
- * Runs of equal namespaces and origins share one string: msgpackr makes a new
- * string for each, which 1M replicated states would otherwise keep 2M of.
+ * Runs of equal namespaces and origins share one string.
  * @throws Error when the array is not whole states.
  */
 export function fromFlat(flat: FlatStates): EntryState[] {
@@ -44,8 +49,10 @@ export function fromFlat(flat: FlatStates): EntryState[] {
   let origin = '';
   for (let i = 0, at = 0; at < flat.length; i++, at += STATE_FIELDS) {
     const key = flat[at + 1] as EntryState['key'];
-    if (flat[at] !== ns) ns = flat[at] as string;
-    if (flat[at + 6] !== origin) origin = flat[at + 6] as string;
+    // null: the same as the previous state's (see putFlat); the first state must say.
+    if (flat[at] !== null) ns = flat[at] as string;
+    if (flat[at + 6] !== null) origin = flat[at + 6] as string;
+    if (i === 0 && (flat[at] === null || flat[at + 6] === null)) throw new Error('malformed states from a peer: the first state has no namespace or origin');
     states[i] = {
       ns,
       key: typeof key === 'object' ? Object.freeze(key) : key,

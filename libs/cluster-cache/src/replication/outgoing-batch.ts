@@ -18,6 +18,8 @@ export class OutgoingBatch {
   private resolve!: () => void;
   /** Peers that have not applied it yet. */
   private remaining = 0;
+  /** The state added last to the last table batch (see putFlat). */
+  private lastState: EntryState | undefined;
 
   constructor(
     readonly id: number,
@@ -36,8 +38,14 @@ export class OutgoingBatch {
     const last = batches[batches.length - 1];
     let flat: FlatStates;
     if (last !== undefined && last[0] === table) flat = last[1];
-    else batches.push([table, (flat = [])]);
-    for (const state of states) putFlat(flat, flat.length / STATE_FIELDS, state);
+    else {
+      batches.push([table, (flat = [])]);
+      this.lastState = undefined;
+    }
+    for (const state of states) {
+      putFlat(flat, flat.length / STATE_FIELDS, state, this.lastState);
+      this.lastState = state;
+    }
     this.states += states.length;
     this.writes++;
   }

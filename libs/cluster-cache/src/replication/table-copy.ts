@@ -31,6 +31,7 @@ export async function streamTables(link: CopyLink, id: number, tables: readonly 
   for (const table of tables) {
     let chunk = flatStates(COPY_CHUNK);
     let count = 0;
+    let previous: EntryState | undefined;
     for (const state of table.states()) {
       if (only !== undefined && !only(state)) {
         if (++skipped % SCAN_SLICE === 0) {
@@ -39,12 +40,14 @@ export async function streamTables(link: CopyLink, id: number, tables: readonly 
         }
         continue;
       }
-      putFlat(chunk, count, state);
+      putFlat(chunk, count, state, previous);
+      previous = state;
       if (++count === COPY_CHUNK) {
         link.send({ t: 'copy-chunk', id, table: table.name, states: chunk });
         sent += count;
         chunk = flatStates(COPY_CHUNK);
         count = 0;
+        previous = undefined;
         await link.writable();
         if (!link.open) return sent;
       }
