@@ -64,10 +64,10 @@ export class ExpiryIndex {
     for (const [bucket, list] of this.buckets) if (bucket <= last) for (const state of list) visit(state);
   }
 
-  /** Lists exactly `states` (the current ones), forgetting every overwritten state. */
-  rebuild(states: Iterable<EntryState>): void {
+  /** Lists exactly the states `forEachState` hands out (the current ones), forgetting every overwritten state. */
+  rebuild(forEachState: (visit: (state: EntryState) => void) => void): void {
     this.clear();
-    for (const state of states) this.add(state);
+    forEachState((state) => this.add(state));
   }
 
   clear(): void {

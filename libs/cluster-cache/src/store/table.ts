@@ -110,7 +110,8 @@ export class Table {
     if (this.mode !== 'replicated') throw new Error(`table "${this.name}" is local: it keeps no digests`);
     if (this.digests === undefined) {
       this.digests = new BucketDigests();
-      for (const state of this.states()) this.digests.add(keyHash(state.ns, state.key), state);
+      const digests = this.digests;
+      this.forEachState((state) => digests.add(keyHash(state.ns, state.key), state));
     }
     const expired = new Set<EntryState>(); // a state may be listed twice (installed again after it lost its place)
     this.expiry.forEachDue(now, (state) => {
@@ -139,6 +140,11 @@ export class Table {
     return live.sort((a, b) => compareKeys(a.key, b.key));
   }
 
+  /** Hands every stored state to `visit` (full scans that need no pause in between). */
+  forEachState(visit: (state: EntryState) => void): void {
+    for (const ns of this.namespaces.values()) ns.forEachState(visit);
+  }
+
   /** Every stored state (for copies to joining nodes and for digests). */
   *states(): IterableIterator<EntryState> {
     for (const ns of this.namespaces.values()) yield* ns.states();
@@ -163,7 +169,7 @@ export class Table {
     });
     if (this.expiry.size > EXPIRY_REBUILD_MIN) {
       const size = this.size;
-      if (this.expiry.size > EXPIRY_SLACK * size) this.expiry.rebuild(this.states());
+      if (this.expiry.size > EXPIRY_SLACK * size) this.expiry.rebuild((visit) => this.forEachState(visit));
     }
     if (fastReadsUntil !== undefined) this.extendFastReads(fastReadsUntil);
     return removed;
