@@ -45,6 +45,7 @@ export type { TransportTlsOptions } from './transport/transport-options.interfac
 export { TransportError } from './transport/transport.error';
 export type { TransportErrorCode } from './transport/transport.error';
 export { MAX_KEY_BYTES } from './store/key';
+export { MAX_VALUE_BYTES } from './cache/write-plan';
 export * from './discovery';
 export { TestCluster } from './testing/test-cluster';
 export type { TestClusterNode, TestClusterOptions } from './testing/test-cluster';

@@ -1,6 +1,7 @@
 import { InvalidArgumentError } from '../errors/cluster-cache.error';
 import { ANY } from '../store/key';
 import { localCache } from './testing/local-cache';
+import { MAX_VALUE_BYTES } from './write-plan';
 
 const MIN = 60_000;
 const DAY = 24 * 60 * MIN;
@@ -110,6 +111,21 @@ describe('ClusterCache', () => {
     expect(ns.get('a')).toBeUndefined();
     expect(ns.get('b')).toBe(2);
     expect(() => cache.namespace('bad', { ttl: 0 })).toThrow(/ttl must be a positive/);
+  });
+
+  it('refuses a value too large for one cluster frame, naming the key and the limit, and keeps large ones below it', async () => {
+    const { cache } = localCache({ ttl: MIN });
+    const big = 'x'.repeat(MAX_VALUE_BYTES / 2);
+    await cache.put('fits', { a: big, b: 'y'.repeat(1000) });
+    expect((cache.get('fits') as { a: string }).a).toHaveLength(MAX_VALUE_BYTES / 2);
+    const tooLarge = cache.put('huge', { a: big, b: big, c: 'z'.repeat(1000) });
+    await expect(tooLarge).rejects.toThrow(InvalidArgumentError);
+    await expect(tooLarge).rejects.toThrow(new RegExp(`value for key "huge" is \\d+ bytes encoded; values are limited to ${MAX_VALUE_BYTES} bytes`));
+    await expect(cache.putMany([['small', 1], ['huge', 'é'.repeat(MAX_VALUE_BYTES / 2 + 1)]])).rejects.toThrow(/limited to/);
+    expect(cache.get('huge')).toBeUndefined();
+    expect(cache.get('small')).toBeUndefined();
+    await cache.put('after', 'small values are not measured'); // the character count starts afresh per value
+    expect(cache.get('after')).toBe('small values are not measured');
   });
 
   it('writes putMany atomically: nothing at all when one element is invalid', async () => {

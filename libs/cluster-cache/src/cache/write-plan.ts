@@ -2,7 +2,17 @@ import type { PutOptions, WriteChanges } from '../contract/cache-store';
 import { InvalidArgumentError } from '../errors/cluster-cache.error';
 import { messages } from '../errors/messages';
 import { CacheKey, KeyPattern, keyProblem, NormalKey, normalizeKey, PatternPart, patternParts, patternProblem } from '../store/key';
-import { frozenCopy } from '../util/frozen-copy';
+import { pack } from 'msgpackr';
+import { TRANSPORT_DEFAULTS } from '../transport/transport.constants';
+import { frozenCopy, takeCopiedChars } from '../util/frozen-copy';
+
+/**
+ * The largest value a put accepts, encoded: every node must be able to send
+ * it to the others in one frame (with its key and the message around it), and
+ * every backend accepts the same values.
+ * @publicApi
+ */
+export const MAX_VALUE_BYTES = TRANSPORT_DEFAULTS.maxFrameBytes - 64 * 1024;
 
 /** A validated put: normalised key, frozen copy of the value, absolute expiry. */
 export interface PlannedPut {
@@ -96,9 +106,17 @@ export function expiryOf(options: PutOptions | undefined, context: WriteContext)
 
 function frozenValue(key: CacheKey, value: unknown): unknown {
   if (value === undefined) throw new InvalidArgumentError(messages.undefinedValue(key));
+  let copy: unknown;
+  takeCopiedChars();
   try {
-    return frozenCopy(value);
+    copy = frozenCopy(value);
   } catch (error) {
     throw new InvalidArgumentError(messages.unclonableValue(key, (error as Error).message));
   }
+  // Only values with much text can be too large; those few are measured exactly.
+  if (takeCopiedChars() > MAX_VALUE_BYTES / 4) {
+    const bytes = pack(copy).length;
+    if (bytes > MAX_VALUE_BYTES) throw new InvalidArgumentError(messages.valueTooLarge(key, bytes, MAX_VALUE_BYTES));
+  }
+  return copy;
 }

@@ -417,11 +417,17 @@ export class ClusterNode {
           if (table !== undefined) this.engine.merge(table, states);
           applied += states.length;
         }
+        // A part of a message too large for one frame: the last part acknowledges them all.
+        if (message.more === 1) return;
         return session.acknowledge(message.id, applied);
       }
       case 'copy-request': {
         const tables = message.tables.map((name) => this.replicatedTable(name)).filter((t): t is Table => t !== undefined);
-        return void streamTables(session, message.id, tables, message.keys && withKeys(float64sOf(message.keys), this.engine.store.clock.now()));
+        const only = message.keys && withKeys(float64sOf(message.keys), this.engine.store.clock.now());
+        streamTables(session, message.id, tables, only).catch((error: unknown) =>
+          this.logger.error(`sending a copy to ${session.name} failed: ${String(error)}`),
+        );
+        return;
       }
       case 'copy-chunk':
         return this.calls.chunk(message);
@@ -444,7 +450,15 @@ export class ClusterNode {
     this.everLinked.add(session.runId);
     this.fanout.add({
       name: session.name,
-      send: (m) => session.send(m),
+      send: (m) => {
+        try {
+          session.send(m);
+        } catch (error) {
+          // Not expected (puts refuse values too large for a frame); never let it end the process.
+          this.logger.error(`a write to ${session.name} could not be sent, the peer misses it until a resync: ${String(error)}`);
+          this.mustResync.add(session.name);
+        }
+      },
       disconnect: (reason) => {
         this.mustResync.add(session.name);
         this.logger.warn?.(`${session.name} did not acknowledge writes within ${this.options.ackTimeout} ms: disconnected, it resyncs when it is back`);

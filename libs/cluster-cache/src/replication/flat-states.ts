@@ -37,6 +37,23 @@ export function putFlat(flat: FlatStates, index: number, state: EntryState, prev
 }
 
 /**
+ * Two flat arrays holding the states of `flat` (at least two), in order: the
+ * first half and the rest, each starting with its namespace and origin written out.
+ */
+export function splitFlat(flat: FlatStates): [FlatStates, FlatStates] {
+  const at = (flat.length / STATE_FIELDS >> 1) * STATE_FIELDS;
+  const second = flat.slice(at);
+  for (const field of [0, 6]) {
+    if (second[field] !== null) continue;
+    // The value the elided field repeats: the last one written out before the split.
+    let back = at - STATE_FIELDS;
+    while (flat[back + field] === null) back -= STATE_FIELDS;
+    second[field] = flat[back + field];
+  }
+  return [flat.slice(0, at), second];
+}
+
+/**
  * The states of a flat array from a peer. Array keys are frozen, as every
  * stored key is; values are frozen only if they win a merge (`Store.merge`).
  * Runs of equal namespaces and origins share one string.

@@ -42,6 +42,11 @@ export interface WriteMessage {
   t: 'write';
   id: number;
   batches: WriteBatch[];
+  /**
+   * 1 on every part but the last of a write message too large for one frame
+   * (see message-split.ts): applied at once, acknowledged with the last part.
+   */
+  more?: 1;
 }
 
 /** The states of one or more writes to one table: `[table, states]`, the states flat (see flat-states.ts). */

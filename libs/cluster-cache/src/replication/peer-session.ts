@@ -1,5 +1,7 @@
 import type { NodeInfo } from '../transport/node-info';
 import type { PeerLink } from '../transport/peer-link.interface';
+import { TransportError } from '../transport/transport.error';
+import { splitMessage } from './message-split';
 import { STATES_PER_ACK } from './messages';
 import type { HelloMessage, ReplicationMessage } from './messages';
 
@@ -37,8 +39,20 @@ export class PeerSession {
     return `${this.link.peer.name}#${this.link.peer.incarnation}`;
   }
 
+  /**
+   * Sends `message`; one too large for a frame (a batch of large values) goes
+   * as several smaller ones.
+   * @throws TransportError when it cannot be encoded, or is one state too large for a frame.
+   */
   send(message: ReplicationMessage): void {
-    if (this.open) this.link.send(message);
+    if (!this.open) return;
+    try {
+      this.link.send(message);
+    } catch (error) {
+      const parts = error instanceof TransportError && error.code === 'frame-too-large' ? splitMessage(message) : undefined;
+      if (parts === undefined) throw error;
+      for (const part of parts) this.send(part);
+    }
   }
 
   /**

@@ -1,6 +1,16 @@
 import { deepFreeze } from './deep-freeze';
 import { literalFactory } from './literal-factory';
 
+/** String characters copied since the last `takeCopiedChars` (the size check of a put, without a walk of its own). */
+let copiedChars = 0;
+
+/** The string characters `frozenCopy` copied since the last call, and starts counting afresh. */
+export function takeCopiedChars(): number {
+  const chars = copiedChars;
+  copiedChars = 0;
+  return chars;
+}
+
 /** Deeper than this is taken for a cycle (values must be plain data, which has none). */
 const MAX_DEPTH = 64;
 
@@ -15,7 +25,8 @@ const MAX_DEPTH = 64;
  */
 export function frozenCopy<T>(value: T, depth = 0): T {
   if (typeof value !== 'object' || value === null) {
-    if (typeof value === 'function' || typeof value === 'symbol' || typeof value === 'bigint') throw new TypeError(`a ${typeof value} is not data`);
+    if (typeof value === 'string') copiedChars += value.length;
+    else if (typeof value === 'function' || typeof value === 'symbol' || typeof value === 'bigint') throw new TypeError(`a ${typeof value} is not data`);
     return value;
   }
   if (depth > MAX_DEPTH) throw new TypeError(`nested deeper than ${MAX_DEPTH} levels (or cyclic)`);
