@@ -1,8 +1,8 @@
+import { pack } from 'msgpackr';
 import type { PutOptions, WriteChanges } from '../contract/cache-store';
 import { InvalidArgumentError } from '../errors/cluster-cache.error';
 import { messages } from '../errors/messages';
 import { CacheKey, KeyPattern, keyProblem, NormalKey, normalizeKey, PatternPart, patternParts, patternProblem } from '../store/key';
-import { pack } from 'msgpackr';
 import { TRANSPORT_DEFAULTS } from '../transport/transport.constants';
 import { frozenCopy, takeCopiedChars } from '../util/frozen-copy';
 
