@@ -450,9 +450,9 @@ export class ClusterNode {
     this.everLinked.add(session.runId);
     this.fanout.add({
       name: session.name,
-      send: (m) => {
+      send: (m, shared) => {
         try {
-          session.send(m);
+          session.send(m, shared);
         } catch (error) {
           // Not expected (puts refuse values too large for a frame); never let it end the process.
           this.logger.error(`a write to ${session.name} could not be sent, the peer misses it until a resync: ${String(error)}`);

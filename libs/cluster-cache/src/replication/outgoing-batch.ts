@@ -50,9 +50,16 @@ export class OutgoingBatch {
     this.writes++;
   }
 
+  /**
+   * Whether it goes to several peers: then it is encoded once for all of them
+   * (a shared frame), else in its link's own, more compact stream.
+   */
+  shared = false;
+
   /** It goes to `peers` peers (resolved at once if none). */
   sendTo(peers: number): void {
     this.remaining = peers;
+    this.shared = peers > 1;
     if (peers === 0) this.resolve();
   }
 

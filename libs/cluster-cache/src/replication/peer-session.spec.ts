@@ -11,6 +11,7 @@ function recordingLink(log: string[]): PeerLink {
     closeReason: undefined,
     bufferedBytes: 0,
     send: () => true,
+    sendShared: () => true,
     sendAck: (id) => (log.push(`ack ${id}`), true),
     onAck: () => () => undefined,
     onMessage: () => () => undefined,

@@ -42,12 +42,17 @@ export class PeerSession {
   /**
    * Sends `message`; one too large for a frame (a batch of large values) goes
    * as several smaller ones.
+   * @param shared the same message object goes to other peers too: it is
+   * encoded once for all of them, in a frame that defines its own record
+   * structures (larger, and slower to decode, than the link's own stream: worth
+   * it from two peers on, when it spares the writer an encode per extra peer).
    * @throws TransportError when it cannot be encoded, or is one state too large for a frame.
    */
-  send(message: ReplicationMessage): void {
+  send(message: ReplicationMessage, shared = false): void {
     if (!this.open) return;
     try {
-      this.link.send(message);
+      if (shared) this.link.sendShared(message);
+      else this.link.send(message);
     } catch (error) {
       const parts = error instanceof TransportError && error.code === 'frame-too-large' ? splitMessage(message) : undefined;
       if (parts === undefined) throw error;

@@ -7,11 +7,12 @@ import { FanoutPeer, WriteFanout } from './write-fanout';
 
 function peer(name: string) {
   const sent: ReplicationMessage[] = [];
-  const p: FanoutPeer & { sent: ReplicationMessage[]; dropped: string[] } = {
+  const p: FanoutPeer & { sent: ReplicationMessage[]; shared: boolean[]; dropped: string[] } = {
     name,
     sent,
+    shared: [],
     dropped: [],
-    send: (m) => sent.push(m),
+    send: (m, shared = false) => (sent.push(m), p.shared.push(shared)),
     disconnect: (reason) => p.dropped.push(reason),
   };
   return p;
@@ -24,6 +25,19 @@ describe('WriteFanout', () => {
   let fanout: WriteFanout;
   beforeEach(() => (fanout = new WriteFanout(clock, 1000)));
   afterEach(() => fanout.stop());
+
+  it('hands the same message object to every peer, marked shared (encode once) only when it goes to several', async () => {
+    const [a, b] = [peer('a'), peer('b')];
+    fanout.add(a);
+    void fanout.replicate(table, [state]);
+    await Promise.resolve();
+    fanout.add(b);
+    void fanout.replicate(table, [state]);
+    await Promise.resolve();
+    expect(a.shared).toEqual([false, true]);
+    expect(b.shared).toEqual([true]);
+    expect(b.sent[0]).toBe(a.sent[1]);
+  });
 
   it('resolves at once with no peers', async () => {
     await expect(fanout.replicate(table, [state])).resolves.toBeUndefined();

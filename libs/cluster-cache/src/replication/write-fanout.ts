@@ -9,7 +9,8 @@ import { OutgoingBatch } from './outgoing-batch';
 /** What the fan-out needs of a peer link. */
 export interface FanoutPeer {
   readonly name: string;
-  send(message: ReplicationMessage): void;
+  /** @param shared the same message goes to other peers too: encode it once for all (see PeerSession.send). */
+  send(message: ReplicationMessage, shared?: boolean): void;
   /** Drops the link: the peer must resync when it comes back. */
   disconnect(reason: 'ack-timeout'): void;
 }
@@ -115,7 +116,7 @@ export class WriteFanout implements WriteReplicator {
     this.open = undefined;
     for (const queue of this.peers.values()) {
       const { inFlight, unsent } = queue;
-      for (let i = inFlight.length - unsent; i < inFlight.length; i++) queue.peer.send(inFlight[i].message);
+      for (let i = inFlight.length - unsent; i < inFlight.length; i++) queue.peer.send(inFlight[i].message, inFlight[i].shared);
       queue.unsent = 0;
     }
   }

@@ -63,6 +63,24 @@ describe('MessageCodec', () => {
     expect(frames[1].length).toBeLessThan(frames[0].length); // the structure went out once
   });
 
+  it('encodes a shared message once for every link, readable by any receiver in any order', () => {
+    const [a, b] = [new MessageCodec(), new MessageCodec()];
+    const messages = Array.from({ length: 3 }, (_, i) => ({ t: 'write', id: i, batches: [['t', ['n', `k${i}`, { user: 'u', n: i }]]] }));
+    const frames = messages.map((message) => a.encodeShared(message));
+    expect(b.encodeShared(messages[1])).toBe(frames[1]); // the same bytes for the second link
+    expect(frames[2][FRAME_HEADER_BYTES]).toBe(FrameKind.Shared);
+    expect(frames[2].readUInt32BE(0)).toBe(frames[2].length - FRAME_HEADER_BYTES);
+    // Each frame defines its own structures: a fresh receiver reads the last one first.
+    const receiver = new MessageCodec();
+    expect(receiver.decodeShared(frames[2].subarray(FRAME_HEADER_BYTES + 1))).toEqual(messages[2]);
+    expect(receiver.decodeShared(frames[0].subarray(FRAME_HEADER_BYTES + 1))).toEqual(messages[0]);
+  });
+
+  it('refuses a shared message larger than its frame limit, and a malformed shared body', () => {
+    expect(() => new MessageCodec(100).encodeShared({ blob: 'x'.repeat(200) })).toThrow(expect.objectContaining({ code: 'frame-too-large' }));
+    expect(() => new MessageCodec().decodeShared(Buffer.from([0x92, 0x01]))).toThrow(expect.objectContaining({ code: 'protocol-error' }));
+  });
+
   it('writes a Message frame header around the body', () => {
     const frame = new MessageCodec().encode([1, 2, 3]);
     expect(frame.readUInt32BE(0)).toBe(frame.length - FRAME_HEADER_BYTES);

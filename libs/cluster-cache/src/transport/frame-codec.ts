@@ -27,6 +27,11 @@ export const FrameKind = {
   CodecReset: 6,
   /** An acknowledgement: a float64 (big-endian) id, see {@link encodeAckFrame}. */
   Ack: 7,
+  /**
+   * Application message, msgpack with its record structures defined inside it:
+   * one encoding serves every link (see {@link MessageCodec.encodeShared}).
+   */
+  Shared: 8,
 } as const;
 
 /** One of the {@link FrameKind} values. */
@@ -163,6 +168,45 @@ export class MessageCodec {
   constructor(private readonly maxFrameBytes: number = TRANSPORT_DEFAULTS.maxFrameBytes) {}
 
   /**
+   * Encodes `message` as a complete {@link FrameKind.Shared} frame, once for
+   * every link that sends the same message object (a write goes to every peer):
+   * the frame depends on no link's record structures.
+   *
+   * @throws TransportError `'encode-failed'` or `'frame-too-large'`; no encoder state changes.
+   */
+  encodeShared(message: object): Buffer {
+    let frame = sharedFrames.get(message);
+    if (frame === undefined) {
+      try {
+        frame = sharedPackr.pack(message, RESERVE_START_SPACE | FRAME_OVERHEAD_BYTES);
+      } catch (error) {
+        throw new TransportError('encode-failed', `cannot encode message: ${errorMessage(error)}`, { cause: error });
+      }
+      frame.writeUInt32BE(frame.length - FRAME_HEADER_BYTES, 0);
+      frame[FRAME_HEADER_BYTES] = FrameKind.Shared;
+      sharedFrames.set(message, frame);
+    }
+    const length = frame.length - FRAME_HEADER_BYTES;
+    if (length > this.maxFrameBytes) {
+      throw new TransportError('frame-too-large', `message of ${length} bytes exceeds the ${this.maxFrameBytes}-byte frame limit`);
+    }
+    return frame;
+  }
+
+  /**
+   * Decodes the body of a {@link FrameKind.Shared} payload (the payload without its kind byte).
+   *
+   * @throws TransportError `'protocol-error'` when the body is not valid msgpack.
+   */
+  decodeShared(body: Buffer): unknown {
+    try {
+      return sharedUnpackr.unpack(body);
+    } catch (error) {
+      throw new TransportError('protocol-error', `malformed message: ${errorMessage(error)}`, { cause: error });
+    }
+  }
+
+  /**
    * Encodes `message` as a complete {@link FrameKind.Message} frame.
    *
    * @throws TransportError `'encode-failed'` or `'frame-too-large'`; the encoder has then
@@ -223,6 +267,12 @@ function createMessageUnpackr(): Unpackr {
   // copyBuffers: a decoded Buffer must not pin the socket chunk it arrived in.
   return new Unpackr({ useRecords: true, sequential: true, copyBuffers: true });
 }
+
+// Shared frames: structures defined in each message (none kept between messages), so any decoder reads any frame.
+const sharedPackr = new Packr({ useRecords: true, maxSharedStructures: 0 });
+const sharedUnpackr = new Unpackr({ useRecords: true, maxSharedStructures: 0, copyBuffers: true });
+/** The shared frame of each message object still referenced (a write waits in flight until every peer applied it). */
+const sharedFrames = new WeakMap<object, Buffer>();
 
 const handshakePackr = new Packr({ useRecords: false });
 const handshakeUnpackr = new Unpackr({ useRecords: false, mapsAsObjects: true });

@@ -229,6 +229,10 @@ class InMemoryPeerLink implements PeerLink {
     return true;
   }
 
+  sendShared(message: object): boolean {
+    return this.send(message);
+  }
+
   sendAck(id: number): boolean {
     if (this.reason) return false;
     this.remote.enqueue(id);

@@ -72,6 +72,16 @@ export interface PeerLink {
   send(message: unknown): boolean;
 
   /**
+   * Like {@link send}, for a message object sent unchanged to several peers (a
+   * write): it is encoded once, for all links, without this link's record
+   * structures.
+   *
+   * @returns `false` if the link is closed and the message was dropped.
+   * @throws TransportError `'encode-failed'` or `'frame-too-large'`; the link stays usable.
+   */
+  sendShared(message: object): boolean;
+
+  /**
    * Acknowledges the peer's messages up to `id` (an id the peer's messages
    * carry; acks are cumulative). An ack is a small frame of its own, written out
    * at once with what was sent before it, not at the end of the tick: the peer

@@ -91,6 +91,13 @@ export class SocketPeerLink implements PeerLink {
     return true;
   }
 
+  sendShared(message: object): boolean {
+    if (this.reason) return false;
+    // Stateless: a failed encode leaves this link's encoder as it was, no reset frame needed.
+    this.conn.write(this.codec.encodeShared(message));
+    return true;
+  }
+
   sendAck(id: number): boolean {
     if (this.reason) return false;
     this.conn.write(encodeAckFrame(id));
@@ -124,6 +131,15 @@ export class SocketPeerLink implements PeerLink {
         let message: unknown;
         try {
           message = this.codec.decode(payload.subarray(1));
+        } catch (error) {
+          return this.finish('protocol-error', error as Error);
+        }
+        return this.handlers.deliver(message);
+      }
+      case FrameKind.Shared: {
+        let message: unknown;
+        try {
+          message = this.codec.decodeShared(payload.subarray(1));
         } catch (error) {
           return this.finish('protocol-error', error as Error);
         }
