@@ -177,19 +177,10 @@ export class MessageCodec {
   encodeShared(message: object): Buffer {
     let frame = sharedFrames.get(message);
     if (frame === undefined) {
-      try {
-        frame = sharedPackr.pack(message, RESERVE_START_SPACE | FRAME_OVERHEAD_BYTES);
-      } catch (error) {
-        throw new TransportError('encode-failed', `cannot encode message: ${errorMessage(error)}`, { cause: error });
-      }
-      frame.writeUInt32BE(frame.length - FRAME_HEADER_BYTES, 0);
-      frame[FRAME_HEADER_BYTES] = FrameKind.Shared;
+      frame = packFrame(sharedPackr, message, FrameKind.Shared);
       sharedFrames.set(message, frame);
     }
-    const length = frame.length - FRAME_HEADER_BYTES;
-    if (length > this.maxFrameBytes) {
-      throw new TransportError('frame-too-large', `message of ${length} bytes exceeds the ${this.maxFrameBytes}-byte frame limit`);
-    }
+    checkFrameSize(frame, this.maxFrameBytes);
     return frame;
   }
 
@@ -199,11 +190,7 @@ export class MessageCodec {
    * @throws TransportError `'protocol-error'` when the body is not valid msgpack.
    */
   decodeShared(body: Buffer): unknown {
-    try {
-      return sharedUnpackr.unpack(body);
-    } catch (error) {
-      throw new TransportError('protocol-error', `malformed message: ${errorMessage(error)}`, { cause: error });
-    }
+    return unpackBody(sharedUnpackr, body);
   }
 
   /**
@@ -213,27 +200,15 @@ export class MessageCodec {
    * been restarted and a {@link FrameKind.CodecReset} frame must precede the next message.
    */
   encode(message: unknown): Buffer {
-    let frame: Buffer;
     try {
-      // Reserving the header space lets msgpackr write the body in place: no copy per frame.
-      frame = this.packr.pack(message, RESERVE_START_SPACE | FRAME_OVERHEAD_BYTES);
+      const frame = packFrame(this.packr, message, FrameKind.Message);
+      checkFrameSize(frame, this.maxFrameBytes);
+      return frame;
     } catch (error) {
+      // The encoder may have defined structures the peer never sees: both sides start afresh.
       this.packr = createMessagePackr();
-      throw new TransportError('encode-failed', `cannot encode message: ${errorMessage(error)}`, {
-        cause: error,
-      });
+      throw error;
     }
-    const length = frame.length - FRAME_HEADER_BYTES;
-    if (length > this.maxFrameBytes) {
-      this.packr = createMessagePackr();
-      throw new TransportError(
-        'frame-too-large',
-        `message of ${length} bytes exceeds the ${this.maxFrameBytes}-byte frame limit`,
-      );
-    }
-    frame.writeUInt32BE(length, 0);
-    frame[FRAME_HEADER_BYTES] = FrameKind.Message;
-    return frame;
   }
 
   /**
@@ -242,13 +217,7 @@ export class MessageCodec {
    * @throws TransportError `'protocol-error'` when the body is not valid msgpack.
    */
   decode(body: Buffer): unknown {
-    try {
-      return this.unpackr.unpack(body);
-    } catch (error) {
-      throw new TransportError('protocol-error', `malformed message: ${errorMessage(error)}`, {
-        cause: error,
-      });
-    }
+    return unpackBody(this.unpackr, body);
   }
 
   /** Restarts the decoder, on the peer's {@link FrameKind.CodecReset}. */
@@ -266,6 +235,34 @@ function createMessagePackr(): Packr {
 function createMessageUnpackr(): Unpackr {
   // copyBuffers: a decoded Buffer must not pin the socket chunk it arrived in.
   return new Unpackr({ useRecords: true, sequential: true, copyBuffers: true });
+}
+
+/** `message` encoded as a whole frame of `kind`. Reserving the header space lets msgpackr write the body in place: no copy per frame. */
+function packFrame(packr: Packr, message: unknown, kind: FrameKind): Buffer {
+  let frame: Buffer;
+  try {
+    frame = packr.pack(message, RESERVE_START_SPACE | FRAME_OVERHEAD_BYTES);
+  } catch (error) {
+    throw new TransportError('encode-failed', `cannot encode message: ${errorMessage(error)}`, { cause: error });
+  }
+  frame.writeUInt32BE(frame.length - FRAME_HEADER_BYTES, 0);
+  frame[FRAME_HEADER_BYTES] = kind;
+  return frame;
+}
+
+function checkFrameSize(frame: Buffer, maxFrameBytes: number): void {
+  const length = frame.length - FRAME_HEADER_BYTES;
+  if (length > maxFrameBytes) {
+    throw new TransportError('frame-too-large', `message of ${length} bytes exceeds the ${maxFrameBytes}-byte frame limit`);
+  }
+}
+
+function unpackBody(unpackr: Unpackr, body: Buffer): unknown {
+  try {
+    return unpackr.unpack(body);
+  } catch (error) {
+    throw new TransportError('protocol-error', `malformed message: ${errorMessage(error)}`, { cause: error });
+  }
 }
 
 // Shared frames: structures defined in each message (none kept between messages), so any decoder reads any frame.

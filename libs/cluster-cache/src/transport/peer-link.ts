@@ -127,19 +127,12 @@ export class SocketPeerLink implements PeerLink {
   private receive(payload: Buffer): void {
     if (this.reason) return;
     switch (payload[0]) {
-      case FrameKind.Message: {
-        let message: unknown;
-        try {
-          message = this.codec.decode(payload.subarray(1));
-        } catch (error) {
-          return this.finish('protocol-error', error as Error);
-        }
-        return this.handlers.deliver(message);
-      }
+      case FrameKind.Message:
       case FrameKind.Shared: {
         let message: unknown;
         try {
-          message = this.codec.decodeShared(payload.subarray(1));
+          const body = payload.subarray(1);
+          message = payload[0] === FrameKind.Shared ? this.codec.decodeShared(body) : this.codec.decode(body);
         } catch (error) {
           return this.finish('protocol-error', error as Error);
         }
