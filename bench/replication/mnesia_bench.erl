@@ -4,7 +4,7 @@
 %% with the same cookie and an empty mnesia dir). A disc schema on [a, b] as in
 %% the anchors note; every table here is ram_copies and of type set. Records are
 %% {sess, Key, Value, ExpiresAt}: Key = <<"session:", 36 hex chars>> (44 B),
-%% Value = 200 random bytes.
+%% Value = 200 random bytes (the copy also runs with the session as a map).
 %%
 %%   erl -noshell -name a@127.0.0.1 -setcookie C -pa Dir -mnesia dir '"…"' \
 %%       -run mnesia_bench main b@127.0.0.1 Warm Runs NWrites NCopy CopyWarm CopyRuns LagN LagRuns AsyncN AsyncRuns
@@ -158,14 +158,20 @@ wait_size(B, Tab, Want, Done) ->
     end.
 
 %% add_table_copy(ram_copies) of N records to b, until wait_for_tables on b;
-%% then del_table_copy, and again.
+%% then del_table_copy, and again. Once with the anchor's value (200 random
+%% bytes, one off-heap binary per record), once with the benchmark's session as
+%% a map of the same 8 fields (what our nodes copy: see value/2).
 copy(B, N, Warm, Runs) ->
+    copy(B, N, Warm, Runs, binary),
+    copy(B, N, Warm, Runs, session_map).
+
+copy(B, N, Warm, Runs, Kind) ->
     {atomic, ok} = mnesia:create_table(bench_c, [{ram_copies, [node()]}, {record_name, sess},
                                                  {attributes, record_info(fields, sess)}, {type, set}]),
     T0 = nanos(),
     Exp = erlang:system_time(millisecond) + 1800000,
-    fill(N, Exp),
-    out(#{kind => copy_fill, n => N, seconds => (nanos() - T0) / 1.0e9,
+    fill(N, Exp, Kind),
+    out(#{kind => copy_fill, value => Kind, n => N, seconds => (nanos() - T0) / 1.0e9,
           words => mnesia:table_info(bench_c, memory), size => mnesia:table_info(bench_c, size)}),
     lists:foreach(
       fun(Run) ->
@@ -177,21 +183,33 @@ copy(B, N, Warm, Runs) ->
               E = nanos(),
               {CpuA, CpuB} = cpu_since(B, Cpu0),
               Size = rpc:call(B, mnesia, table_info, [bench_c, size]),
-              out(#{kind => add_table_copy, run => Run, warmup => Run < Warm, n => N, size_on_b => Size,
+              out(#{kind => add_table_copy, value => Kind, run => Run, warmup => Run < Warm, n => N, size_on_b => Size,
                     seconds => (E - S) / 1.0e9, cpu_a_s => CpuA / 1000, cpu_b_s => CpuB / 1000}),
               {atomic, ok} = mnesia:del_table_copy(bench_c, B),
               rpc:call(B, erlang, garbage_collect, [])
-      end, lists:seq(0, Warm + Runs - 1)).
+      end, lists:seq(0, Warm + Runs - 1)),
+    {atomic, ok} = mnesia:delete_table(bench_c).
 
 %% The table lives on a only, so a raw ets context may load it (fast, no transaction).
-fill(N, Exp) ->
-    mnesia:ets(fun() -> fill_ets(N, Exp) end).
+fill(N, Exp, Kind) ->
+    mnesia:ets(fun() -> fill_ets(N, Exp, Kind) end).
 
-fill_ets(0, _Exp) -> ok;
-fill_ets(N, Exp) ->
+fill_ets(0, _Exp, _Kind) -> ok;
+fill_ets(N, Exp, Kind) ->
     [K] = keys(1),
-    ok = mnesia:write(bench_c, #sess{key = K, value = crypto:strong_rand_bytes(200), expires = Exp}, write),
-    fill_ets(N - 1, Exp).
+    ok = mnesia:write(bench_c, #sess{key = K, value = value(Kind, N), expires = Exp}, write),
+    fill_ets(N - 1, Exp, Kind).
+
+%% The anchor's opaque 200 bytes, or session I as bench/util/session-data.ts
+%% builds it: the same 8 fields (atom keys, as an Elixir struct or keyword list
+%% has; binaries for strings, integers for times).
+value(binary, _I) -> crypto:strong_rand_bytes(200);
+value(session_map, I) ->
+    #{userId => iolist_to_binary(io_lib:format("user-~10..0B", [I])),
+      csrf => binary:part(base64:encode(crypto:strong_rand_bytes(18)), 0, 22),
+      createdAt => 1795658400000 + I rem 1000000, seenAt => 1795658460000 + I rem 1000000,
+      ip => iolist_to_binary(io_lib:format("192.168.~B.~B", [(I bsr 8) band 255, I band 255])),
+      userAgent => <<"Mozilla/5.0 Firefox/133.0">>, roles => <<"user,editor">>, mfa => true}.
 
 keys(N) ->
     [<<"session:", (binary:encode_hex(crypto:strong_rand_bytes(18)))/binary>> || _ <- lists:seq(1, N)].

@@ -36,8 +36,12 @@ interface NodeSpec {
 const spec = JSON.parse(process.env.BENCH_NODE ?? '{}') as NodeSpec;
 const role = process.env.BENCH_ROLE ?? 'node';
 
-/** 1000 distinct ~203 B session objects; `put` clones each value it stores. */
-const VALUES = sessionValues(1000);
+/**
+ * 1000 distinct ~203 B session objects; `put` clones each value it stores.
+ * With `BENCH_VALUES=json`, the same sessions as their JSON text (what Redis
+ * stores, and an opaque value like the Mnesia anchor's 200-byte binary).
+ */
+const VALUES: unknown[] = process.env.BENCH_VALUES === 'json' ? sessionValues(1000).map((v) => JSON.stringify(v)) : sessionValues(1000);
 
 // ---------- applied-entry instrumentation (see the header) ----------
 

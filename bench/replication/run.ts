@@ -6,7 +6,10 @@
  *
  * Options:
  *   --only=1,2,…   figures to run (1 sync latency, 2 100-in-flight, 3 async throughput,
- *                  4 idle lag, 5 join copy, 6 Mnesia anchors; 5 needs 6 for its anchor)
+ *                  4 idle lag, 5 join copy, 6 Mnesia anchors; 5 needs 6 for its anchor).
+ *                  5 copies the sessions as objects (the figure), then as their JSON
+ *                  text; 6 copies 200-byte binaries (the anchor), then the same
+ *                  sessions as Erlang maps: context rows with the same data on both sides
  *   --quick        small sizes, for trying the harness (figures are meaningless)
  *   --prof=DIR     run every Node fixture with --cpu-prof into DIR (slower figures)
  *   --json=FILE    also write every raw result as JSON
@@ -342,19 +345,30 @@ interface JoinRun {
   size: number;
 }
 
-async function joinCopy(): Promise<{ fill: { seconds: number; size: number; heapMiB: number }; runs: JoinRun[] }> {
-  const seed = await fixture('seed(1M)', 'node-fixture.ts', nodeEnv('seed', HOSTS.seed, PORTS.seed, 'sync'));
+/** What figure 5's sessions are: the 8-field objects (the figure), or their JSON text (context: an opaque value, like the Mnesia anchor's binary). */
+type JoinValues = 'objects' | 'json';
+
+interface JoinCopy {
+  values: JoinValues;
+  fill: { seconds: number; size: number; heapMiB: number };
+  runs: JoinRun[];
+}
+
+async function joinCopy(values: JoinValues): Promise<JoinCopy> {
+  const valueEnv = { BENCH_VALUES: values };
+  const seed = await fixture(`seed(1M ${values})`, 'node-fixture.ts', { ...nodeEnv('seed', HOSTS.seed, PORTS.seed, 'sync'), ...valueEnv });
   try {
     log(`  loading ${SIZES.copyN} sessions into the seed node`);
     const fill = await seed.call<{ seconds: number; size: number; heapMiB: number }>('fill', { n: SIZES.copyN, seed: 5000, batch: 1000 });
     log(`  loaded in ${fmtS(fill.seconds)} (${fill.size} entries, heap ${fill.heapMiB.toFixed(0)} MiB)`);
-    const runs = await section('5. join copy of 1M sessions', async () => {
+    const runs = await section(`5. join copy of 1M sessions (${values})`, async () => {
       const runs: JoinRun[] = [];
       for (const r of rounds(SIZES.copyRuns)) {
         const seedBefore = (await cpuOf([seed]))[0];
         const joiner = await fixture(`joiner ${r}`, 'node-fixture.ts', {
           ...nodeEnv(`j${r}`, HOSTS.joiner, PORTS.joiner, 'sync', [`${HOSTS.seed}:${PORTS.seed}`]),
           BENCH_ROLE: 'joiner',
+          ...valueEnv,
         });
         const hello = (await joiner.hello) as { initStart: number; readyAt: number; size: number; cpuInit: Cpu; cpuReady: Cpu };
         const seedAfter = (await cpuOf([seed]))[0];
@@ -370,7 +384,7 @@ async function joinCopy(): Promise<{ fill: { seconds: number; size: number; heap
       }
       return kept(runs);
     });
-    return { fill, runs };
+    return { values, fill, runs };
   } finally {
     await seed.stop(30_000);
   }
@@ -386,7 +400,17 @@ interface MnesiaResults {
   lag?: Array<{ p50_us: number; p99_us: number; max_us: number; seen: number; n: number }>;
   asyncTput?: Array<{ visible_on_b_per_s: number; local_per_s: number; cpu_a_us_per_op: number; cpu_b_us_per_op: number }>;
   fill?: { seconds: number };
-  copies?: Array<{ seconds: number; size_on_b: number; cpu_a_s: number; cpu_b_s: number }>;
+  /** add_table_copy of the anchor's records (200-byte binary values). */
+  copies?: MnesiaCopy[];
+  /** add_table_copy of the same sessions as ours, as Erlang maps. */
+  mapCopies?: MnesiaCopy[];
+}
+
+interface MnesiaCopy {
+  seconds: number;
+  size_on_b: number;
+  cpu_a_s: number;
+  cpu_b_s: number;
 }
 
 async function mnesia(): Promise<MnesiaResults> {
@@ -437,8 +461,9 @@ async function mnesia(): Promise<MnesiaResults> {
         writes: timed('sync_transaction') as MnesiaResults['writes'],
         lag: timed('async_dirty_lag') as MnesiaResults['lag'],
         asyncTput: timed('async_dirty_throughput') as MnesiaResults['asyncTput'],
-        fill: results.find((r) => r.kind === 'copy_fill') as MnesiaResults['fill'],
-        copies: timed('add_table_copy') as MnesiaResults['copies'],
+        fill: results.find((r) => r.kind === 'copy_fill' && r.value === 'binary') as MnesiaResults['fill'],
+        copies: timed('add_table_copy').filter((r) => r.value === 'binary') as MnesiaCopy[],
+        mapCopies: timed('add_table_copy').filter((r) => r.value === 'session_map') as MnesiaCopy[],
       };
     });
   } finally {
@@ -492,7 +517,7 @@ function pkgVersion(name: string): string {
   }
 }
 
-function buildReport(pair: PairResults, asyncRuns: AsyncRun[] | undefined, lag1: number[][] | undefined, copied: Awaited<ReturnType<typeof joinCopy>> | undefined, mn: MnesiaResults | undefined): string {
+function buildReport(pair: PairResults, asyncRuns: AsyncRun[] | undefined, lag1: number[][] | undefined, copied: JoinCopy[], mn: MnesiaResults | undefined): string {
   const head = ['figure', 'ours', 'anchor (same run)', 'ratio ours/anchor', 'target', 'met?'];
   const rows: string[][] = [];
   const notes: string[] = [];
@@ -554,23 +579,32 @@ function buildReport(pair: PairResults, asyncRuns: AsyncRun[] | undefined, lag1:
     notes.push(`4a. per run (one process) — p50: ${list(s.perRun.map((r) => r.p50), fmtUs)}; p99: ${list(s.perRun.map((r) => r.p99), fmtUs)}; max ${fmtUs(s.max)}; writes never seen: ${s.lost}.`);
   }
   if (mn?.lag && mn.lag.length > 0) notes.push(`4. Mnesia async_dirty lag per run — p50: ${list(mn.lag.map((l) => l.p50_us), fmtUs)}; p99: ${list(mn.lag.map((l) => l.p99_us), fmtUs)}; max ${fmtUs(Math.max(...mn.lag.map((l) => l.max_us)))}.`);
-  if (copied) {
-    const join = copied;
+  const mnesiaCopy = (copies: MnesiaCopy[] | undefined, what: string) =>
+    copies !== undefined && copies.length > 0
+      ? { seconds: median(copies.map((c) => c.seconds)), text: `Mnesia add_table_copy(ram_copies), ${what}: ${fmtS(median(copies.map((c) => c.seconds)))}` }
+      : { seconds: NaN, text: `Mnesia not measured (${mn?.why ?? 'figure 6 not run'})` };
+  for (const join of copied) {
     const ours = median(join.runs.map((r) => r.initToReady));
     const spawn = median(join.runs.map((r) => r.spawnToReady));
-    const copies = mn?.copies ?? [];
-    const anchor = copies.length > 0 ? median(copies.map((c) => c.seconds)) : NaN;
-    const anchorText = copies.length > 0 ? `Mnesia add_table_copy(ram_copies) ${fmtS(anchor)}` : `Mnesia not measured (${mn?.why ?? 'figure 6 not run'})`;
-    rows.push([`5. join: fresh node copies ${SIZES.copyN / 1e6}M sessions (init → ready)`, fmtS(ours), anchorText, fmtRatio(ours / anchor), '≤ 1× Mnesia', Number.isFinite(anchor) ? yes(ours <= anchor) : 'n/a']);
-    rows.push(['5. (context) same, from process spawn (adds Node + swc + Nest boot)', fmtS(spawn), anchorText, fmtRatio(spawn / anchor), '—', '—']);
-    notes.push(`5. per joiner — init→ready: ${list(join.runs.map((r) => r.initToReady), fmtS)}; spawn→ready: ${list(join.runs.map((r) => r.spawnToReady), fmtS)}; entries on the joiner: ${join.runs.map((r) => r.size).join(', ')}; CPU of the joiner from init to ready: ${list(join.runs.map((r) => r.joinerCpu), fmtS)}; CPU of the seed while it served the copy: ${list(join.runs.map((r) => r.seedCpu), fmtS)}. Seed load: ${join.fill.size} entries in ${fmtS(join.fill.seconds)}, heap ${join.fill.heapMiB.toFixed(0)} MiB.`);
+    const anchor = mnesiaCopy(mn?.copies, '200-byte binary values');
+    if (join.values === 'objects') {
+      rows.push([`5. join: fresh node copies ${SIZES.copyN / 1e6}M sessions (init → ready)`, fmtS(ours), anchor.text, fmtRatio(ours / anchor.seconds), '≤ 1× Mnesia', Number.isFinite(anchor.seconds) ? yes(ours <= anchor.seconds) : 'n/a']);
+      rows.push(['5. (context) same, from process spawn (adds Node + swc + Nest boot)', fmtS(spawn), anchor.text, fmtRatio(spawn / anchor.seconds), '—', '—']);
+      const same = mnesiaCopy(mn?.mapCopies, 'the same sessions as maps');
+      rows.push(['5. (context) the same data on both sides: Mnesia copies the 8-field sessions as maps', fmtS(ours), same.text, fmtRatio(ours / same.seconds), '—', '—']);
+    } else {
+      rows.push(['5. (context) opaque values on both sides: ours copies each session as its JSON text', fmtS(ours), anchor.text, fmtRatio(ours / anchor.seconds), '—', '—']);
+    }
+    notes.push(`5. per joiner (${join.values}) — init→ready: ${list(join.runs.map((r) => r.initToReady), fmtS)}; spawn→ready: ${list(join.runs.map((r) => r.spawnToReady), fmtS)}; entries on the joiner: ${join.runs.map((r) => r.size).join(', ')}; CPU of the joiner from init to ready: ${list(join.runs.map((r) => r.joinerCpu), fmtS)}; CPU of the seed while it served the copy: ${list(join.runs.map((r) => r.seedCpu), fmtS)}. Seed load: ${join.fill.size} entries in ${fmtS(join.fill.seconds)}, heap ${join.fill.heapMiB.toFixed(0)} MiB.`);
   }
   if (mn?.available && mn.writes) {
     notes.push(`6. Mnesia sync_transaction (1 process, ram_copies [a,b]) per run — p50: ${list(mn.writes.map((w) => w.p50_us), fmtUs)}; p99: ${list(mn.writes.map((w) => w.p99_us), fmtUs)}; ${list(mn.writes.map((w) => w.ops_per_s), fmtOps)}. Erlang/OTP ${mn.otp}.`);
     const mt = mn.asyncTput ?? [];
     if (mt.length > 0) notes.push(`6. Mnesia async_dirty per run — visible on b: ${list(mt.map((r) => r.visible_on_b_per_s), fmtOps)}; a's write loop alone: ${list(mt.map((r) => r.local_per_s), fmtOps)}; CPU per write (median) — a ${median(mt.map((r) => r.cpu_a_us_per_op)).toFixed(1)} µs, b ${median(mt.map((r) => r.cpu_b_us_per_op)).toFixed(1)} µs (VM runtime, all threads).`);
-    const copies = mn.copies ?? [];
-    if (copies.length > 0) notes.push(`6. Mnesia add_table_copy(ram_copies) of ${SIZES.copyN} records per run: ${list(copies.map((c) => c.seconds), fmtS)} (records on b: ${copies.map((c) => c.size_on_b).join(', ')}); CPU per copy: a ${list(copies.map((c) => c.cpu_a_s), fmtS)}, b ${list(copies.map((c) => c.cpu_b_s), fmtS)}; loading the table on a took ${fmtS(mn.fill?.seconds ?? NaN)}.`);
+    for (const [copies, what] of [[mn.copies, '200-byte binary values'], [mn.mapCopies, 'sessions as maps']] as const) {
+      if (copies !== undefined && copies.length > 0) notes.push(`6. Mnesia add_table_copy(ram_copies) of ${SIZES.copyN} records (${what}) per run: ${list(copies.map((c) => c.seconds), fmtS)} (records on b: ${copies.map((c) => c.size_on_b).join(', ')}); CPU per copy: a ${list(copies.map((c) => c.cpu_a_s), fmtS)}, b ${list(copies.map((c) => c.cpu_b_s), fmtS)}.`);
+    }
+    notes.push(`6. Loading the 200-byte-binary table on a took ${fmtS(mn.fill?.seconds ?? NaN)}.`);
   } else if (mn && !mn.available) {
     notes.push(`6. Mnesia not measured: ${mn.why}.`);
   }
@@ -621,13 +655,13 @@ async function main(): Promise<void> {
   let pair: PairResults = {};
   let asyncRuns: AsyncRun[] | undefined;
   let lag1: number[][] | undefined;
-  let copied: Awaited<ReturnType<typeof joinCopy>> | undefined;
+  const copied: JoinCopy[] = [];
   let mn: MnesiaResults | undefined;
   if (ONLY.has(1) || ONLY.has(2) || ONLY.has(4)) pair = await syncPair();
   if (ONLY.has(3)) asyncRuns = await asyncPair();
   if (ONLY.has(4)) lag1 = await lagOneProcess();
   if (ONLY.has(6)) mn = await mnesia();
-  if (ONLY.has(5)) copied = await joinCopy();
+  if (ONLY.has(5)) for (const values of ['objects', 'json'] as const) copied.push(await joinCopy(values));
   Object.assign(raw, { pair, asyncRuns, lag1, join: copied, mnesia: mn, noise: noiseBySection, seconds: (Date.now() - started) / 1000 });
   if (PROF !== undefined) {
     writeFileSync(join(raw.profDir as string, 'index.json'), JSON.stringify(profIndex, null, 2));
