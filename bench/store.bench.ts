@@ -72,10 +72,9 @@ const PUT_OPTS = { ttl: TTL } as const;
 const NODE_OPTS = { writes: 'sync' as const, sweepInterval: 1000, logger: { log() {}, error() {}, warn() {} } };
 
 /** A ClusterCache on its own Store, with the real clock and no default TTL. */
-function systemCache<V>(): ClusterCache<V> {
-  const store = new Store('a@127.0.0.1', systemClock);
-  const table = store.addTable('sessions', 'replicated');
-  return new ClusterCache<V>(new CacheEngine(store, NODE_OPTS), table, 'cache', undefined);
+function systemCache<V>(engine = new CacheEngine(new Store('a@127.0.0.1', systemClock), NODE_OPTS)): ClusterCache<V> {
+  const table = engine.store.table('sessions') ?? engine.store.addTable('sessions', 'replicated');
+  return new ClusterCache<V>(engine, table, 'cache', undefined);
 }
 
 interface Summary {
@@ -547,6 +546,24 @@ async function sectionMem(): Promise<void> {
     await p;
     return c;
   };
+  // (b), then every session touched once as a server does: put again under an equal
+  // copy of its key (a request's cookie is a new string each time), and swept.
+  const buildTouched = async (n: number) => {
+    const engine = new CacheEngine(new Store('a@127.0.0.1', systemClock), NODE_OPTS);
+    const c = systemCache<SessionValue>(engine);
+    for (const pass of [0, 1]) {
+      const rand = prng(21);
+      const keyRand = prng(22);
+      let p: Promise<void> = Promise.resolve();
+      for (let i = 0; i < n; i++) {
+        p = c.put(sessionKey(keyRand), sessionValue(i + pass, rand), PUT_OPTS);
+        if (i % YIELD_EVERY === YIELD_EVERY - 1) await nextTurn();
+      }
+      await p;
+    }
+    engine.sweep(); // the overwritten states outnumber the table: the expiry index lets them go
+    return c;
+  };
   const buildSessions = async (n: number) => {
     const rand = prng(21);
     const c = systemCache<unknown>();
@@ -563,6 +580,7 @@ async function sectionMem(): Promise<void> {
   const layouts: Array<{ name: string; build: (sessions: number) => unknown; perSession: number }> = [
     { name: '(a) raw Map<key, value>', build: buildMap, perSession: 1 },
     { name: '(b) ClusterCache.put(key, value, {ttl})', build: buildCache, perSession: 1 },
+    { name: '(b′) the same, then every entry put again under an equal copy of its key, and swept', build: buildTouched, perSession: 1 },
     { name: `(c) SessionCache.create (record + local per-user index; ${SESSIONS_PER_USER} sessions/user)`, build: buildSessions, perSession: ENTRIES_PER_SESSION },
   ];
   const res = new Map<string, MemResult[]>(layouts.map((l) => [l.name, []]));

@@ -56,6 +56,22 @@ describe('Store', () => {
     expect(ta.listedForExpiry).toBe(9_000);
   });
 
+  it('keeps one key object per entry when it is overwritten, locally or from a peer', () => {
+    const { a, b, ta, tb, clock } = twoNodes();
+    const key = Object.freeze(['user', 'u1', 'h1']);
+    a.write(ta, [{ ns: 'n', key, value: 1, expiresAt: clock.now() + MIN }]);
+    // Equal copies of the key, as a caller or the wire hands them over: the stored one stays.
+    const [local] = a.write(ta, [{ ns: 'n', key: Object.freeze(['user', 'u1', 'h1']), value: 2, expiresAt: clock.now() + MIN }]);
+    expect(local.key).toBe(key);
+    expect(ta.current('n', key)?.key).toBe(key);
+    b.merge(tb, [{ ...local, key: Object.freeze(['user', 'u1', 'h1']) }]);
+    const stored = tb.current('n', key)!.key;
+    const [newer] = a.write(ta, [{ ns: 'n', key, value: 3, expiresAt: clock.now() + MIN }]);
+    b.merge(tb, [{ ...newer, key: Object.freeze(['user', 'u1', 'h1']) }]);
+    expect(tb.current('n', key)?.value).toBe(3);
+    expect(tb.current('n', key)?.key).toBe(stored);
+  });
+
   it('lets the newer of two concurrent writes win on both nodes (last writer wins)', () => {
     const { a, b, ta, tb, clock } = twoNodes();
     const sa = a.write(ta, [{ ns: 'n', key: 'k', value: 'a', expiresAt: clock.now() + MIN }]);

@@ -46,11 +46,13 @@ export class Store {
     const version = this.hlc.next();
     const states = ops.map((op): EntryState => {
       const current = table.current(op.ns, op.key);
+      // An overwrite keeps the stored key object: the caller's is an equal copy, and the Map holds the first one.
+      const key = current === undefined ? op.key : current.key;
       if (isDelete(op)) {
         const liveUntil = current !== undefined && !isTombstone(current) ? current.expiresAt : 0;
         return {
           ns: op.ns,
-          key: op.key,
+          key,
           value: undefined,
           expiresAt: Math.max(liveUntil, op.keepUntil, current !== undefined && isTombstone(current) ? current.expiresAt : 0),
           version,
@@ -60,7 +62,7 @@ export class Store {
       }
       // A write follows the newest delete this node has seen for the key.
       const seen = current === undefined ? 0 : isTombstone(current) ? current.version : current.seen;
-      return { ns: op.ns, key: op.key, value: op.value, expiresAt: op.expiresAt, version, seen, origin: this.node };
+      return { ns: op.ns, key, value: op.value, expiresAt: op.expiresAt, version, seen, origin: this.node };
     });
     for (const state of states) if (state.expiresAt > now) table.install(state);
     return states;

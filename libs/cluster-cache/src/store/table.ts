@@ -78,7 +78,11 @@ export class Table {
     if (state.expiresAt <= now) return false;
     const ns = this.namespace(state.ns);
     const current = ns.current(state.key);
-    if (current !== undefined && current.expiresAt > now && compareStates(state, current) <= 0) return false;
+    if (current !== undefined) {
+      if (current.expiresAt > now && compareStates(state, current) <= 0) return false;
+      // The decoded key is a copy of the stored one: keep one copy per entry (the Map holds the first).
+      (state as { key: NormalKey }).key = current.key;
+    }
     this.put(ns, state, current);
     return true;
   }
