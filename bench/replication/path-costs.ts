@@ -166,6 +166,23 @@ async function main(): Promise<void> {
     });
   });
 
+  // ---------- the Map's growth: figure 3's slow rounds ----------
+  // V8 rehashes a Map into twice the room in one step when it fills: the insert
+  // that crosses 2^k entries pays for all of them (on the writer and the peer alike).
+  {
+    const keys = sessionKeys(1_200_000, 6000);
+    const m = new Map<string, number>();
+    const pauses: string[] = [];
+    for (let i = 0; i < keys.length; i++) {
+      const t = nowNs();
+      m.set(keys[i], i);
+      const ns = nowNs() - t;
+      if (ns > 2e6) pauses.push(`${(ns / 1e6).toFixed(0)} ms at ${i.toLocaleString('en')}`);
+    }
+    log(`Map growth to 1.2M fresh keys, inserts over 2 ms: ${pauses.join(', ')}`);
+    rows.push(['Map growth to 1.2M fresh keys: inserts over 2 ms (the rehash into twice the room)', 'insert', pauses.join(', '), '—']);
+  }
+
   process.stdout.write(`${mdTable(['step', 'per', 'median', 'runs'], rows)}\n`);
 }
 
