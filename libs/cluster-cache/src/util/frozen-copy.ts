@@ -4,6 +4,10 @@ import { literalFactory } from './literal-factory';
 /** String characters copied since the last `takeCopiedChars` (the size check of a put, without a walk of its own). */
 let copiedChars = 0;
 
+function countChars(chars: number): void {
+  copiedChars += chars;
+}
+
 /** The string characters `frozenCopy` copied since the last call, and starts counting afresh. */
 export function takeCopiedChars(): number {
   const chars = copiedChars;
@@ -39,7 +43,7 @@ export function frozenCopy<T>(value: T, depth = 0): T {
   if (proto === Object.prototype || proto === null) {
     const keys = Object.keys(value);
     const make = literalFactory(keys);
-    if (make !== undefined) return Object.freeze(make(value as Record<string, unknown>, frozenCopy, depth + 1)) as T;
+    if (make !== undefined) return Object.freeze(make(value as Record<string, unknown>, frozenCopy, depth + 1, countChars)) as T;
     const copy: Record<string, unknown> = {};
     for (const key of keys) {
       const field = frozenCopy((value as Record<string, unknown>)[key], depth + 1);

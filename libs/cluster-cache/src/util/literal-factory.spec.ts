@@ -1,21 +1,27 @@
 import { literalFactory, MAX_KEYS } from './literal-factory';
 
 const copyField = (value: unknown) => value;
+const countChars = () => undefined;
 
 describe('literalFactory', () => {
   it('builds an object with the same keys, in the same order, integer-like keys included', () => {
     const source = { b: 1, 2: 'two', a: { x: 1 }, 1: 'one' } as Record<string, unknown>;
-    const copy = literalFactory(Object.keys(source))!(source, copyField, 0);
+    const copy = literalFactory(Object.keys(source))!(source, copyField, 0, countChars);
     expect(copy).toEqual(source);
     expect(Object.keys(copy)).toEqual(Object.keys(source));
     expect(Object.getPrototypeOf(copy)).toBe(Object.prototype);
   });
 
-  it('hands each field to the field copier with the depth', () => {
+  it('takes primitives as they are, counting string characters, and hands every other field to the copier with the depth', () => {
     const seen: Array<[unknown, number]> = [];
-    const copy = literalFactory(['a', 'b'])!({ a: 1, b: 'x' }, (value, depth) => (seen.push([value, depth]), String(value)), 3);
-    expect(copy).toEqual({ a: '1', b: 'x' });
-    expect(seen).toEqual([[1, 3], ['x', 3]]);
+    const counted: number[] = [];
+    const nested = { y: 1 };
+    const fn = () => 1;
+    const source = { a: 1, b: 'xyz', c: nested, d: null, e: undefined, f: true, g: 'ab', h: fn, i: [1] };
+    const copy = literalFactory(Object.keys(source))!(source, (value, depth) => (seen.push([value, depth]), 'copied'), 3, (n) => counted.push(n));
+    expect(copy).toEqual({ a: 1, b: 'xyz', c: 'copied', d: null, e: undefined, f: true, g: 'ab', h: 'copied', i: 'copied' });
+    expect(seen).toEqual([[nested, 3], [fn, 3], [[1], 3]]);
+    expect(counted).toEqual([5]);
   });
 
   it('reuses one factory per key list; a key list that joins like another one gets none (callers fall back)', () => {
@@ -31,7 +37,7 @@ describe('literalFactory', () => {
     const cd = literalFactory(['c', 'd'])!;
     for (let i = 0; i < 3; i++) {
       expect(literalFactory(['a', 'b'])).toBe(ab);
-      expect(Object.keys(literalFactory(['b', 'a'])!({ a: 1, b: 2 }, copyField, 0))).toEqual(['b', 'a']);
+      expect(Object.keys(literalFactory(['b', 'a'])!({ a: 1, b: 2 }, copyField, 0, countChars))).toEqual(['b', 'a']);
       expect(literalFactory(['c', 'd'])).toBe(cd);
     }
     expect(ba).not.toBe(ab);
@@ -45,6 +51,6 @@ describe('literalFactory', () => {
   it('quotes keys that are not identifiers', () => {
     const keys = ['a b', '"quoted"', '}; throw 1; ({', ''];
     const source = Object.fromEntries(keys.map((k, i) => [k, i]));
-    expect(literalFactory(keys)!(source, copyField, 0)).toEqual(source);
+    expect(literalFactory(keys)!(source, copyField, 0, countChars)).toEqual(source);
   });
 });

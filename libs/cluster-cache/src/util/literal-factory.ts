@@ -3,8 +3,19 @@
  * copy gets V8's exact layout: every property in-object. An object filled from
  * `{}` one property at a time keeps 4 in-object slots and moves the rest to a
  * separate property array (+32 B for an 8-field session value).
+ *
+ * Strings, numbers, booleans, `null` and `undefined` are taken as they are, in
+ * line (a call per field cost more than the rest of the copy); the strings'
+ * lengths are added up and reported once through `countChars`. Every other
+ * field (objects, and what is not data: `copyField` rejects it) goes through
+ * `copyField` with `depth`.
  */
-export type LiteralFactory = (source: Record<string, unknown>, copyField: (value: unknown, depth: number) => unknown, depth: number) => Record<string, unknown>;
+export type LiteralFactory = (
+  source: Record<string, unknown>,
+  copyField: (value: unknown, depth: number) => unknown,
+  depth: number,
+  countChars: (chars: number) => void,
+) => Record<string, unknown>;
 
 /** Most key lists compiled; past that, callers fall back to their generic path. */
 export const MAX_FACTORIES = 1024;
@@ -54,9 +65,16 @@ function sameKeys(known: readonly string[], keys: readonly string[]): boolean {
 
 function compile(keys: readonly string[]): Compiled | undefined {
   if (keys.includes('__proto__')) return undefined;
-  const fields = keys.map((key) => `${JSON.stringify(key)}: c(s[${JSON.stringify(key)}], d)`).join(', ');
+  const reads = keys.map(
+    (key, i) =>
+      `let v${i} = s[${JSON.stringify(key)}];\n` +
+      `if (typeof v${i} === 'string') n += v${i}.length;\n` +
+      `else if (typeof v${i} === 'object' ? v${i} !== null : typeof v${i} !== 'number' && typeof v${i} !== 'boolean' && v${i} !== undefined) v${i} = c(v${i}, d);`,
+  );
+  const fields = keys.map((key, i) => `${JSON.stringify(key)}: v${i}`).join(', ');
+  const body = `let n = 0;\n${reads.join('\n')}\nt(n);\nreturn { ${fields} };`;
   try {
-    return { keys: [...keys], make: new Function('s', 'c', 'd', `return { ${fields} };`) as LiteralFactory };
+    return { keys: [...keys], make: new Function('s', 'c', 'd', 't', body) as LiteralFactory };
   } catch {
     return undefined; // e.g. --disallow-code-generation-from-strings
   }
