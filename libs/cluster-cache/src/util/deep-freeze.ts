@@ -14,7 +14,11 @@ export function deepFreeze<T>(value: T): T {
   } else if (value instanceof Set) {
     for (const v of value) deepFreeze(v);
   } else {
-    for (const key of Object.keys(value)) deepFreeze((value as Record<string, unknown>)[key]);
+    for (const key of Object.keys(value)) {
+      const field = (value as Record<string, unknown>)[key];
+      // Primitives need nothing: no call for them (most fields of a session are).
+      if (typeof field === 'object' && field !== null) deepFreeze(field);
+    }
   }
   return value;
 }
