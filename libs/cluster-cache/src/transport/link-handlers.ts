@@ -48,22 +48,21 @@ export class LinkHandlers {
 
   /** Hands a message to every message handler. */
   deliver(message: unknown): void {
-    for (const handler of this.messages) {
-      try {
-        handler(message);
-      } catch (error) {
-        this.logger.error(`Message handler for ${this.peer} threw: ${errorMessage(error)}`);
-      }
-    }
+    this.callEach(this.messages, message, 'Message');
   }
 
   /** Hands an ack's id to every ack handler. */
   deliverAck(id: number): void {
-    for (const handler of this.acks) {
+    this.callEach(this.acks, id, 'Ack');
+  }
+
+  /** Calls every handler with `value`; one that throws is logged and the rest still run. */
+  private callEach<T>(handlers: ReadonlySet<(value: T) => void>, value: T, kind: string): void {
+    for (const handler of handlers) {
       try {
-        handler(id);
+        handler(value);
       } catch (error) {
-        this.logger.error(`Ack handler for ${this.peer} threw: ${errorMessage(error)}`);
+        this.logger.error(`${kind} handler for ${this.peer} threw: ${errorMessage(error)}`);
       }
     }
   }
