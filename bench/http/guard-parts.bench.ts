@@ -11,6 +11,8 @@
  */
 import { createHash, createHmac, createSecretKey, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import { localCache } from '../../libs/cluster-cache/src/cache/testing/local-cache';
+import { LocalSessionLock } from '../../libs/cluster-cache/src/sessions/session-lock.interface';
 import { SessionCache } from '../../libs/cluster-cache/src/sessions/session-cache';
 import { readCookie, SessionCookies, sign, unsign } from '../../apps/demo/src/auth/session-cookie';
 import { interleaved, median, nowNs } from '../util/harness';
@@ -74,6 +76,23 @@ const browserRequest = { headers: { cookie: headerBrowser } } as IncomingMessage
 /** The handle as the library computed it before crypto.hash. */
 const handleMultiStep = (tok: string) => createHash('sha256').update(tok).digest('base64url');
 
+/**
+ * A node's SessionCache holding 10k sessions of 10k users, and the token and
+ * handle of one of them; `revokedUsers` other users signed out everywhere
+ * first, and with `ownMark` the user did too before this sign-in.
+ */
+async function sessionCache(revokedUsers: number, ownMark: boolean) {
+  const sessions = new SessionCache(localCache().cache.namespace('credentials'), new LocalSessionLock(), 30 * 60_000);
+  for (let i = 0; i < revokedUsers; i++) {
+    await sessions.create(`gone-${i}`);
+    await sessions.revokeAll(`gone-${i}`);
+  }
+  for (let i = 0; i < 10_000; i++) await sessions.create(`user-${i}`);
+  if (ownMark) await sessions.revokeAll('ada');
+  const { token, session } = await sessions.create('ada');
+  return { sessions, token, handle: session.handle };
+}
+
 // ---------- the rows ----------
 
 let sink: unknown;
@@ -94,6 +113,11 @@ async function main(): Promise<void> {
   if (readCookieSplit(headerBrowser, 'demo_session') !== readCookie(headerBrowser, 'demo_session')) throw new Error('readCookieSplit disagrees');
   if (handleMultiStep(token) !== SessionCache.handleOf(token)) throw new Error('createHash disagrees with handleOf');
 
+  const plain = await sessionCache(0, false);
+  const marked = await sessionCache(1000, false);
+  const own = await sessionCache(1000, true);
+  for (const c of [plain, marked, own]) if (c.sessions.get(c.token)?.handle !== c.handle) throw new Error('the session is not found');
+
   const syncGuard = (): boolean => true;
   const asyncGuard = async (): Promise<boolean> => true;
   const rows = [
@@ -106,6 +130,12 @@ async function main(): Promise<void> {
     row('SessionCookies.read, a remembered cookie, 4 cookies (demo: cookie + Map hit)', () => cookies.read(browserRequest)),
     row('SessionCache.handleOf: crypto.hash(sha256, token, base64url) (library)', () => SessionCache.handleOf(token)),
     row('  before: createHash(sha256)…digest(base64url)', () => handleMultiStep(token)),
+    row('SessionCache.get(token), 10k sessions, no user signed out everywhere', () => plain.sessions.get(plain.token)),
+    row('  get: 1000 other users signed out everywhere (revokeAll)', () => marked.sessions.get(marked.token)),
+    row('  get: and this user too, before this sign-in', () => own.sessions.get(own.token)),
+    row('SessionCache.byHandle(handle) (demo guard), 10k sessions, none signed out everywhere', () => plain.sessions.byHandle(plain.handle)),
+    row('  byHandle: 1000 other users signed out everywhere (revokeAll)', () => marked.sessions.byHandle(marked.handle)),
+    row('  byHandle: and this user too, before this sign-in', () => own.sessions.byHandle(own.handle)),
   ];
   const results = await interleaved(rows, RUNS, 1);
   // Promise hops: measured apart (async rows cannot share the sync loop).
