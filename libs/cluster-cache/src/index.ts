@@ -21,6 +21,7 @@ export { UnsplitService } from './unsplit/unsplit.service';
 export type { HealResult } from './unsplit/unsplit.service';
 export { UnflushableTablesError } from './unsplit/oldest-wins-heal';
 export { SessionCache } from './sessions/session-cache';
+export { SessionRevokedError } from './sessions/session-revoked.error';
 export type { Session, IssuedSession, RotationResult, SessionOptions, UserId } from './sessions/session.interface';
 export { ANY } from './store/key';
 export type { CacheKey, KeyPart, KeyPattern, PatternPart } from './store/key';

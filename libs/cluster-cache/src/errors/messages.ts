@@ -17,6 +17,8 @@ export const messages = {
     `${api} is the mesh backend's synchronous API; with backend "redis" inject ${instead} (reads return promises there)`,
   badUserId: (userId: unknown) => `a user id must be a string or a finite number, got ${describe(userId)}`,
   redisReply: (reason: string) => `Redis refused a call: ${reason}`,
+  sessionRevoked: (userId: unknown) =>
+    `the new session of user ${describe(userId)} was ended before create() could return it: a revokeAll (or revoke) of that user ran while it was being written, and a revokeAll ends every session created before it`,
   unknownTable: (table: string) => `no table "${table}": declare it with ClusterCacheModule.forFeature({ name: "${table}" })`,
 } as const;
 
