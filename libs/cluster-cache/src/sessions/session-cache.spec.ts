@@ -1,15 +1,13 @@
 import { ANY } from '../store/key';
 import { localCache } from '../cache/testing/local-cache';
+import { ClusterCacheError } from '../errors/cluster-cache.error';
 import { LocalSessionLock } from './session-lock.interface';
 import { SessionCache } from './session-cache';
+import { SessionRevokedError } from './session-revoked.error';
+import { newToken } from './session-token';
+import { sessionNode as sessions, twoSessionNodes as twoNodes } from './testing/session-nodes';
 
 const MIN = 60_000;
-
-function sessions() {
-  const local = localCache();
-  const cache = local.cache.namespace('credentials');
-  return { ...local, credentials: cache, sessions: new SessionCache<{ ip?: string }>(cache, new LocalSessionLock(), 30 * MIN) };
-}
 
 describe('SessionCache', () => {
   it('creates a session with an unguessable token and gets it back', async () => {
@@ -137,5 +135,166 @@ describe('SessionCache', () => {
     const result = await s.rotate(token);
     expect(result).toMatchObject({ token, rotated: false });
     expect(s.get(token)).toBeDefined();
+  });
+
+  describe('create racing revokeAll (issue 13, finding 3)', () => {
+    it('rejects with SessionRevokedError when a revokeAll of the user ends the session while its write is in flight', async () => {
+      const { sessions: s } = sessions();
+      const creating = s.create('u1').then(() => 'resolved', (e: unknown) => e);
+      expect(await s.revokeAll('u1')).toBe(1);
+      const error = await creating;
+      expect(error).toBeInstanceOf(SessionRevokedError);
+      expect(error).toBeInstanceOf(ClusterCacheError);
+      expect((error as SessionRevokedError).userId).toBe('u1');
+      expect((error as Error).message).toMatch(/the new session of user "u1" was ended before create\(\) could return it/);
+      expect(s.list('u1')).toEqual([]);
+    });
+
+    it('lets a create that starts after the revokeAll live, even within the same millisecond', async () => {
+      const { sessions: s } = sessions();
+      const before = await s.create('u1');
+      const revoking = s.revokeAll('u1');
+      const after = await s.create('u1');
+      expect(await revoking).toBe(1);
+      expect(s.get(before.token)).toBeUndefined();
+      expect(s.get(after.token)).toEqual(after.session);
+      expect(s.list('u1')).toEqual([after.session]);
+    });
+
+    it("leaves other users' creates alone", async () => {
+      const { sessions: s } = sessions();
+      const creating = s.create('u2');
+      await s.revokeAll('u1');
+      expect(s.get((await creating).token)?.userId).toBe('u2');
+    });
+
+    it('a rotation whose write a revokeAll overtook resolves to undefined, not to a dead session', async () => {
+      const { sessions: s } = sessions();
+      const { token } = await s.create('u1');
+      const rotating = s.rotate(token);
+      await s.revokeAll('u1');
+      expect(await rotating).toBeUndefined();
+      expect(s.list('u1')).toEqual([]);
+    });
+  });
+
+  describe('sign-outs of sessions this node never saw (issue 13, finding 4)', () => {
+    it('delete of an unknown token records a tombstone for its handle, kept for the session TTL, and resolves false', async () => {
+      const { sessions: s, table, clock } = sessions();
+      const token = newToken();
+      expect(await s.delete(token)).toBe(false);
+      const tombstone = table.current('credentials', SessionCache.handleOf(token));
+      expect(tombstone).toMatchObject({ value: undefined, expiresAt: clock.now() + 30 * MIN });
+    });
+
+    it('delete of a malformed token writes nothing', async () => {
+      const { sessions: s, table } = sessions();
+      for (const token of ['', 'short', `${newToken().slice(0, 42)}!`, 42 as unknown as string]) expect(await s.delete(token)).toBe(false);
+      expect(table.size).toBe(0);
+    });
+
+    it('a known session\'s tombstone also lasts a session TTL from the sign-out (the far side may renew it meanwhile)', async () => {
+      const { sessions: s, table, clock } = sessions();
+      const { token, session } = await s.create('u1', {}, { ttl: MIN });
+      expect(await s.delete(token)).toBe(true);
+      expect(table.current('credentials', session.handle)?.expiresAt).toBe(clock.now() + 30 * MIN);
+    });
+
+    it('revoke of an unknown handle records a tombstone; a known session of another user stays', async () => {
+      const { sessions: s, table, clock } = sessions();
+      const handle = SessionCache.handleOf(newToken());
+      await s.revoke('u1', handle);
+      expect(table.current('credentials', handle)).toMatchObject({ value: undefined, expiresAt: clock.now() + 30 * MIN });
+      const other = await s.create('u2');
+      await s.revoke('u1', other.session.handle);
+      expect(s.get(other.token)).toBeDefined();
+      await s.revoke('u1', 'not a handle');
+      expect(table.size).toBe(2); // the tombstone and u2's session: nothing for the malformed handle
+    });
+
+    it('revoke by the handle of a token in its rotation grace ends the session it was rotated to', async () => {
+      const { sessions: s } = sessions();
+      const { token, session } = await s.create('u1');
+      const rotated = await s.rotate(token);
+      await s.revoke('u2', session.handle);
+      expect(s.get(rotated!.token)).toBeDefined();
+      await s.revoke('u1', session.handle);
+      expect(s.get(rotated!.token)).toBeUndefined();
+      expect(s.get(token)).toBeUndefined();
+    });
+
+    it('a delete or revoke on the side of a split that never saw the session ends it on both sides after the heal', async () => {
+      const { a, b, split, heal } = twoNodes();
+      split();
+      const deleted = await a.sessions.create('ada');
+      const revoked = await a.sessions.create('ada');
+      const kept = await a.sessions.create('ada');
+      expect(await b.sessions.delete(deleted.token)).toBe(false);
+      await b.sessions.revoke('ada', revoked.session.handle);
+      expect(await a.sessions.touch(deleted.token)).toBeDefined(); // still used on a meanwhile
+      heal();
+      for (const node of [a, b]) {
+        expect(node.sessions.get(deleted.token)).toBeUndefined();
+        expect(node.sessions.get(revoked.token)).toBeUndefined();
+        expect(node.sessions.list('ada')).toEqual([kept.session]);
+      }
+    });
+  });
+
+  describe('revokeAll across a split (issue 13, finding 4)', () => {
+    it('ends the sessions made on the other side before it, on both sides after the heal; later ones live', async () => {
+      const { a, b, clock, split, heal } = twoNodes();
+      const shared = await a.sessions.create('ada');
+      split();
+      const farSide = await a.sessions.create('ada', { ip: 'a, during the split' });
+      const otherUser = await a.sessions.create('grace');
+      clock.advance(1);
+      expect(await b.sessions.revokeAll('ada')).toBe(1); // b holds only the shared one
+      const signedInAgainOnB = await b.sessions.create('ada');
+      clock.advance(1);
+      const signedInAgainOnA = await a.sessions.create('ada'); // after the mark by the clock, though a has not seen it
+      heal();
+      for (const node of [a, b]) {
+        expect(node.sessions.get(shared.token)).toBeUndefined();
+        expect(node.sessions.get(farSide.token)).toBeUndefined();
+        expect(node.sessions.get(otherUser.token)).toBeDefined();
+        expect(node.sessions.list('ada').map((x) => x.handle).sort()).toEqual([signedInAgainOnA.session.handle, signedInAgainOnB.session.handle].sort());
+      }
+      expect(await a.sessions.touch(farSide.token)).toBeUndefined();
+      expect(await a.sessions.rotate(farSide.token)).toBeUndefined();
+    });
+
+    it('a session rotated or touched on the far side during the split does not escape the mark', async () => {
+      const { a, b, clock, split, heal } = twoNodes();
+      const rotatedThere = await a.sessions.create('ada');
+      const touchedThere = await a.sessions.create('ada');
+      split();
+      expect(await b.sessions.revokeAll('ada')).toBe(2);
+      clock.advance(5 * MIN);
+      const rotation = await a.sessions.rotate(rotatedThere.token); // a new key, made after the mark …
+      expect(rotation?.rotated).toBe(true);
+      expect(await a.sessions.touch(touchedThere.token)).toBeDefined();
+      heal();
+      for (const node of [a, b]) {
+        expect(node.sessions.get(rotation!.token)).toBeUndefined(); // … but of a sign-in before it
+        expect(node.sessions.get(touchedThere.token)).toBeUndefined();
+        expect(node.sessions.list('ada')).toEqual([]);
+      }
+    });
+
+    it('keeps working with session records stored without the sign-in version (earlier builds)', async () => {
+      const { sessions: s, engine, table, clock } = sessions();
+      const token = newToken();
+      const handle = SessionCache.handleOf(token);
+      const record = { ns: 'credentials', key: handle, value: { userId: 'u1', metadata: {}, createdAt: clock.now() }, expiresAt: clock.now() + MIN, version: 0, seen: 0, origin: 'old@127.0.0.1' };
+      record.version = engine.store.hlc.next();
+      engine.merge(table, [record]);
+      expect(s.get(token)?.userId).toBe('u1');
+      expect((await s.touch(token))?.userId).toBe('u1');
+      const rotated = await s.rotate(token);
+      expect(s.get(rotated!.token)?.userId).toBe('u1');
+      expect(await s.revokeAll('u1')).toBe(1);
+      expect(s.get(rotated!.token)).toBeUndefined();
+    });
   });
 });

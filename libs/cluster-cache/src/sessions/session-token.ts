@@ -25,3 +25,11 @@ export function handleOf(token: string): string {
   // One-shot hash: a third of createHash().update().digest() on this path (every guarded request).
   return hash('sha256', token, 'base64url');
 }
+
+/** 43 base64url characters: the shape of a token and of a handle (256 bits each). */
+const WELL_FORMED = /^[\w-]{43}$/;
+
+/** Whether `value` has the shape of a token or a handle (sign-outs record a tombstone only for those). */
+export function isWellFormed(value: unknown): value is string {
+  return typeof value === 'string' && WELL_FORMED.test(value);
+}
