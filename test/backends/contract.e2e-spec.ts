@@ -5,7 +5,7 @@
  * here). Node `a` writes, node `b` reads, and the other way round.
  */
 import { randomUUID } from 'node:crypto';
-import { ANY, CacheStore, InvalidArgumentError } from '@app/cluster-cache';
+import { ANY, CacheStore, InvalidArgumentError, IssuedSession, SessionRevokedError } from '@app/cluster-cache';
 import { waitFor } from '../utils/wait-for';
 import { BackendUnderTest, startMesh, startRedisClusterBackend, startSingleRedis } from './backends';
 
@@ -245,6 +245,28 @@ describe.each(backends)('the cache and session contract on %s', (_, start) => {
       const rotated = await backend.a.sessions.rotate(token);
       expect(await backend.b.sessions.delete(token)).toBe(true);
       expect(await backend.a.sessions.get(rotated!.token)).toBeUndefined();
+    });
+
+    it('a create racing a revokeAll of the user hands out a live session or rejects with SessionRevokedError', async () => {
+      const id = user();
+      const creating = backend.a.sessions.create(id).then(
+        (issued) => issued,
+        (error: unknown) => error,
+      );
+      const revoked = await backend.a.sessions.revokeAll(id);
+      const outcome = await creating;
+      if (outcome instanceof SessionRevokedError) {
+        // The mesh: the revokeAll ended it while its write was on its way to b.
+        expect(outcome.userId).toBe(id);
+        expect(revoked).toBe(1);
+      } else {
+        // Redis: each call is one script, so one ran wholly before the other; the session lives only if the revokeAll came first.
+        const { token, session } = outcome as IssuedSession;
+        expect(session).toMatchObject({ userId: id });
+        expect((await backend.b.sessions.get(token)) !== undefined).toBe(revoked === 0);
+      }
+      const after = await backend.a.sessions.create(id); // made after the revokeAll: lives
+      expect(await backend.b.sessions.get(after.token)).toBeDefined();
     });
 
     it('refuses a bad TTL or user id', async () => {
