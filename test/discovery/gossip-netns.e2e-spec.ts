@@ -1,7 +1,7 @@
 import { waitFor } from '../utils/wait-for';
-import { createHosts, host, ip, NsNode, removeHosts, requireNetns } from './netns';
+import { hosts, ip, NsNode, requireNetns } from './netns';
 
-const HOSTS = 3;
+const HOSTS = hosts.count;
 const COOKIE = 'netns-discovery-cookie-0123';
 
 /**
@@ -14,8 +14,8 @@ describe('gossip discovery between hosts (network namespaces on a bridge)', () =
 
   beforeAll(() => {
     requireNetns();
-    removeHosts(HOSTS); // what a failed run may have left
-    createHosts(HOSTS);
+    hosts.remove(); // what a failed run may have left
+    hosts.create();
   });
 
   afterEach(async () => {
@@ -23,11 +23,11 @@ describe('gossip discovery between hosts (network namespaces on a bridge)', () =
   });
 
   afterAll(() => {
-    if (process.getuid?.() === 0) removeHosts(HOSTS);
+    if (process.getuid?.() === 0) hosts.remove();
   });
 
   function start(n: number, gossip: object): NsNode {
-    const { ns, address } = host(n);
+    const { ns, address } = hosts.host(n);
     const node = new NsNode(ns, { NODE_NAME: `n${n}@${address}`, NODE_PORT: 14000, COOKIE, DISCOVERY: [{ strategy: 'gossip', interface: address, interval: 200, ...gossip }] });
     nodes.push(node);
     return node;
@@ -35,7 +35,7 @@ describe('gossip discovery between hosts (network namespaces on a bridge)', () =
 
   async function expectCluster(started: NsNode[]): Promise<void> {
     await Promise.all(started.map((n) => n.next((e) => e.event === 'ready', 30_000, 'ready')));
-    const names = started.map((_, i) => `n${i + 1}@${host(i + 1).address}`);
+    const names = started.map((_, i) => `n${i + 1}@${hosts.host(i + 1).address}`);
     await waitFor(
       async () => {
         const peers = await Promise.all(started.map((n) => n.ask({ cmd: 'peers' }, 'peers')));
@@ -61,14 +61,14 @@ describe('gossip discovery between hosts (network namespaces on a bridge)', () =
   });
 
   it('broadcastOnly (to 10.77.0.255) links the three hosts without any multicast route', async () => {
-    for (let n = 1; n <= HOSTS; n++) ip('-n', host(n).ns, 'route', 'del', '224.0.0.0/4', 'dev', 'eth0');
+    for (let n = 1; n <= HOSTS; n++) ip('-n', hosts.host(n).ns, 'route', 'del', '224.0.0.0/4', 'dev', 'eth0');
     try {
       const started = [1, 2, 3].map((n) => start(n, { broadcastOnly: true, broadcastAddress: '10.77.0.255', secret: 'netns-gossip-secret-0123' }));
       await expectCluster(started);
       const stats = (await started[2].ask({ cmd: 'stats' }, 'stats')).stats as Record<string, number>;
       expect(stats.accepted).toBeGreaterThan(0);
     } finally {
-      for (let n = 1; n <= HOSTS; n++) ip('-n', host(n).ns, 'route', 'add', '224.0.0.0/4', 'dev', 'eth0');
+      for (let n = 1; n <= HOSTS; n++) ip('-n', hosts.host(n).ns, 'route', 'add', '224.0.0.0/4', 'dev', 'eth0');
     }
   });
 });

@@ -1,71 +1,15 @@
-import { ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { ChildProcess, spawn } from 'node:child_process';
 import * as path from 'node:path';
 import { createInterface } from 'node:readline';
+import { NetnsHosts } from '../utils/netns';
+
+export { ip, requireNetns } from '../utils/netns';
 
 /**
- * Separate hosts on one machine: network namespaces joined by a bridge.
- *
- * The bridge lives in its own namespace (`nccdisc-hub`), so nothing is added
- * to the machine's own network; each host namespace `nccdisc-N` has one veth
- * `eth0` with the address 10.77.0.N/24 (the only addresses used) and a route
- * for multicast. Names are fixed so a run can delete what a failed run left.
+ * The discovery specs' hosts: namespaces `nccdisc-N` with addresses
+ * 10.77.0.N/24 on one bridge (see NetnsHosts).
  */
-export const HUB = 'nccdisc-hub';
-const BRIDGE = 'nccdisc-br';
-
-/** The namespace of host `n` (1-based) and its address. */
-export function host(n: number): { ns: string; address: string } {
-  return { ns: `nccdisc-${n}`, address: `10.77.0.${n}` };
-}
-
-/** Runs `ip` with arguments; throws with its stderr on failure. */
-export function ip(...args: string[]): string {
-  try {
-    return execFileSync('ip', args, { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
-  } catch (error) {
-    const e = error as { stderr?: string; message: string };
-    throw new Error(`ip ${args.join(' ')} failed: ${e.stderr?.trim() || e.message}`);
-  }
-}
-
-/** Fails with a clear message unless namespaces can be made here (root, iproute2). */
-export function requireNetns(): void {
-  if (process.getuid?.() !== 0) {
-    throw new Error('the network-namespace discovery specs need root (ip netns add): run as root, as CI does');
-  }
-  try {
-    ip('netns', 'list');
-  } catch (error) {
-    throw new Error(`the network-namespace discovery specs need "ip netns" (iproute2): ${(error as Error).message}`);
-  }
-}
-
-/** Deletes the namespaces of this spec (and with them their veths and the bridge), if they exist. */
-export function removeHosts(count: number): void {
-  const existing = new Set(ip('netns', 'list').split('\n').map((line) => line.split(' ')[0]));
-  for (const ns of [HUB, ...Array.from({ length: count }, (_, i) => host(i + 1).ns)]) {
-    if (existing.has(ns)) ip('netns', 'del', ns);
-  }
-}
-
-/** Makes `count` hosts on one bridge, each with a multicast route. */
-export function createHosts(count: number): void {
-  ip('netns', 'add', HUB);
-  ip('-n', HUB, 'link', 'add', BRIDGE, 'type', 'bridge');
-  // No IGMP querier on this segment: flood multicast instead of snooping.
-  ip('-n', HUB, 'link', 'set', BRIDGE, 'type', 'bridge', 'mcast_snooping', '0');
-  ip('-n', HUB, 'link', 'set', BRIDGE, 'up');
-  for (let n = 1; n <= count; n++) {
-    const { ns, address } = host(n);
-    ip('netns', 'add', ns);
-    ip('link', 'add', `nccdisc-v${n}`, 'netns', HUB, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns);
-    ip('-n', HUB, 'link', 'set', `nccdisc-v${n}`, 'master', BRIDGE, 'up');
-    ip('-n', ns, 'addr', 'add', `${address}/24`, 'brd', '+', 'dev', 'eth0');
-    ip('-n', ns, 'link', 'set', 'lo', 'up');
-    ip('-n', ns, 'link', 'set', 'eth0', 'up');
-    ip('-n', ns, 'route', 'add', '224.0.0.0/4', 'dev', 'eth0');
-  }
-}
+export const hosts = new NetnsHosts({ prefix: 'nccdisc', subnet: '10.77.0', count: 3 });
 
 const ROOT = path.resolve(__dirname, '../..');
 const FIXTURE = path.join(__dirname, 'fixtures', 'discovery-node.ts');
