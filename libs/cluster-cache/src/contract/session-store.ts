@@ -20,7 +20,12 @@ export abstract class SessionStore<M = Record<string, unknown>> {
   abstract readonly ttl: number;
   /** How long a rotated token still resolves to its session, in ms. */
   abstract readonly rotationGrace: number;
-  /** Starts a session for `userId`; returns its token (give it to the client) and the session. */
+  /**
+   * Starts a session for `userId`; returns its token (give it to the client)
+   * and the session, or rejects with `SessionRevokedError` when a `revokeAll`
+   * of the user ended it before `create` could return it (a `revokeAll` ends
+   * every session created before it). Never resolves without a session.
+   */
   abstract create(userId: UserId, metadata?: M, options?: SessionOptions): Promise<IssuedSession<M>>;
   /**
    * The session of a token, or `undefined` if it does not exist, expired or
@@ -32,13 +37,20 @@ export abstract class SessionStore<M = Record<string, unknown>> {
   abstract byHandle(handle: string): Awaitable<Session<M> | undefined>;
   /** Extends a session's life by `ttl` (default: the session TTL) from now, keeping its token. */
   abstract touch(token: string, options?: SessionOptions): Promise<Session<M> | undefined>;
-  /** Ends the session of a token (sign-out). Resolves to whether it existed. */
+  /**
+   * Ends the session of a token (sign-out). Resolves to whether this node
+   * knew it; on the mesh the sign-out is recorded either way, for a session
+   * made on the far side of a netsplit.
+   */
   abstract delete(token: string): Promise<boolean>;
   /** Ends one session of a user by its handle (e.g. "sign out that device"). */
   abstract revoke(userId: UserId, handle: string): Promise<void>;
   /** Every live session of a user, oldest first. */
   abstract list(userId: UserId): Awaitable<Session<M>[]>;
-  /** Ends every session of a user at once. Resolves to how many there were. */
+  /**
+   * Ends every session of a user created before it, at once; sessions created
+   * after it live. Resolves to how many this node knew.
+   */
   abstract revokeAll(userId: UserId): Promise<number>;
   /**
    * Replaces a session's token with a new one in one atomic write; the old
