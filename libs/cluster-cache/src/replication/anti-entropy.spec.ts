@@ -92,4 +92,20 @@ describe('AntiEntropy (in-memory network)', () => {
     expect(a.counts.calls.filter((kind) => kind.startsWith('sync.'))).toEqual(['sync.digests']);
     expect(a.counts.pulled + b.counts.pulled).toBe(0);
   });
+
+  it('fails the sync, not the process, when the link drops right after the summaries call is sent', async () => {
+    const { net, a, b } = await splitPair();
+    await a.cache.put('diverged', 'on a');
+    net.heal();
+    await waitFor(() => a.node.isLinked(b.name) && b.node.isLinked(a.name));
+    const callInParts = a.node.callInParts.bind(a.node);
+    a.node.callInParts = <T>(peer: string, kind: string, body: unknown, timeout?: number) => {
+      const reply = callInParts<T>(peer, kind, body, timeout);
+      // The moment of the bug: the call is sent, its promise not awaited yet, and the link drops.
+      if (kind === 'sync.summaries') setImmediate(() => a.node.disconnect(b.name));
+      return reply;
+    };
+    // Jest fails the test on an unhandled rejection; the process would exit with it.
+    await expect(a.node.antiEntropy.sync(b.name)).rejects.toThrow(/dropped|not linked/);
+  });
 });

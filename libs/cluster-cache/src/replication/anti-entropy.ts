@@ -65,6 +65,8 @@ export class AntiEntropy {
       const buckets = differingBuckets(table.liveDigests(count, this.now()), uint32sOf(await theirDigests));
       if (buckets.length === 0) continue;
       const theirSummaries = this.node.callInParts<SummaryPart>(peer, 'sync.summaries', { table: table.name, count, buckets } satisfies SummaryRequest, HEAL_STEP_TIMEOUT);
+      // Awaited below, after a turn: a link that drops meanwhile must not reject it unobserved (that ends the process).
+      theirSummaries.catch(() => undefined);
       // The peer computes its summaries while this node computes its own: only once the request has left.
       await requestSent();
       const mine = keySummaries(table, count, buckets, this.now());

@@ -108,7 +108,11 @@ export class PeerCalls {
         this.send(from, { t: 'reply', id: message.id, body });
       }
     } catch (error) {
-      this.send(from, { t: 'reply', id: message.id, error: error instanceof Error ? error.message : String(error) });
+      try {
+        this.send(from, { t: 'reply', id: message.id, error: error instanceof Error ? error.message : String(error) });
+      } catch {
+        // The reply cannot be sent at all: the caller's timeout fails its call.
+      }
     }
   }
 
