@@ -162,7 +162,6 @@ export class InMemoryTransport implements Transport {
   adopt(link: InMemoryPeerLink): void {
     const { name, incarnation } = link.peer;
     const current = this.linksByName.get(name);
-    current?.close(current.peer.incarnation === incarnation ? 'duplicate' : 'replaced');
     this.linksByName.set(name, link);
     link.onClose(() => {
       if (this.linksByName.get(name) === link) this.linksByName.delete(name);
@@ -174,6 +173,8 @@ export class InMemoryTransport implements Transport {
         this.logger.error(`Link handler threw: ${errorMessage(error)}`);
       }
     }
+    // As over TCP: the old link closes after its successor is announced.
+    current?.close(current.peer.incarnation === incarnation ? 'duplicate' : 'replaced');
   }
 }
 

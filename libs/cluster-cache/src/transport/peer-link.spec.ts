@@ -43,6 +43,15 @@ describe('SocketPeerLink', () => {
       await waitFor(() => fake.socket.destroyed, 2_000, 'the socket to close');
     });
 
+    it('drops a silent peer within 1.5 s with the default timing (writes waiting for it are released then)', async () => {
+      const { transport } = await cluster.start(A);
+      const { link } = await linkFakePeer(transport);
+      const since = Date.now();
+      expect(await closeReason(link)).toBe('heartbeat-timeout');
+      // deadPeerTimeout (1 s) + at most one heartbeat (250 ms); the old defaults took 5–6 s.
+      expect(Date.now() - since).toBeLessThan(1_500);
+    });
+
     it('keeps an idle link open by sending pings', async () => {
       const options = { heartbeatInterval: 10, deadPeerTimeout: 50 };
       const { transport: a } = await cluster.start(A, { ...options, name: 'a@test' });

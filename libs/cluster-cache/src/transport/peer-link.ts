@@ -75,6 +75,8 @@ export class SocketPeerLink implements PeerLink {
   start(): void {
     if (this.reason) return;
     this.conn.setFrameHandler((payload) => this.receive(payload));
+    // A frame that came with the handshake may have closed the link already (a peer refused at its hello).
+    if (this.reason) return;
     this.heartbeat = setInterval(() => this.tick(), this.options.heartbeatInterval);
   }
 

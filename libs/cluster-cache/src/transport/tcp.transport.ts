@@ -94,14 +94,14 @@ export class TcpTransport implements Transport {
     });
   }
 
-  connect(host: string, port: number): Promise<PeerLink> {
+  connect(host: string, port: number, timeout = this.options.connectTimeout): Promise<PeerLink> {
     if (this.closing) return Promise.reject(shutdownError());
     const linked = this.links().find((link) => link.peer.host === host && link.peer.port === port);
     if (linked) return Promise.resolve(linked);
     const address = `${host}:${port}`;
     let pending = this.dialing.get(address);
     if (!pending) {
-      pending = this.dial(host, port).finally(() => this.dialing.delete(address));
+      pending = this.dial(host, port, timeout).finally(() => this.dialing.delete(address));
       this.dialing.set(address, pending);
     }
     return pending;
@@ -143,14 +143,19 @@ export class TcpTransport implements Transport {
   private accept(socket: Socket): void {
     const conn = this.track(socket, remoteAddress(socket));
     if (this.closing) return conn.destroy();
-    serverHandshake(conn, this.handshake).then(
-      (result) => this.adopt(conn, result, 'inbound'),
-      (error) => this.refused(conn, `Refused connection from ${conn.remoteAddress}`, error),
-    );
+    serverHandshake(conn, this.handshake)
+      .then(
+        (result) => this.adopt(conn, result, 'inbound'),
+        (error) => this.refused(conn, `Refused connection from ${conn.remoteAddress}`, error),
+      )
+      .catch((error: unknown) => {
+        conn.destroy();
+        this.options.logger.error(`Accepting ${conn.remoteAddress} failed: ${errorMessage(error)}`);
+      });
   }
 
-  private async dial(host: string, port: number): Promise<PeerLink> {
-    const { tls, connectTimeout } = this.options;
+  private async dial(host: string, port: number, connectTimeout: number): Promise<PeerLink> {
+    const { tls } = this.options;
     const address = `${host}:${port}`;
     // Dial from this node's own address, so peers (and firewall rules) see who it is.
     const localAddress = this.localAddress(host);
@@ -216,13 +221,6 @@ export class TcpTransport implements Transport {
       link.close('duplicate');
       return current;
     }
-    if (current && current.peer.incarnation !== incarnation) {
-      const change = `${current.peer.incarnation} -> ${incarnation}`;
-      this.options.logger.log(`${name} restarted (incarnation ${change})`);
-      current.close('replaced');
-    } else {
-      current?.close('duplicate');
-    }
     this.linksByName.set(name, link);
     link.onClose(() => {
       if (this.linksByName.get(name) === link) this.linksByName.delete(name);
@@ -234,6 +232,13 @@ export class TcpTransport implements Transport {
       } catch (error) {
         this.options.logger.error(`Link handler threw: ${errorMessage(error)}`);
       }
+    }
+    // The old link closes after its successor is announced, so listeners never see a peer without a link.
+    if (current && current.peer.incarnation !== incarnation) {
+      this.options.logger.log(`${name} restarted (incarnation ${current.peer.incarnation} -> ${incarnation})`);
+      current.close('replaced');
+    } else {
+      current?.close('duplicate');
     }
     link.start(); // after the handlers, so they miss none of its messages
     return link;

@@ -5,9 +5,12 @@ export const TRANSPORT_DEFAULTS = {
   /** Largest frame accepted or sent once the handshake is done: 16 MiB. */
   maxFrameBytes: 16 * 1024 * 1024,
   /** A ping goes out when nothing else was sent for this long. */
-  heartbeatInterval: 1_000,
-  /** A link that received nothing for this long is closed as `'heartbeat-timeout'`. */
-  deadPeerTimeout: 5_000,
+  heartbeatInterval: 250,
+  /**
+   * A link that received nothing for this long is closed as `'heartbeat-timeout'`: writes
+   * waiting for a peer that went silent resolve within about this long plus one heartbeat.
+   */
+  deadPeerTimeout: 1_000,
   /** Longest a connection may take to authenticate (a silent peer is dropped after it). */
   handshakeTimeout: 5_000,
   /** Longest an outgoing TCP (and TLS) connection may take to establish. */

@@ -19,9 +19,12 @@ export interface Transport {
    * Connects to the node listening on `host:port` and resolves once it is authenticated.
    * Resolves the existing link if that node is already linked.
    *
+   * @param timeout longest the connection may take to establish, in ms (default: the
+   * transport's `connectTimeout`). A short one suits probes of a node that may be cut off:
+   * a fresh attempt beats waiting for the kernel to resend a lost SYN.
    * @throws TransportError when the connection or the handshake fails.
    */
-  connect(host: string, port: number): Promise<PeerLink>;
+  connect(host: string, port: number, timeout?: number): Promise<PeerLink>;
 
   /** The open links, at most one per peer. */
   links(): PeerLink[];
