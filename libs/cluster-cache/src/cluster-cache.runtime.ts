@@ -73,6 +73,7 @@ export class ClusterCacheRuntime implements OnModuleInit, BeforeApplicationShutd
           cookie: options.cookie,
           cluster: options.cluster,
           keepLocalOnJoin: options.unsplit?.strategy === 'merge',
+          unsplit: options.unsplit?.strategy ?? 'off',
         },
         this.logger,
       );

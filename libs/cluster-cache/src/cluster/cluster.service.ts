@@ -23,6 +23,8 @@ export interface ClusterStats {
   lag: Record<string, number>;
   /** Peers seen again after a netsplit whose data is not reconciled yet. */
   unhealed: string[];
+  /** Peers this node refused to share data with, and why (a table or the Unsplit strategy differs). */
+  refused: Record<string, string>;
   /** Heals this node took part in since start, and failed heals. */
   heals: { healed: number; failed: number };
 }
@@ -105,6 +107,7 @@ export class ClusterService {
       backlog: node?.backlog() ?? {},
       lag: node?.lag() ?? {},
       unhealed: node?.unhealed() ?? [],
+      refused: node?.refused() ?? {},
       heals: { ...this.heals },
     };
   }

@@ -19,6 +19,8 @@ export const messages = {
   redisReply: (reason: string) => `Redis refused a call: ${reason}`,
   sessionRevoked: (userId: unknown) =>
     `the new session of user ${describe(userId)} was ended before create() could return it: a revokeAll (or revoke) of that user ran while it was being written, and a revokeAll ends every session created before it`,
+  incompatiblePeer: (what: string, self: string, mine: string, peer: string, theirs: string) =>
+    `refusing to share data with ${peer}: ${what} is ${mine} on ${self} but ${theirs} on ${peer}; give every node the same setting`,
   unknownTable: (table: string) => `no table "${table}": declare it with ClusterCacheModule.forFeature({ name: "${table}" })`,
 } as const;
 

@@ -21,7 +21,8 @@ export interface ClusterCacheHealthOptions {
  * `nest-cluster-cache/health`; @nestjs/terminus is an optional peer).
  *
  * - `down` (HTTP 503) while the node does not hold the cluster's data yet
- *   (`ready` is false: still joining), so a load balancer keeps it out;
+ *   (`ready` is false: still joining, or refused by peers whose settings
+ *   differ — the message says which), so a load balancer keeps it out;
  * - `degraded` (HTTP 200) with fewer peers than `minPeers`, a peer whose
  *   backlog of unacknowledged writes is above `maxBacklog`, or a netsplit
  *   not reconciled yet (not in sync);
@@ -56,7 +57,10 @@ export class ClusterCacheHealthIndicator {
       entries: Object.values(stats.entries).reduce((sum, n) => sum + n, 0),
       inSync: stats.unhealed.length === 0,
     };
-    if (!stats.ready) return check.down({ ...data, message: 'not ready: still joining the cluster' });
+    if (!stats.ready) {
+      const refused = Object.values(stats.refused);
+      return check.down({ ...data, message: refused.length === 0 ? 'not ready: still joining the cluster' : `not ready: ${refused.join('; ')}` });
+    }
     if (stats.peers.length < minPeers) return check.degraded({ ...data, message: `${stats.peers.length} of at least ${minPeers} peers linked` });
     if (lagging.length > 0) return check.degraded({ ...data, message: `peers behind by more than ${maxBacklog} writes: ${lagging.join(', ')}` });
     if (!data.inSync) return check.degraded({ ...data, message: `not in sync after a netsplit with ${stats.unhealed.join(', ')}` });

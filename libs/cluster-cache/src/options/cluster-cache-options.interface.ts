@@ -67,9 +67,13 @@ export interface SessionOptionsConfig {
 
 /** Timing of the cluster protocol, in ms. @publicApi */
 export interface TimingOptions {
-  /** Heartbeat period of idle links. Default 1000. */
+  /** Heartbeat period of idle links. Default 250. */
   heartbeatInterval?: number;
-  /** A peer silent for this long is considered dead. Default 5000. */
+  /**
+   * A peer silent for this long is considered dead; sync writes waiting for it
+   * resolve then (at most this plus one heartbeat). Default 1000. A stall of
+   * this process (GC, a busy loop) costs one heartbeat, not a false alarm.
+   */
   deadPeerTimeout?: number;
   /** A peer that has not acknowledged a sync write in this time is disconnected. Default 5000. */
   ackTimeout?: number;

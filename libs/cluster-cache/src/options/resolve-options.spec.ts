@@ -15,7 +15,7 @@ describe('resolveOptions', () => {
       writes: 'sync',
       autoInitialize: 'merge',
       sessionTtl: 30 * 60_000,
-      timing: { heartbeatInterval: 1000, deadPeerTimeout: 5000, ackTimeout: 5000, sweepInterval: 1000 },
+      timing: { heartbeatInterval: 250, deadPeerTimeout: 1000, ackTimeout: 5000, sweepInterval: 1000 },
     });
   });
 

@@ -16,7 +16,7 @@ function makeNode(network: InMemoryNetwork, name: string, seeds: string[] = [], 
   node.events$.subscribe((e) => events.push(e));
   const cache = new ClusterCache<unknown>(engine, table, 'cache', MIN);
   const jobs = new ClusterCache<unknown>(engine, local, 'cache', MIN);
-  return { name, node, cache, jobs, table, events, transport, address, engine };
+  return { name, node, cache, jobs, table, events, transport, address, engine, store };
 }
 
 describe('ClusterNode (in-memory network)', () => {
@@ -180,6 +180,31 @@ describe('ClusterNode (in-memory network)', () => {
     expect(b.cache.get('after')).toBe(1);
   });
 
+  it('links again within about a second after a partition of any length (no long backoff)', async () => {
+    // The nodes' timers run on a fake clock (messages still flow on immediates): 100 s pass in no time.
+    jest.useFakeTimers({ doNotFake: ['setImmediate', 'nextTick', 'queueMicrotask'] });
+    try {
+      const net = new InMemoryNetwork();
+      const a = await start(makeNode(net, 'a@10.0.0.1'));
+      // c knows b only from a (no seed of its own for b): it must keep trying b as well.
+      const b = await start(makeNode(net, 'b@10.0.0.2', [a.address()]));
+      const c = await start(makeNode(net, 'c@10.0.0.3', [a.address()]));
+      await jest.advanceTimersByTimeAsync(100);
+      expect(c.node.peers()).toHaveLength(2);
+      net.partition(a.name, b.name);
+      net.partition(a.name, c.name);
+      net.partition(b.name, c.name);
+      // 100 s apart: every attempt to reach a peer fails meanwhile.
+      for (let s = 0; s < 100; s++) await jest.advanceTimersByTimeAsync(1_000);
+      expect([a, b, c].map((n) => n.node.peers().length)).toEqual([0, 0, 0]);
+      net.heal();
+      await jest.advanceTimersByTimeAsync(1_100);
+      expect([a, b, c].map((n) => n.node.peers().length)).toEqual([2, 2, 2]);
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+
   it('merges the data of two clusters that had never met (autoInitialize: merge)', async () => {
     const net = new InMemoryNetwork();
     const a = await start(makeNode(net, 'a@10.0.0.1'));
@@ -221,6 +246,57 @@ describe('ClusterNode (in-memory network)', () => {
     stuck = false;
     await waitFor(() => b.cache.get('missed') === 1, 5000, 'b to resync after relinking');
     expect(b.table.size).toBe(a.table.size);
+  });
+
+  describe('refuses a peer whose settings differ, on both sides, naming the setting and both values', () => {
+    type Node = ReturnType<typeof makeNode>;
+    /** a runs a cluster; b tries to join it, differing as `differ` makes them. */
+    async function refusedJoin(differ: (a: Node, b: Node) => void, options: ProtocolNodeOptions = {}) {
+      const net = new InMemoryNetwork();
+      const a = await start(makeNode(net, 'a@10.0.0.1'));
+      const b = makeNode(net, 'b@10.0.0.2', [a.address()], options);
+      differ(a, b);
+      void start(b); // waits up to joinTimeout: it never joins
+      await waitFor(() => Object.keys(a.node.refused()).length > 0 && Object.keys(b.node.refused()).length > 0);
+      expect(b.node.ready).toBe(false);
+      expect(a.node.peers()).toEqual([]);
+      expect(b.node.peers()).toEqual([]);
+      await a.cache.put('not-for-b', 1);
+      expect(b.cache.get('not-for-b')).toBeUndefined();
+      return { a: a.node.refused()['b@10.0.0.2'], b: b.node.refused()['a@10.0.0.1'] };
+    }
+
+    it('a table replicated here and local there', async () => {
+      const reasons = await refusedJoin((a, b) => {
+        a.store.addTable('shared', 'replicated');
+        b.store.addTable('shared', 'local');
+      });
+      expect(reasons.a).toBe(
+        'refusing to share data with b@10.0.0.2: table "shared" is replicated on a@10.0.0.1 but local on b@10.0.0.2; give every node the same setting',
+      );
+      expect(reasons.b).toMatch(/table "shared" is local on b@10\.0\.0\.2 but replicated on a@10\.0\.0\.1/);
+    });
+
+    it('a replicated table the peer lacks', async () => {
+      const reasons = await refusedJoin((_a, b) => b.store.addTable('flags', 'replicated'));
+      expect(reasons.a).toMatch(/table "flags" is missing on a@10\.0\.0\.1 but replicated on b@10\.0\.0\.2/);
+      expect(reasons.b).toMatch(/table "flags" is replicated on b@10\.0\.0\.2 but missing on a@10\.0\.0\.1/);
+    });
+
+    it('another unsplit strategy', async () => {
+      const reasons = await refusedJoin(() => undefined, { unsplit: 'merge' });
+      expect(reasons.a).toMatch(/unsplit\.strategy is off on a@10\.0\.0\.1 but merge on b@10\.0\.0\.2/);
+      expect(reasons.b).toMatch(/unsplit\.strategy is merge on b@10\.0\.0\.2 but off on a@10\.0\.0\.1/);
+    });
+
+    it('but a local table of the same name on both, or on one side only, is fine', async () => {
+      const net = new InMemoryNetwork();
+      const a = await start(makeNode(net, 'a@10.0.0.1'));
+      a.store.addTable('mine', 'local');
+      const b = await start(makeNode(net, 'b@10.0.0.2', [a.address()]));
+      expect(b.node.ready).toBe(true);
+      expect(b.node.refused()).toEqual({});
+    });
   });
 
   it('expires entries by TTL on every node with no replication traffic', async () => {

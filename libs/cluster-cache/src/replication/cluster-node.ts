@@ -18,7 +18,9 @@ import { KeyHashTable } from './key-hash-table';
 import { fromFlat } from './flat-states';
 import { HelloMessage, MemberAddress, ReplicationMessage } from './messages';
 import { CallHandler, ChunkHandler, PeerCalls } from './peer-calls';
+import { ClusterShape, incompatibility } from './peer-compatibility';
 import { PeerSession } from './peer-session';
+import { Reconnector } from './reconnector';
 import { COPY_CHUNK, streamTables } from './table-copy';
 import { float64sOf } from './wire-arrays';
 import { WriteFanout } from './write-fanout';
@@ -33,7 +35,7 @@ export interface ClusterNodeOptions {
   ackTimeout: number;
   /** Addresses (`host:port`) to reach at start and keep reaching (extraNodes, static discovery). */
   seeds: () => Promise<string[]>;
-  /** How often unreachable seeds are tried again, in ms. */
+  /** How often the seeds are reached again, and the first wait before retrying one that did not answer, in ms. */
   reconnectInterval: number;
   /** Discovery strategies to run (they report addresses; this node links to them). */
   discovery: DiscoveryStrategy[];
@@ -49,10 +51,17 @@ export interface ClusterNodeOptions {
    * wins" (the disk copy is replaced by the cluster's data).
    */
   keepLocalOnJoin: boolean;
+  /** The Unsplit strategy (`'off'` without Unsplit): peers must have the same. */
+  unsplit: ClusterShape['unsplit'];
 }
 
-/** Longest wait between two attempts to reach an address that does not answer, in ms. */
-const MAX_BACKOFF = 30_000;
+/**
+ * How long a link closed as a duplicate waits for the connection the peer kept
+ * to be announced here, in ms; after that the peer counts as lost.
+ */
+const DUPLICATE_GRACE = 1_000;
+/** How long a peer refused as incompatible is not dialled again, in ms (it may still dial this node). */
+const REFUSED_HOLD = 30_000;
 /** A copy that receives nothing for this long is given up (and retried), in ms. */
 const COPY_IDLE_TIMEOUT = 15_000;
 /** How long a lock grant lasts unless released (a crashed holder blocks no longer than this), in ms. */
@@ -71,8 +80,15 @@ export class ClusterNode {
   readonly events$: Observable<ClusterEvent> = this.subject.asObservable();
   private readonly sessions = new Map<string, PeerSession>();
   private readonly fanout: WriteFanout;
-  /** Runs of peers this node has been linked to (to tell a partition from a restart). */
-  private readonly everLinked = new Set<string>();
+  /**
+   * Each peer's latest run this node was linked to, and whether contact with it
+   * was lost since (a link that failed, not one replaced by a duplicate): to
+   * tell a partition from a restart, and a partition from a dial race.
+   */
+  private readonly runs = new Map<string, { run: string; lost: boolean }>();
+  /** Why peers were refused (incompatible settings), by name, until one of them links. */
+  private readonly refusals = new Map<string, string>();
+  private readonly reconnector: Reconnector;
   private phase: Phase = 'idle';
   private clusterId = '';
   private joinedFrom: string | undefined;
@@ -90,8 +106,6 @@ export class ClusterNode {
   private readonly partitioned = new Set<string>();
   private readyWaiters: Array<() => void> = [];
   private reconnectTimer: NodeJS.Timeout | undefined;
-  /** Addresses that did not answer, and when to try each again. */
-  private readonly backoff = new Map<string, { until: number; delay: number }>();
   /** Addresses discovery reported before the start decision. */
   private readonly discovered = new Set<string>();
   private unsubscribeLinks: (() => void) | undefined;
@@ -114,6 +128,18 @@ export class ClusterNode {
     );
     this.lock = new ClusterLock(this.self.name, this.calls, () => this.peers().map((p) => p.name), LOCK_TTL, options.ackTimeout);
     this.antiEntropy = new AntiEntropy(this, engine);
+    const node = this;
+    this.reconnector = new Reconnector(
+      {
+        dial: (address, timeout) => this.connect(address, timeout),
+        linked: () => new Set([...this.sessions.values()].map((s) => `${s.info.host}:${s.info.port}`)),
+        get address() {
+          return node.address;
+        },
+      },
+      options.reconnectInterval,
+      logger,
+    );
   }
 
   /** This node's identity. */
@@ -128,7 +154,7 @@ export class ClusterNode {
 
   /** The peers linked right now. */
   peers(): NodeInfo[] {
-    return [...this.sessions.values()].filter((s) => s.hello !== undefined).map((s) => s.info);
+    return [...this.sessions.values()].filter(greeted).map((s) => s.info);
   }
 
   /** Writes in flight per peer. */
@@ -143,13 +169,19 @@ export class ClusterNode {
 
   /** Whether a peer is currently linked and greeted. */
   isLinked(name: string): boolean {
-    return this.sessions.get(name)?.hello !== undefined;
+    const session = this.sessions.get(name);
+    return session !== undefined && greeted(session);
   }
 
   /** What this node knows of a linked peer (name, address, incarnation, start time). */
   peer(name: string): NodeInfo | undefined {
     const session = this.sessions.get(name);
-    return session?.hello === undefined ? undefined : session.info;
+    return session !== undefined && greeted(session) ? session.info : undefined;
+  }
+
+  /** Peers refused for settings that differ from this node's, and why. */
+  refused(): Record<string, string> {
+    return Object.fromEntries(this.refusals);
   }
 
   /** This node and the linked peers it has not been partitioned from: its island. */
@@ -165,6 +197,11 @@ export class ClusterNode {
   /** Marks the split with `peer` as healed: it is part of this node's island again. */
   markHealed(peer: string): void {
     this.partitioned.delete(peer);
+  }
+
+  /** Marks `peer` as apart from this node's island (a peer that saw the split asks for the heal). */
+  markPartitioned(peer: string): void {
+    if (this.isLinked(peer)) this.partitioned.add(peer);
   }
 
   /** Emits a cluster event (for the Unsplit service). */
@@ -222,6 +259,7 @@ export class ClusterNode {
     await this.startDiscovery();
     const seeds = [...new Set([...(await this.safeSeeds()), ...this.discovered])].filter((a) => a !== this.address);
     const reached = await Promise.all(seeds.map((address) => this.connect(address).then(() => true, () => false)));
+    this.reconnector.start();
     // Discovery may have linked a peer (and started a join) during the grace period already.
     const underway = this.phase !== 'joining' || this.copySource !== undefined || this.peers().length > 0;
     if (!reached.some(Boolean) && !underway) {
@@ -229,6 +267,7 @@ export class ClusterNode {
     } else {
       this.decideJoin();
       await this.waitReady(this.options.joinTimeout);
+      if ((this.phase as Phase) === 'stopped') return; // stop() ran meanwhile
       if (!this.ready) this.logger.warn?.(`${this.self.name} has not joined the cluster after ${this.options.joinTimeout} ms; still trying`);
     }
     this.reconnectTimer = setInterval(() => void this.reconnectSeeds(), this.options.reconnectInterval).unref();
@@ -239,12 +278,12 @@ export class ClusterNode {
     return `${this.self.host}:${this.self.port}`;
   }
 
-  /** Links to the node at `host:port` (resolves once authenticated). */
-  async connect(address: string): Promise<NodeInfo> {
+  /** Links to the node at `host:port` (resolves once authenticated); `timeout` bounds the TCP connect. */
+  async connect(address: string, timeout?: number): Promise<NodeInfo> {
     if (!isAddress(address)) throw new ClusterCacheError(`cannot connect to ${JSON.stringify(address)}: an address is "host:port"`);
     const at = address.lastIndexOf(':');
     const host = address.slice(0, at).replace(/^\[|\]$/g, '');
-    const link = await this.transport.connect(host, Number(address.slice(at + 1)));
+    const link = await this.transport.connect(host, Number(address.slice(at + 1)), timeout);
     return link.peer;
   }
 
@@ -261,6 +300,7 @@ export class ClusterNode {
   async stop(): Promise<void> {
     this.phase = 'stopped';
     clearInterval(this.reconnectTimer);
+    this.reconnector.stop();
     await Promise.all(this.options.discovery.map((strategy) => Promise.resolve(strategy.stop()).catch(() => undefined)));
     this.unsubscribeLinks?.();
     this.engine.replicateWith(undefined);
@@ -299,7 +339,8 @@ export class ClusterNode {
   }
 
   private async reconnectSeeds(): Promise<void> {
-    this.reachAddresses(await this.safeSeeds());
+    const seeds = await this.safeSeeds();
+    if (this.phase !== 'stopped') this.reconnector.reach(seeds);
   }
 
   /** Starts every discovery strategy and gives them `discoveryGrace` ms to report nodes. */
@@ -313,7 +354,7 @@ export class ClusterNode {
       logger: this.logger as DiscoveryContext['logger'],
       found: (addresses: readonly string[]) => {
         if (this.phase === 'joining' && this.copySource === undefined && !this.ready) for (const a of addresses) this.discovered.add(a);
-        this.reachAddresses(addresses);
+        if (this.phase !== 'stopped') this.reconnector.reach(addresses);
       },
     };
     for (const strategy of strategies) {
@@ -324,28 +365,6 @@ export class ClusterNode {
       }
     }
     if (this.options.discoveryGrace > 0) await new Promise((resolve) => setTimeout(resolve, this.options.discoveryGrace));
-  }
-
-  /**
-   * Links to every address not linked yet. An address that does not answer
-   * is tried again later, waiting twice as long each time (up to 30 s).
-   */
-  private reachAddresses(addresses: readonly string[]): void {
-    if (this.phase === 'stopped') return;
-    const linked = new Set([...this.sessions.values()].map((s) => `${s.info.host}:${s.info.port}`));
-    const now = Date.now();
-    for (const address of addresses) {
-      if (address === this.address || linked.has(address)) continue;
-      const wait = this.backoff.get(address);
-      if (wait !== undefined && wait.until > now) continue;
-      this.connect(address).then(
-        () => this.backoff.delete(address),
-        () => {
-          const delay = Math.min(MAX_BACKOFF, (wait?.delay ?? this.options.reconnectInterval / 2) * 2);
-          this.backoff.set(address, { until: Date.now() + delay, delay });
-        },
-      );
-    }
   }
 
   /** No one answered: this node starts the cluster, from its disk copy if it has one. */
@@ -375,8 +394,12 @@ export class ClusterNode {
       ready: this.ready,
       joinedFrom: this.joinedFrom,
       members: this.memberAddresses(),
-      tables: this.replicatedTables().map((t) => t.name),
+      shape: this.shape(),
     };
+  }
+
+  private shape(): ClusterShape {
+    return { tables: this.engine.store.allTables().map((t) => [t.name, t.mode]), unsplit: this.options.unsplit };
   }
 
   private memberAddresses(): MemberAddress[] {
@@ -388,13 +411,33 @@ export class ClusterNode {
     this.calls.dropLink(session.link.id);
     if (this.sessions.get(session.name) !== session) {
       // Superseded by a newer link to the same node: the peer is still there, unless it restarted.
-      if (reason === 'replaced' && session.hello !== undefined) this.subject.next({ type: 'nodedown', node: session.name, reason: 'replaced' });
+      if (reason === 'replaced') {
+        this.lock.peerDown(session.name);
+        if (session.hello !== undefined) this.subject.next({ type: 'nodedown', node: session.name, reason: 'replaced' });
+      }
       return;
     }
+    if (reason === 'duplicate' && session.hello !== undefined) {
+      // The peer kept the other connection of a dial race, not announced here yet: no contact was lost.
+      // Writes in flight wait for it and are sent again on it; if it never comes, the peer is lost after all.
+      setTimeout(() => {
+        if (this.sessions.get(session.name) === session) this.lose(session, 'closed');
+      }, DUPLICATE_GRACE).unref();
+      return;
+    }
+    this.lose(session, reason);
+  }
+
+  /** Contact with a peer is lost: its writes are released, and if it comes back the data may have diverged. */
+  private lose(session: PeerSession, reason: LinkCloseReason): void {
     this.sessions.delete(session.name);
     this.fanout.remove(session.name);
     this.lock.peerDown(session.name);
+    // Apart now: a split seen again is reported again when the peer is back.
+    this.partitioned.delete(session.name);
     if (session.hello === undefined) return;
+    if (reason === 'leave') this.reconnector.forget(session.name);
+    else this.runs.set(session.name, { run: session.runId, lost: true });
     this.subject.next({ type: 'nodedown', node: session.name, reason: session.closedHere ? 'disconnected' : downReason(reason) });
   }
 
@@ -443,11 +486,15 @@ export class ClusterNode {
   }
 
   private onHello(session: PeerSession, hello: HelloMessage): void {
+    const refusal = incompatibility(this.self.name, this.shape(), session.name, hello.shape);
+    if (refusal !== undefined) return this.refuse(session, refusal);
+    this.refusals.delete(session.name);
     session.hello = hello;
     session.ready = hello.ready;
     session.joinedFrom = hello.joinedFrom;
-    const partitioned = this.everLinked.has(session.runId);
-    this.everLinked.add(session.runId);
+    const previous = this.runs.get(session.name);
+    const relinked = previous?.run === session.runId;
+    this.runs.set(session.name, { run: session.runId, lost: false });
     this.fanout.add({
       name: session.name,
       send: (m, shared) => {
@@ -465,7 +512,10 @@ export class ClusterNode {
         session.link.close(reason);
       },
     });
-    this.subject.next({ type: 'nodeup', node: session.name, address: `${session.info.host}:${session.info.port}` });
+    const address = `${session.info.host}:${session.info.port}`;
+    this.reconnector.linked(session.name, address);
+    // A dial race swapped the link: the peer was never down.
+    if (!relinked || previous.lost) this.subject.next({ type: 'nodeup', node: session.name, address });
     this.reach(hello.members);
     for (const other of this.sessions.values()) {
       if (other !== session && other.hello !== undefined) other.send({ t: 'members', members: [{ name: session.name, host: session.info.host, port: session.info.port }] });
@@ -474,7 +524,7 @@ export class ClusterNode {
     if (this.phase !== 'ready' || !hello.ready) return;
     if (this.mustResync.delete(session.name)) this.resync(session.name);
     if (hello.clusterId !== this.clusterId) return this.meetCluster(session, hello);
-    if (partitioned) return this.inconsistent(session, 'running_partitioned_network');
+    if (relinked) return previous.lost ? this.inconsistent(session, 'running_partitioned_network') : undefined;
     if (!this.sameComponent(session)) return this.inconsistent(session, 'starting_partitioned_network');
     // A new run of the peer that took its data from this node's side: whatever diverged before is gone.
     this.partitioned.delete(session.name);
@@ -501,6 +551,15 @@ export class ClusterNode {
     );
   }
 
+  /** Refuses a peer whose settings differ (both sides do, each from the other's hello). */
+  private refuse(session: PeerSession, reason: string): void {
+    if (this.refusals.get(session.name) !== reason) this.logger.error(reason);
+    this.refusals.set(session.name, reason);
+    this.reconnector.hold(`${session.info.host}:${session.info.port}`, REFUSED_HOLD);
+    session.closedHere = true;
+    session.link.close('closed');
+  }
+
   private inconsistent(session: PeerSession, context: 'running_partitioned_network' | 'starting_partitioned_network'): void {
     this.partitioned.add(session.name);
     this.logger.warn?.(`netsplit detected: ${session.name} was apart from ${this.self.name} (${context}); data may have diverged`);
@@ -520,7 +579,9 @@ export class ClusterNode {
     } else if (this.isYoungerThan(session, hello)) {
       this.logger.warn?.(`resetting ${this.self.name} to take the data of ${session.name} (autoInitialize: reset-younger)`);
       for (const table of this.replicatedTables()) table.clear();
-      this.pull(session.name, tables, merge).then(() => this.saveAll(), failed);
+      this.pull(session.name, tables, merge)
+        .then(() => this.saveAll())
+        .catch(failed);
       this.clusterId = hello.clusterId;
     } else {
       this.logger.log(`${this.self.name} met ${session.name} of another cluster: keeping its data, ${session.name} resets`);
@@ -544,8 +605,8 @@ export class ClusterNode {
    */
   private decideJoin(): void {
     if (this.phase !== 'joining' || this.copySource !== undefined || this.initiating) return;
-    const greeted = [...this.sessions.values()].filter((s) => s.hello !== undefined);
-    const source = greeted.find((s) => s.ready);
+    const linked = [...this.sessions.values()].filter(greeted);
+    const source = linked.find((s) => s.ready);
     if (source !== undefined) {
       this.copySource = source;
       this.clusterId = source.hello!.clusterId;
@@ -556,8 +617,10 @@ export class ClusterNode {
       });
       return;
     }
-    const oldest = greeted.every((s) => s.info.startedAt > this.self.startedAt || (s.info.startedAt === this.self.startedAt && s.name > this.self.name));
-    if (greeted.length > 0 && oldest) void this.initiate();
+    const oldest = linked.every((s) => s.info.startedAt > this.self.startedAt || (s.info.startedAt === this.self.startedAt && s.name > this.self.name));
+    if (linked.length > 0 && oldest) {
+      this.initiate().catch((error: unknown) => this.logger.error(`${this.self.name} could not start the cluster: ${String(error)}`));
+    }
   }
 
   /**
@@ -618,19 +681,27 @@ export class ClusterNode {
     this.readyWaiters = [];
   }
 
+  /** Links to the members a peer named, and keeps probing them while they are absent. */
   private reach(members: readonly MemberAddress[]): void {
+    const addresses: string[] = [];
     for (const member of members) {
       if (member.name === this.self.name || this.sessions.has(member.name)) continue;
-      this.transport.connect(member.host, member.port).catch((error: unknown) => {
-        this.logger.debug?.(`could not reach ${member.name} at ${member.host}:${member.port}: ${String(error)}`);
-      });
+      const address = `${member.host.includes(':') ? `[${member.host}]` : member.host}:${member.port}`;
+      this.reconnector.remember(member.name, address);
+      addresses.push(address);
     }
+    this.reconnector.reach(addresses);
   }
 
   private replicatedTable(name: string): Table | undefined {
     const table = this.engine.store.table(name);
     return table?.mode === 'replicated' ? table : undefined;
   }
+}
+
+/** Whether a session is open and its peer greeted (a closed one may wait for its successor; see `detach`). */
+function greeted(session: PeerSession): boolean {
+  return session.open && session.hello !== undefined;
 }
 
 /** A filter keeping the live states of the keys with these hashes. */

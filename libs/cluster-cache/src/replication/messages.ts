@@ -1,4 +1,5 @@
 import type { FlatStates } from './flat-states';
+import type { ClusterShape } from './peer-compatibility';
 
 /** A node as other nodes reach it. */
 export interface MemberAddress {
@@ -63,6 +64,6 @@ export interface HelloMessage {
   joinedFrom: string | undefined;
   /** The nodes it is linked to, so the mesh closes itself. */
   members: MemberAddress[];
-  /** Its replicated tables. */
-  tables: string[];
+  /** Its tables with their modes, and its Unsplit strategy: peers that differ refuse each other. */
+  shape: ClusterShape;
 }

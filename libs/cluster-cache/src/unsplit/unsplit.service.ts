@@ -20,8 +20,12 @@ export interface HealResult {
 
 /** How long to wait before trying again when another heal holds the cluster-wide lock, in ms. */
 const RETRY_MS = 150;
-/** How often splits that are still unhealed (a heal failed on the way) are tried again, in ms. */
-const RECHECK_MS = 1_000;
+/** How often splits still unhealed are looked at, in ms. */
+const RECHECK_MS = 250;
+/** First wait before a failed heal (or a failed request for one) is tried again, in ms; it doubles each time. */
+const FIRST_RETRY_MS = 1_000;
+/** Longest wait between two tries of a heal that keeps failing, in ms. */
+const MAX_RETRY_MS = 30_000;
 
 /**
  * Heals netsplits (Pow's `MnesiaCache.Unsplit`). It listens for
@@ -50,6 +54,8 @@ export class UnsplitService implements OnModuleDestroy {
   private readonly pending = new Set<string>();
   /** Peers whose heal is blocked by configuration (unflushable tables): not retried until the split is seen again. */
   private readonly blocked = new Set<string>();
+  /** Splits whose heal failed, and when to try again. */
+  private readonly retries = new Map<string, { due: number; delay: number }>();
   private recheck: NodeJS.Timeout | undefined;
   private syncTimer: NodeJS.Timeout | undefined;
   private stopped = false;
@@ -64,17 +70,26 @@ export class UnsplitService implements OnModuleDestroy {
     node.handle('unsplit.healed', (from, body) => {
       const { strategy, entries } = body as { strategy: 'merge' | 'oldest-wins'; entries: number };
       node.markHealed(from);
+      this.retries.delete(from);
       node.report({ type: 'healed', node: from, strategy, entries });
       return true;
     });
     if (runtime.options.unsplit === undefined) return;
+    // A peer that saw a split this node did not see (only one side of a link may notice) asks this node to heal it.
+    node.handle('unsplit.request', (from) => {
+      node.markPartitioned(from);
+      this.retries.delete(from);
+      this.settle(from);
+      return true;
+    });
     this.subscription = node.events$.subscribe((event) => {
       if (event.type !== 'inconsistent_database') return;
       this.blocked.delete(event.node);
-      this.healIfLeading(event.node);
+      this.retries.delete(event.node);
+      this.settle(event.node);
     });
-    // A heal can fail half-way (a link drops, a peer restarts): splits still unhealed are tried again.
-    this.recheck = setInterval(() => node.unhealed().forEach((peer) => this.healIfLeading(peer)), RECHECK_MS).unref();
+    // A heal can fail half-way (a link drops, a peer restarts): splits still unhealed are tried again, with backoff.
+    this.recheck = setInterval(() => this.retryUnhealed(), RECHECK_MS).unref();
     const syncInterval = runtime.options.unsplit.syncInterval;
     if (this.strategy === 'merge' && syncInterval > 0) this.syncTimer = setInterval(() => this.syncWithSomeone(), syncInterval).unref();
   }
@@ -125,15 +140,53 @@ export class UnsplitService implements OnModuleDestroy {
       .finally(() => this.pending.delete(peer));
   }
 
-  /** One side of each split runs its heal: the node whose name sorts first. */
-  private healIfLeading(peer: string): void {
-    if (this.runtime.self.name > peer || this.pending.has(peer) || this.blocked.has(peer) || !this.node?.isLinked(peer)) return;
+  private retryUnhealed(): void {
+    const now = Date.now();
+    for (const peer of this.node!.unhealed()) {
+      const retry = this.retries.get(peer);
+      if (retry === undefined || retry.due <= now) this.settle(peer);
+    }
+  }
+
+  /**
+   * Gets the split with `peer` healed. One side runs each heal: the node whose
+   * name sorts first; the other asks it to. A failure is tried again later,
+   * waiting twice as long each time (1 s up to 30 s), until the split is
+   * healed or the peer is gone.
+   */
+  private settle(peer: string): void {
+    if (this.stopped || this.pending.has(peer) || this.blocked.has(peer) || !this.node?.isLinked(peer)) return;
+    const node = this.node;
     this.pending.add(peer);
-    this.heal(peer)
-      .catch((error: unknown) => {
-        if (error instanceof UnflushableTablesError) this.blocked.add(peer);
-      })
+    const leading = this.runtime.self.name < peer;
+    const attempt = leading ? this.heal(peer).then(() => true) : node.call<boolean>(peer, 'unsplit.request', {});
+    attempt
+      .then(
+        (accepted) => {
+          if (!accepted) throw new ClusterCacheError(`${peer} does not heal netsplits (no unsplit option)`);
+          // Asked: if the peer's heal fails without a word, this node asks again later.
+          if (!leading) this.schedule(peer);
+        },
+        (error: unknown) => {
+          if (error instanceof UnflushableTablesError) return void this.blocked.add(peer);
+          throw error;
+        },
+      )
+      .catch((error: unknown) => this.retryLater(peer, leading ? 'healing' : 'asking for the heal of', error))
       .finally(() => this.pending.delete(peer));
+  }
+
+  private retryLater(peer: string, what: string, error: unknown): void {
+    if (this.stopped || !this.node!.unhealed().includes(peer)) return;
+    const delay = this.schedule(peer);
+    this.logger.warn(`${what} the netsplit with ${peer} failed (${error instanceof Error ? error.message : String(error)}); trying again in ${delay} ms`);
+  }
+
+  /** Sets when the split with `peer` is looked at again, twice as late as last time; returns the wait. */
+  private schedule(peer: string): number {
+    const delay = Math.min(MAX_RETRY_MS, (this.retries.get(peer)?.delay ?? FIRST_RETRY_MS / 2) * 2);
+    this.retries.set(peer, { due: Date.now() + delay, delay });
+    return delay;
   }
 
   private async healWithLock(peer: string): Promise<HealResult> {
@@ -166,6 +219,8 @@ export class UnsplitService implements OnModuleDestroy {
         );
       }
       node.markHealed(peer);
+      this.retries.delete(peer);
+      // If the peer does not hear of it, its own unhealed entry makes it ask for another (cheap) heal.
       await node.call(peer, 'unsplit.healed', { strategy, entries }).catch(() => undefined);
       const result: HealResult = { node: peer, strategy, entries };
       node.report({ type: 'healed', node: peer, strategy, entries });

@@ -15,6 +15,8 @@ export interface ProtocolNodeOptions {
   startedAt?: number;
   /** When local writes resolve (default `'sync'`). */
   writes?: 'sync' | 'async';
+  /** The Unsplit strategy the node announces (default `'off'`). */
+  unsplit?: 'merge' | 'oldest-wins' | 'off';
 }
 
 /**
@@ -31,7 +33,7 @@ export function protocolNode(network: InMemoryNetwork, name: string, seeds: stri
   const node = new ClusterNode(
     transport,
     engine,
-    { joinTimeout: 3000, autoInitialize: options.autoInitialize ?? 'merge', ackTimeout: 1000, seeds: async () => seeds, reconnectInterval: 50, discovery: [], discoveryGrace: 0, cookie: 'unused-in-memory', cluster: 'test', keepLocalOnJoin: false },
+    { joinTimeout: 3000, autoInitialize: options.autoInitialize ?? 'merge', ackTimeout: 1000, seeds: async () => seeds, reconnectInterval: 50, discovery: [], discoveryGrace: 0, cookie: 'unused-in-memory', cluster: 'test', keepLocalOnJoin: false, unsplit: options.unsplit ?? 'off' },
     quiet as unknown as Logger,
   );
   return { name, store, table, engine, info, transport, node, address: () => `${info.host}:${info.port}` };
