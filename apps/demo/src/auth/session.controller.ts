@@ -1,6 +1,6 @@
-import { Body, Controller, Delete, Get, HttpCode, Post, Req, Res, UnauthorizedException, UseGuards } from '@nestjs/common';
+import { Body, ConflictException, Controller, Delete, Get, HttpCode, Post, Req, Res, UnauthorizedException, UseGuards } from '@nestjs/common';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { ClusterService, Session, SessionCache } from '@app/cluster-cache';
+import { ClusterService, Session, SessionCache, SessionRevokedError } from '@app/cluster-cache';
 import { SessionCookies } from './session-cookie';
 import { authOf, SessionGuard } from './session.guard';
 import type { SessionMetadata } from './session.guard';
@@ -45,7 +45,12 @@ export class SessionController {
       await this.sessions.delete(previous.token);
     }
     const userAgent = String(request.headers['user-agent'] ?? 'unknown').slice(0, 200);
-    const { token, session } = await this.sessions.create(user.id, { userAgent, node: this.cluster.self().name });
+    const { token, session } = await this.sessions
+      .create(user.id, { userAgent, node: this.cluster.self().name })
+      .catch((error: unknown) => {
+        // "Sign out everywhere" of this user ran while the session was being made: it ended it too.
+        throw error instanceof SessionRevokedError ? new ConflictException('signed out everywhere meanwhile: sign in again') : error;
+      });
     this.cookies.set(response, token, session.expiresAt);
     return { user, session: view(session), servedBy: this.cluster.self().name };
   }

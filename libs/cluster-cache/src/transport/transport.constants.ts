@@ -20,7 +20,7 @@ export const TRANSPORT_DEFAULTS = {
 } as const;
 
 /** Version of the wire protocol, checked in the handshake. */
-export const PROTOCOL_VERSION = 3;
+export const PROTOCOL_VERSION = 4;
 
 /**
  * Frame size limit before authentication. Handshake frames are a few hundred bytes, so an
