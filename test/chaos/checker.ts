@@ -328,7 +328,7 @@ function healedAndHealthy(o: Observations): CheckResult {
 // 6 ────────────────────────────────────────────────────────────────────────
 
 function noStalledCall(o: Observations, limits: CheckLimits): CheckResult {
-  const stalls: Array<{ op: Operation; waited: number }> = [];
+  const stalls: Array<{ op: Operation; waited: number; end: number }> = [];
   let counted = 0;
   for (const op of o.ops) {
     const node = op.process;
@@ -337,20 +337,21 @@ function noStalledCall(o: Observations, limits: CheckLimits): CheckResult {
     if (node.signalledAt !== undefined && node.signalledAt.at <= end) continue;
     if (op.answeredAt === undefined && node.exit !== undefined) continue;
     counted++;
-    if (end - op.sentAt > limits.answerMs) stalls.push({ op, waited: end - op.sentAt });
+    if (end - op.sentAt > limits.answerMs) stalls.push({ op, waited: end - op.sentAt, end });
   }
   const evidence: string[] = [];
   const byName = new Map<string, number>();
   for (const { op } of stalls) byName.set(op.name, (byName.get(op.name) ?? 0) + 1);
-  // Grouped by the fault that preceded them: stalls cluster at the start of partitions.
-  const byFault = new Map<TimelineEntry | undefined, Array<{ op: Operation; waited: number }>>();
-  for (const stall of stalls) push(byFault, o.timeline.before(stall.op.sentAt, 1, 'fault')[0], stall);
+  // Grouped by the fault that began last before the wait ended: stalls cluster at the start of partitions.
+  const byFault = new Map<TimelineEntry | undefined, typeof stalls>();
+  for (const stall of stalls) push(byFault, o.timeline.before(stall.end, 1, 'fault')[0], stall);
   for (const [fault, list] of byFault) {
     const worst = list.reduce((a, b) => (b.waited > a.waited ? b : a));
+    const into = fault === undefined ? 0 : (worst.op.sentAt - fault.at) / 1000;
     evidence.push(
-      `${list.length} call(s) ${fault === undefined ? 'before any fault' : `after "${fault.text}" (${o.timeline.since(fault.at)})`}: worst ${worst.op.name} ${o.timeline.where(worst.op.node, worst.op.sentAt)}` +
+      `${list.length} call(s) during "${fault?.text ?? 'no fault'}"${fault === undefined ? '' : ` (${o.timeline.since(fault.at)})`}: worst ${worst.op.name} ${o.timeline.where(worst.op.node, worst.op.sentAt)}` +
         ` waited ${worst.waited} ms${worst.op.answeredAt === undefined ? ' and never got an answer' : ''}` +
-        (fault === undefined ? '' : `, sent ${((worst.op.sentAt - fault.at) / 1000).toFixed(1)} s into it`),
+        (fault === undefined ? '' : into >= 0 ? `, sent ${into.toFixed(1)} s into it` : `, sent ${(-into).toFixed(1)} s before it`),
     );
   }
   return {
