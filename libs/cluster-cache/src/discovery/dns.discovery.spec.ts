@@ -109,6 +109,61 @@ describe('DnsDiscovery against a real DNS server (dns2 on 127.0.0.1)', () => {
     expect(dns.queries.length - asked).toBeGreaterThanOrEqual(5);
   });
 
+  it('keeps bounded state when every answer brings fresh addresses: at most MAX_ADDRESSES per answer, one warning a minute', async () => {
+    const max = DnsDiscovery.MAX_ADDRESSES;
+    let answers = 0;
+    const fresh = () => Array.from({ length: max + 72 }, () => `10.${1 + Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 256)}.${Math.floor(Math.random() * 256)}`);
+    dns.set('junk.a.test', () => ((answers += 1), { A: fresh() }));
+    const ctx = recordingContext({ port: 14000 });
+    strategy = new DnsDiscovery({ name: 'junk.a.test', port: 14000, interval: 10, servers: [dns.address] });
+    strategy.start(ctx);
+    await waitFor(() => ctx.reports.length >= 10, 20_000, 'ten answers');
+    // Far more addresses went by than the strategy ever holds.
+    expect(ctx.addresses.size).toBeGreaterThan(5 * max);
+    for (const report of ctx.reports) {
+      expect(report).toHaveLength(max);
+      expect(new Set(report).size).toBe(max);
+    }
+    expect(strategy.lastAnswer().length).toBeLessThanOrEqual(max);
+    expect(largestCollection(strategy)).toBeLessThanOrEqual(max);
+    const warnings = ctx.logger.lines.filter((l) => l.level === 'warn');
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0].message).toBe(
+      `dns discovery: A junk.a.test (port 14000) answered ${max + 72} addresses; using ${max} of them (at most ${max} per answer: the ones of the previous answer, then a random choice)`,
+    );
+    expect(answers).toBeGreaterThanOrEqual(10);
+    // The debug line names a few addresses, not all of them.
+    const debug = ctx.logger.lines.filter((l) => l.level === 'debug').at(-1)!.message;
+    expect(debug).toMatch(new RegExp(`^dns discovery: A junk\\.a\\.test \\(port 14000\\) → (10\\.[0-9.]+:14000, ){9}10\\.[0-9.]+:14000 … \\(${max} in all\\)$`));
+  }, 60_000);
+
+  it('keeps the addresses of the previous answer while the answer stays too big', async () => {
+    const max = DnsDiscovery.MAX_ADDRESSES;
+    const all = Array.from({ length: max + 20 }, (_, i) => `10.9.${i >> 8}.${i & 255}`);
+    dns.set('big.a.test', { A: all });
+    const ctx = recordingContext({ port: 14000 });
+    strategy = new DnsDiscovery({ name: 'big.a.test', port: 14000, interval: 10, servers: [dns.address] });
+    strategy.start(ctx);
+    await waitFor(() => ctx.reports.length >= 3, 20_000, 'three answers');
+    expect(ctx.reports[0]).toHaveLength(max);
+    expect(ctx.reports.every((r) => r.join() === ctx.reports[0].join())).toBe(true);
+    expect(ctx.reports[0].every((a) => all.includes(a.replace(/:14000$/, '')))).toBe(true);
+  }, 60_000);
+
+  it('resolves at most MAX_ADDRESSES records of an SRV answer', async () => {
+    const max = DnsDiscovery.MAX_ADDRESSES;
+    dns.set('_cluster._tcp.big.srv.test', { SRV: Array.from({ length: max + 40 }, (_, i) => ({ target: `10.8.0.${i}`, port: 15000 })) });
+    const ctx = recordingContext({ port: 14000 });
+    strategy = new DnsDiscovery({ name: '_cluster._tcp.big.srv.test', type: 'SRV', interval: 50, servers: [dns.address] });
+    strategy.start(ctx);
+    await waitFor(() => ctx.reports.length >= 2, 20_000, 'two answers');
+    expect(ctx.reports[0]).toHaveLength(max);
+    expect(ctx.reports[0].every((a) => /^10\.8\.0\.\d+:15000$/.test(a))).toBe(true);
+    expect(ctx.logger.lines.filter((l) => l.level === 'warn').map((l) => l.message)).toEqual([
+      `dns discovery: SRV _cluster._tcp.big.srv.test answered ${max + 40} SRV records; resolving ${max} of them (a random choice, at most ${max} per answer)`,
+    ]);
+  }, 60_000);
+
   it('checks its options when constructed', () => {
     expect(() => new DnsDiscovery({ name: 'x.test' })).toThrow(InvalidOptionError);
     expect(() => new DnsDiscovery({ name: 'x.test' })).toThrow(/`dns.port` is required with type "A"/);
@@ -116,3 +171,27 @@ describe('DnsDiscovery against a real DNS server (dns2 on 127.0.0.1)', () => {
     expect(() => new DnsDiscovery({ name: 'x.test', port: 1, servers: ['dns.example'] })).toThrow(/`dns.servers` must be DNS server IP addresses/);
   });
 });
+
+/**
+ * The size of the largest Map, Set or array a strategy holds (its own fields
+ * and what they hold, a few levels down), leaving out the context it reports to.
+ */
+function largestCollection(strategy: object): number {
+  let most = 0;
+  const seen = new Set<unknown>();
+  const visit = (value: unknown, depth: number): void => {
+    if (typeof value !== 'object' || value === null || seen.has(value) || depth > 4) return;
+    seen.add(value);
+    if (value instanceof Map || value instanceof Set) {
+      most = Math.max(most, value.size);
+      for (const entry of value.entries()) visit(entry, depth + 1);
+    } else if (Array.isArray(value)) {
+      most = Math.max(most, value.length);
+      for (const item of value) visit(item, depth + 1);
+    } else {
+      for (const [key, item] of Object.entries(value)) if (key !== 'context') visit(item, depth + 1);
+    }
+  };
+  visit(strategy, 0);
+  return most;
+}

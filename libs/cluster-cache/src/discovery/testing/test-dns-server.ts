@@ -1,4 +1,5 @@
 import DNS = require('dns2');
+import type { Socket } from 'node:net';
 
 /** DNS response codes (dns2 has them at run time as `Packet.RCODE`, but its typings omit them). */
 export const RCODE = { NOERROR: 0, FORMERR: 1, SERVFAIL: 2, NXDOMAIN: 3, NOTIMP: 4, REFUSED: 5 } as const;
@@ -19,33 +20,55 @@ export interface TestZoneEntry {
 }
 
 /**
- * A real DNS server (dns2, UDP) on 127.0.0.1 for specs: serves the records
- * given with {@link set}, answers NXDOMAIN for other names, and can be made to
- * fail (`failWith('SERVFAIL')`) to test resolver errors.
+ * A real DNS server (dns2) on 127.0.0.1 for specs: serves the records given
+ * with {@link set}, answers NXDOMAIN for other names, and can be made to fail
+ * (`failWith('SERVFAIL')`) to test resolver errors. It answers over UDP and,
+ * on the same port, over TCP: an answer too big for a UDP datagram (more than
+ * about 30 A records) comes back truncated, and the resolver asks again over TCP.
  */
 export class TestDnsServer {
-  private readonly zone = new Map<string, TestZoneEntry>();
+  private readonly zone = new Map<string, TestZoneEntry | (() => TestZoneEntry)>();
   private failure: keyof typeof RCODE | undefined;
-  /** Questions received, as `TYPE name`. */
+  /** Questions received, as `TYPE name` (over TCP too). */
   readonly queries: string[] = [];
 
   private constructor(
-    private readonly server: DNS.DnsServer,
+    private readonly udp: DNS.DnsServer,
+    private readonly tcp: DNS.TCPServer,
+    /** Connections to the TCP server (the resolver keeps them open), ended on close. */
+    private readonly connections: Set<Socket>,
     /** `127.0.0.1:port`, for the `servers` option. */
     readonly address: string,
   ) {}
 
-  /** Starts a server on 127.0.0.1 and `port` (default: a free UDP port). */
+  /** Starts a server on 127.0.0.1 and `port` (default: a port free for both UDP and TCP). */
   static async start(port = 0): Promise<TestDnsServer> {
     let self: TestDnsServer | undefined;
-    const server = DNS.createServer({ udp: true, handle: (request, send) => self!.handle(request, send) });
-    const addresses = await server.listen({ udp: { port, address: '127.0.0.1' } });
-    self = new TestDnsServer(server, `127.0.0.1:${addresses.udp!.port}`);
-    return self;
+    const handle = (request: DNS.Packet, send: (response: DNS.Packet) => Promise<Buffer>) => self!.handle(request, send);
+    for (let attempt = 0; ; attempt++) {
+      const udp = DNS.createServer({ udp: true, handle });
+      const bound = (await udp.listen({ udp: { port, address: '127.0.0.1' } })).udp!.port;
+      const tcp = DNS.createTCPServer(handle);
+      const connections = new Set<Socket>();
+      tcp.on('connection', (socket: Socket) => connections.add(socket.once('close', () => connections.delete(socket))));
+      const error = await new Promise<Error | undefined>((resolve) => {
+        tcp.once('error', resolve);
+        tcp.listen(bound, '127.0.0.1', () => resolve(undefined));
+      });
+      if (error === undefined) {
+        self = new TestDnsServer(udp, tcp, connections, `127.0.0.1:${bound}`);
+        return self;
+      }
+      await udp.close();
+      if (port !== 0 || attempt >= 20) throw error;
+    }
   }
 
-  /** Sets (replaces) the records of `name`. */
-  set(name: string, records: TestZoneEntry): void {
+  /**
+   * Sets (replaces) the records of `name`; a function is asked for them on
+   * every query (e.g. fresh addresses each time).
+   */
+  set(name: string, records: TestZoneEntry | (() => TestZoneEntry)): void {
     this.zone.set(name.toLowerCase(), records);
   }
 
@@ -59,8 +82,10 @@ export class TestDnsServer {
     this.failure = rcode;
   }
 
-  close(): Promise<void> {
-    return this.server.close();
+  async close(): Promise<void> {
+    const tcpClosed = new Promise((resolve) => this.tcp.close(resolve));
+    for (const socket of this.connections) socket.destroy();
+    await Promise.all([this.udp.close(), tcpClosed]);
   }
 
   private handle(request: DNS.Packet, send: (response: DNS.Packet) => Promise<Buffer>): void {
@@ -74,7 +99,8 @@ export class TestDnsServer {
       void send(response);
       return;
     }
-    const entry = this.zone.get(name.toLowerCase());
+    const records = this.zone.get(name.toLowerCase());
+    const entry = typeof records === 'function' ? records() : records;
     if (entry === undefined) {
       response.header.rcode = RCODE.NXDOMAIN;
       void send(response);
