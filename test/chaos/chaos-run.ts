@@ -1,10 +1,12 @@
+import { execFileSync } from 'node:child_process';
+import * as path from 'node:path';
 import { waitFor } from '../utils/wait-for';
 import { check, CheckLimits, CheckResult, DEFAULT_LIMITS, DumpedState, formatResults, Observations } from './checker';
 import { ChaosCluster } from './cluster';
 import { boundedPlan, describeFault, Nemesis, randomFault } from './nemesis';
 import type { NodeState } from './node-process';
 import { Random } from './random';
-import { Timeline } from './timeline';
+import { short, Timeline } from './timeline';
 import { acknowledged, Workload } from './workload';
 
 export interface ChaosOptions {
@@ -26,7 +28,7 @@ export interface ChaosResult {
 
 const SIZE = 5;
 /** How long to watch the cluster after the last fault for identical data and heals (the limit is checked separately). */
-const FINAL_WAIT = 15_000;
+const FINAL_WAIT = 10_000;
 
 /**
  * One chaos run: five nodes on five hosts, a session workload, a seeded
@@ -38,6 +40,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   const timeline = new Timeline(print);
   const random = new Random(options.seed);
   const cluster = new ChaosCluster(SIZE, timeline);
+  // The nodes run the library's sources as they are on disk when each starts: say which.
+  const library = librarySource();
   try {
     timeline.note(`chaos run, seed ${options.seed}, ${options.minutes === undefined ? 'bounded' : `${options.minutes} min`}, ${SIZE} nodes`);
     await cluster.start();
@@ -65,12 +69,17 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     let identicalAt: number | undefined;
     let finalStates: Array<NodeState | undefined> = [];
     let dumps: Observations['dumps'];
+    let seen = '';
     await waitFor(
       async () => {
         finalStates = await cluster.states();
         const digests = finalStates.map((s) => s?.digest);
         const identical = digests.every((d) => d !== undefined && d === digests[0]);
         if (identical) identicalAt ??= Date.now();
+        // Each change in what is still wrong goes on the timeline: how the cluster converged, or did not.
+        const wrong = [...(identical ? [] : [`digests ${digestGroups(cluster.names, digests)}`]), ...cluster.problems(finalStates)].join('; ');
+        if (wrong !== seen && wrong !== '') timeline.note(`${Date.now() - from} ms after the last fault: ${wrong}`);
+        seen = wrong;
         // Still different at the limit: keep what each node stores then, to show how they differ.
         if (!identical && identicalAt === undefined && dumps === undefined && Date.now() - from > limits.convergenceMs) dumps = await dumpAll(cluster);
         return identical && cluster.problems(finalStates).length === 0 && finalStates.every((s) => s!.health === 'up');
@@ -106,6 +115,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     const results = check(observations, limits);
     const report = [
       `chaos run: seed ${options.seed}, ${((Date.now() - timeline.t0) / 1000).toFixed(0)} s, ${nemesis.done.length} faults, ${cluster.runs.flat().length} node runs`,
+      `library: ${library}`,
       `faults: ${nemesis.done.map((f) => describeFault(f, cluster.names)).join('; ')}`,
       `workload: ${workloadCounts(workload)}`,
       '',
@@ -118,6 +128,23 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   } finally {
     await cluster.close();
   }
+}
+
+/** "commit 1a2b3c4" or "commit 1a2b3c4 + uncommitted changes in libs/" (or why git could not tell). */
+function librarySource(): string {
+  try {
+    const git = (...args: string[]) => execFileSync('git', args, { cwd: path.resolve(__dirname, '../..'), encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    return `commit ${git('rev-parse', '--short', 'HEAD')}${git('status', '--porcelain', '--', 'libs') === '' ? '' : ' + uncommitted changes in libs/'}`;
+  } catch {
+    return 'unknown (no git)';
+  }
+}
+
+/** Nodes grouped by digest: "n1 n2 n3 n4 | n5". */
+function digestGroups(names: string[], digests: Array<string | undefined>): string {
+  const groups = new Map<string, string[]>();
+  digests.forEach((digest, i) => groups.set(digest ?? '?', [...(groups.get(digest ?? '?') ?? []), short(names[i])]));
+  return [...groups.values()].map((group) => group.join(' ')).join(' | ');
 }
 
 /** Roughly how long a fault takes, to end the schedule near the deadline. */
