@@ -60,7 +60,7 @@ export interface CheckLimits {
   recoveryMs: number;
 }
 
-export const DEFAULT_LIMITS: CheckLimits = { convergenceMs: 2_000, answerMs: 2_000, recoveryMs: 8_000 };
+export const DEFAULT_LIMITS: CheckLimits = { convergenceMs: 2_000, answerMs: 2_000, recoveryMs: 5_000 };
 
 /** How many failures of one kind are shown in full (the rest are counted). */
 const SHOWN = 8;

@@ -24,7 +24,7 @@ export type Fault =
 
 const SHAPES: Record<PartitionShape, number[]> = { '3-2': [3, 2], '2-2-1': [2, 2, 1], '4-1': [4, 1] };
 /** How long a dial race waits for the mesh before its next round. */
-const RELINK_TIMEOUT = 5_000;
+const RELINK_TIMEOUT = 3_000;
 
 /** Random islands of `shape` over nodes 0 … size-1 (size 5). */
 export function islands(random: Random, shape: PartitionShape, size: number): number[][] {
