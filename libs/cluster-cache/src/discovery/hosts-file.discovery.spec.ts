@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, Server, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -47,6 +48,16 @@ describe('parseHostsFile', () => {
       [5, expect.stringMatching(/"-bad-.example" is not a host name or IP address/)],
       [7, expect.stringMatching(/'\{not, a, host\}' is not a host name/)],
     ]);
+  });
+
+  it('quotes a bad line escaped and cut in its problem, and keeps the line as it is in `text`', () => {
+    const line = `\u001b[2J${'A'.repeat(1_000_000)}\u0008\u0007forged`;
+    const [problem] = parseHostsFile(`'10.0.0.1'.\n${line}\n`).problems;
+    expect(problem.line).toBe(2);
+    expect(problem.text).toBe(line);
+    expect(problem.problem.length).toBeLessThan(400);
+    expect(problem.problem).not.toMatch(/[\u0000-\u001f]/);
+    expect(problem.problem).toMatch(/is not a host name or IP address/);
   });
 
   it('accepts an empty file', () => {
@@ -132,6 +143,119 @@ describe('HostsFileDiscovery with real TCP listeners on 127.0.0.x', () => {
     const warnings = ctx.logger.lines.filter((l) => l.level === 'warn');
     expect(warnings).toHaveLength(1);
     expect(warnings[0].message).toMatch(new RegExp(`hosts-file discovery: .*hosts\\.erlang line 2: expected 'host'\\..*; line ignored: 'broken`));
+  });
+
+  /** The warnings logged so far. */
+  const warningsOf = (ctx: ReturnType<typeof recordingContext>) => ctx.logger.lines.filter((l) => l.level === 'warn').map((l) => l.message);
+
+  it('logs a 1 MB line escaped and cut, and still uses the other lines', async () => {
+    const base = await freeTcpPortRange(['127.0.0.58'], 1);
+    await listen('127.0.0.58', base);
+    writeFileSync(file, `'127.0.0.58'.\n\u001b[31m${'A'.repeat(1_000_000)}\u0008\u0007forged\u009b2J\n`);
+    const ctx = recordingContext({ host: '127.0.0.50', port: base });
+    strategy = new HostsFileDiscovery({ path: file, ports: [base, base], interval: 20 });
+    strategy.start(ctx);
+    await waitFor(() => ctx.reports.length >= 3, 5_000, 'three rounds');
+    expect(ctx.addresses).toEqual(new Set([`127.0.0.58:${base}`]));
+    const warnings = warningsOf(ctx);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/hosts\.erlang line 2: ".*" is not a host name or IP address .*; line ignored: /);
+    expect(warnings[0].length).toBeLessThan(1000);
+    expect(warnings[0]).not.toMatch(/[\u0000-\u001f\u007f-\u009f]/);
+    // The escape character shows as an escape, and the cut says how long the line was.
+    expect(warnings[0]).toMatch(/\\(u001b|x1b)\[31mAAAA/);
+    expect(warnings[0]).toMatch(/…\s?\(10000\d\d (bytes|characters)\)$/);
+  });
+
+  it('logs the first malformed lines of a file and counts the rest, and rate-limits a file that keeps changing', async () => {
+    const base = await freeTcpPortRange(['127.0.0.59'], 1);
+    await listen('127.0.0.59', base);
+    const junk = (round: number) => Array.from({ length: 50 }, (_, i) => `bad line ${round} ${i}`).join('\n');
+    writeFileSync(file, `'127.0.0.59'.\n${junk(0)}\n`);
+    const ctx = recordingContext({ host: '127.0.0.50', port: base });
+    strategy = new HostsFileDiscovery({ path: file, ports: [base, base], interval: 20 });
+    strategy.start(ctx);
+    await waitFor(() => ctx.reports.length >= 2, 5_000, 'two rounds');
+    const first = warningsOf(ctx);
+    expect(first).toHaveLength(6);
+    expect(first.slice(0, 5).map((w) => /line (\d+):/.exec(w)?.[1])).toEqual(['2', '3', '4', '5', '6']);
+    expect(first[5]).toMatch(/hosts\.erlang has 45 more malformed line\(s\), not logged one by one \(lines 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, …\); they are ignored too$/);
+
+    // The same problems in a file that changed elsewhere: nothing new to say.
+    writeFileSync(file, `'127.0.0.59'. % edited\n${junk(0)}\n`);
+    let reports = ctx.reports.length;
+    await waitFor(() => ctx.reports.length >= reports + 2, 5_000, 'a round with the edited file');
+    expect(warningsOf(ctx)).toHaveLength(6);
+
+    // New junk every round: at most 5 lines of each kind a minute.
+    for (let round = 1; round <= 8; round++) {
+      writeFileSync(file, `'127.0.0.59'.\n${junk(round)}\n`);
+      reports = ctx.reports.length;
+      await waitFor(() => ctx.reports.length >= reports + 2, 5_000, `round ${round}`);
+    }
+    const all = warningsOf(ctx);
+    expect(all.filter((w) => / line \d+: /.test(w))).toHaveLength(5);
+    expect(all.filter((w) => /more malformed line/.test(w))).toHaveLength(5);
+    expect(ctx.addresses).toEqual(new Set([`127.0.0.59:${base}`]));
+  });
+
+  it('rate-limits warnings about hosts that do not resolve', async () => {
+    const base = await freeTcpPortRange(['127.0.0.62'], 1);
+    await listen('127.0.0.62', base);
+    writeFileSync(file, ["'127.0.0.62'.", ...Array.from({ length: 8 }, (_, i) => `'no-such-host-${i}.invalid'.`)].join('\n'));
+    const ctx = recordingContext({ host: '127.0.0.50', port: base });
+    strategy = new HostsFileDiscovery({ path: file, ports: [base, base], interval: 20 });
+    strategy.start(ctx);
+    await waitFor(() => ctx.logger.lines.filter((l) => l.level === 'warn').length >= 5, 15_000, 'the warnings');
+    const reports = ctx.reports.length;
+    await waitFor(() => ctx.reports.length >= reports + 2, 15_000, 'two more rounds');
+    expect(warningsOf(ctx)).toHaveLength(5);
+    expect(warningsOf(ctx).every((w) => /cannot resolve no-such-host-\d+\.invalid/.test(w))).toBe(true);
+  }, 30_000);
+
+  it('refuses a file over MAX_FILE_BYTES, and one that is not a regular file (a FIFO), without waiting', async () => {
+    writeFileSync(file, `'127.0.0.1'.\n%${'x'.repeat(HostsFileDiscovery.MAX_FILE_BYTES)}\n`);
+    strategy = new HostsFileDiscovery({ path: file });
+    expect(() => strategy!.start(recordingContext({ port: 14000 }))).toThrow(
+      `hosts-file discovery: cannot read the hosts file ${file}: ${file} is larger than ${HostsFileDiscovery.MAX_FILE_BYTES} bytes`,
+    );
+    const fifo = join(dir, 'fifo.hosts');
+    expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
+    strategy = new HostsFileDiscovery({ path: fifo });
+    expect(() => strategy!.start(recordingContext({ port: 14000 }))).toThrow(`${fifo} is not a regular file`);
+    strategy = undefined;
+
+    // Later, a file grown too big is not read: the last hosts stay.
+    const base = await freeTcpPortRange(['127.0.0.60'], 1);
+    await listen('127.0.0.60', base);
+    writeFileSync(file, "'127.0.0.60'.\n");
+    const ctx = recordingContext({ host: '127.0.0.50', port: base });
+    strategy = new HostsFileDiscovery({ path: file, ports: [base, base], interval: 20 });
+    strategy.start(ctx);
+    await waitFor(() => ctx.reports.length >= 1, 5_000, 'the first round');
+    writeFileSync(file, `'127.0.0.61'.\n%${'x'.repeat(HostsFileDiscovery.MAX_FILE_BYTES)}\n`);
+    await waitFor(() => warningsOf(ctx).length > 0, 5_000, 'the warning');
+    const reports = ctx.reports.length;
+    await waitFor(() => ctx.reports.length >= reports + 3, 5_000, 'more rounds');
+    expect(warningsOf(ctx)).toEqual([
+      `hosts-file discovery: cannot read the hosts file ${file} (${file} is larger than ${HostsFileDiscovery.MAX_FILE_BYTES} bytes); using its last 1 host(s)`,
+    ]);
+    expect(ctx.reports.at(-1)).toEqual([`127.0.0.60:${base}`]);
+    expect(strategy.currentHosts()).toEqual(['127.0.0.60']);
+  });
+
+  it('uses the first hosts of a file that lists more than MAX_ADDRESSES / ports, and says so', async () => {
+    const hosts = Array.from({ length: 5000 }, (_, i) => `127.1.${i >> 8}.${i & 255}`);
+    writeFileSync(file, hosts.map((h) => `'${h}'.`).join('\n'));
+    const ctx = recordingContext({ host: '127.0.0.50', port: 14000 });
+    strategy = new HostsFileDiscovery({ path: file, ports: [14000, 14001], interval: 60_000 });
+    strategy.start(ctx);
+    await strategy.stop();
+    const most = HostsFileDiscovery.MAX_ADDRESSES / 2;
+    expect(strategy.currentHosts()).toEqual(hosts.slice(0, most));
+    expect(warningsOf(ctx)).toEqual([
+      `hosts-file discovery: ${file} lists 5000 hosts; using the first ${most} (at most ${HostsFileDiscovery.MAX_ADDRESSES} addresses: hosts × ports 14000-14001)`,
+    ]);
   });
 
   it('fails to start, naming the path, when the file does not exist', () => {

@@ -1,7 +1,10 @@
+import { createHash } from 'node:crypto';
 import { promises as dnsPromises } from 'node:dns';
-import { readFileSync } from 'node:fs';
+import { closeSync, constants as fsConstants, fstatSync, openSync, readSync } from 'node:fs';
 import { connect, isIP, Socket } from 'node:net';
 import { resolve as resolvePath } from 'node:path';
+import { LogLimiter } from '../util/log-limiter';
+import { logSafe } from '../util/log-safe';
 import type { DiscoveryContext, DiscoveryStrategy } from './discovery-strategy.interface';
 import { checkHostsFile, DISCOVERY_DEFAULTS, formatAddress, localIPv4Addresses } from './validate-discovery';
 
@@ -41,13 +44,24 @@ export interface ParsedHostsFile {
   problems: HostsFileProblem[];
 }
 
+/** How much of a file-supplied string a message quotes (see `logSafe`). */
+const QUOTED_LENGTH = 200;
+/** Malformed lines logged one by one per version of the file; the others are counted. */
+const LINES_LOGGED = 5;
+
+/** A string from the file in a message: quoted, escaped and cut to QUOTED_LENGTH characters. */
+function quoted(text: string): string {
+  return `"${logSafe(text, QUOTED_LENGTH)}"`;
+}
+
 const HOST_NAME = /^(?=.{1,253}$)[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*$/;
 
 /**
  * Parses a hosts file in Erlang's `.hosts.erlang` syntax — one quoted atom
  * and a full stop per host (`'10.0.0.5'.`, `'db1.example.com'.`, several per
  * line allowed), `%` comments — and also plain lines with one host name or IP
- * address. Never throws: bad lines come back in `problems` with their number.
+ * address. Never throws: bad lines come back in `problems` with their number
+ * (`text` as it is in the file; `problem` quotes it escaped and cut, for logs).
  */
 export function parseHostsFile(text: string): ParsedHostsFile {
   const hosts: HostsFileEntry[] = [];
@@ -73,16 +87,16 @@ export function parseHostsFile(text: string): ParsedHostsFile {
         at = term.lastIndex;
       }
       const rest = content.slice(at).trim();
-      if (rest !== '') return problem(`expected 'host'. (a host in single quotes, then a full stop), got ${JSON.stringify(rest)}`);
+      if (rest !== '') return problem(`expected 'host'. (a host in single quotes, then a full stop), got ${quoted(rest)}`);
       const bad = found.filter((host) => !isHost(host));
-      if (bad.length > 0) return problem(`'${bad[0]}' is not a host name or IP address`);
+      if (bad.length > 0) return problem(`'${logSafe(bad[0], QUOTED_LENGTH)}' is not a host name or IP address`);
       found.forEach((host) => add(unbracket(host), line));
       return;
     }
     if (/\s/.test(content)) return problem('expected one host per line (or Erlang terms like \'host\'.)');
     // A plain host; a trailing full stop is an Erlang unquoted atom's (`localhost.`) or a root-dot FQDN.
     const host = unbracket(content.endsWith('.') && content.length > 1 ? content.slice(0, -1) : content);
-    if (!isHost(host)) return problem(`${JSON.stringify(content)} is not a host name or IP address (use 'host'. or a plain host per line)`);
+    if (!isHost(host)) return problem(`${quoted(content)} is not a host name or IP address (use 'host'. or a plain host per line)`);
     add(host, line);
   });
   return { hosts, problems };
@@ -116,9 +130,21 @@ function isHost(host: string): boolean {
  * The file is read again every `interval`; a malformed line is logged (warn)
  * with its number and the rest is used. A missing file at start fails
  * `start()` with the path; one that disappears later keeps its last hosts.
+ *
+ * The file is not trusted to be sane: what it says is logged escaped and cut
+ * (`logSafe`), the first few malformed lines of a version of the file are
+ * logged and the others counted, warnings are rate-limited, a file over
+ * {@link HostsFileDiscovery.MAX_FILE_BYTES} or one that is not a regular file
+ * (a FIFO, a device) is refused, and hosts × ports is held to
+ * {@link HostsFileDiscovery.MAX_ADDRESSES} (the first hosts of the file).
  * @publicApi
  */
 export class HostsFileDiscovery implements DiscoveryStrategy {
+  /** Largest hosts file read, in bytes (4 MiB); a bigger one is refused like an unreadable one. */
+  static readonly MAX_FILE_BYTES = 4 * 1024 * 1024;
+  /** Most addresses (hosts × ports of the range) probed and reported. */
+  static readonly MAX_ADDRESSES = 4096;
+
   /** The absolute path of the hosts file. */
   readonly path: string;
   private readonly ports: [number, number];
@@ -126,13 +152,18 @@ export class HostsFileDiscovery implements DiscoveryStrategy {
   private readonly connectTimeout: number;
   private readonly concurrency: number;
   private context: DiscoveryContext | undefined;
-  private text: string | undefined;
+  /** SHA-256 of the file's text last parsed (the text itself may be megabytes). */
+  private digest: string | undefined;
+  /** SHA-256 of the problems last logged, so that a file changed elsewhere does not log them again. */
+  private problemsDigest: string | undefined;
   private hosts: HostsFileEntry[] = [];
   /** Addresses (`ip:port`) that accepted a probe. */
   private readonly known = new Set<string>();
   private readonly probing = new Set<Socket>();
-  /** Last problem logged per subject (the file, a host), so each is logged once until it changes. */
+  /** Last problem logged per subject (the file, a host in the file), so each is logged once until it changes. */
   private readonly reported = new Map<string, string>();
+  /** Warnings the file (or its hosts' resolution) can make repeat: at most 5 a minute of each kind. */
+  private readonly warnings = new LogLimiter({ lines: 5, window: 60_000, keys: 16 });
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private stopped = false;
@@ -153,13 +184,13 @@ export class HostsFileDiscovery implements DiscoveryStrategy {
     if (this.context !== undefined && !this.stopped) throw new Error('hosts-file discovery is already started');
     let text: string;
     try {
-      text = readFileSync(this.path, 'utf8');
+      text = readHostsFile(this.path, HostsFileDiscovery.MAX_FILE_BYTES);
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       throw new Error(
         code === 'ENOENT'
           ? `hosts-file discovery: the hosts file ${this.path} does not exist; create it with one host per line (e.g. '10.0.0.5'.) or set the strategy's path`
-          : `hosts-file discovery: cannot read the hosts file ${this.path}: ${(error as Error).message}`,
+          : `hosts-file discovery: cannot read the hosts file ${this.path}: ${logSafe((error as Error).message)}`,
       );
     }
     this.context = context;
@@ -189,7 +220,7 @@ export class HostsFileDiscovery implements DiscoveryStrategy {
     if (this.stopped) return;
     this.timer = setTimeout(() => {
       this.running = this.round()
-        .catch((error: unknown) => this.context?.logger.warn(`hosts-file discovery: probing failed: ${String(error)}`))
+        .catch((error: unknown) => this.say('warn', 'failed', `hosts-file discovery: probing failed: ${logSafe(String(error))}`))
         .finally(() => {
           this.running = undefined;
           this.schedule(this.interval);
@@ -198,23 +229,59 @@ export class HostsFileDiscovery implements DiscoveryStrategy {
     this.timer.unref();
   }
 
-  /** Parses the file's text if it changed, and logs its bad lines once. */
+  /**
+   * Parses the file's text if it changed, keeps as many hosts as MAX_ADDRESSES
+   * allows, and logs its bad lines: the first few, then how many more, and
+   * nothing when they are the same as before.
+   */
   private load(text: string): void {
-    if (text === this.text) return;
-    this.text = text;
+    const digest = createHash('sha256').update(text).digest('base64');
+    if (digest === this.digest) return;
+    this.digest = digest;
     const parsed = parseHostsFile(text);
-    this.hosts = parsed.hosts;
-    for (const p of parsed.problems) {
-      this.context?.logger.warn(`hosts-file discovery: ${this.path} line ${p.line}: ${p.problem}; line ignored: ${p.text}`);
+    const most = Math.max(1, Math.floor(HostsFileDiscovery.MAX_ADDRESSES / (this.ports[1] - this.ports[0] + 1)));
+    if (parsed.hosts.length > most) {
+      this.say(
+        'warn',
+        'hosts',
+        `hosts-file discovery: ${this.path} lists ${parsed.hosts.length} hosts; using the first ${most} ` +
+          `(at most ${HostsFileDiscovery.MAX_ADDRESSES} addresses: hosts × ports ${this.ports[0]}-${this.ports[1]})`,
+      );
+    }
+    this.hosts = parsed.hosts.slice(0, most);
+    const current = new Set(this.hosts.map((h) => `host ${h.host}`));
+    for (const subject of this.reported.keys()) if (subject !== 'file' && !current.has(subject)) this.reported.delete(subject);
+    this.logProblems(parsed.problems);
+  }
+
+  private logProblems(problems: readonly HostsFileProblem[]): void {
+    const hash = createHash('sha256');
+    for (const p of problems) hash.update(`${p.line}\0${p.problem}\0${p.text}\n`);
+    const digest = hash.digest('base64');
+    if (digest === this.problemsDigest) return;
+    this.problemsDigest = digest;
+    for (const p of problems.slice(0, LINES_LOGGED)) {
+      this.say('warn', 'line', `hosts-file discovery: ${this.path} line ${p.line}: ${p.problem}; line ignored: ${logSafe(p.text, QUOTED_LENGTH)}`);
+    }
+    if (problems.length > LINES_LOGGED) {
+      const rest = problems.slice(LINES_LOGGED);
+      this.say(
+        'warn',
+        'lines',
+        `hosts-file discovery: ${this.path} has ${rest.length} more malformed line(s), not logged one by one ` +
+          `(lines ${rest.slice(0, 10).map((p) => p.line).join(', ')}${rest.length > 10 ? ', …' : ''}); they are ignored too`,
+      );
     }
   }
 
   private reread(): void {
     try {
-      this.load(readFileSync(this.path, 'utf8'));
+      this.load(readHostsFile(this.path, HostsFileDiscovery.MAX_FILE_BYTES));
       this.clearProblem('file', `${this.path} can be read again`);
     } catch (error) {
-      this.problem('file', `cannot read the hosts file ${this.path} (${(error as NodeJS.ErrnoException).code ?? String(error)}); using its last ${this.hosts.length} host(s)`);
+      const e = error as NodeJS.ErrnoException;
+      const why = e.code === 'EFBIG' || e.code === 'EFTYPE' ? e.message : (e.code ?? String(error));
+      this.problem('file', `cannot read the hosts file ${this.path} (${logSafe(why)}); using its last ${this.hosts.length} host(s)`);
     }
   }
 
@@ -246,10 +313,11 @@ export class HostsFileDiscovery implements DiscoveryStrategy {
     if (isIP(host) !== 0) return [host];
     try {
       const found = await dnsPromises.lookup(host, { all: true });
-      this.clearProblem(`host ${host}`, `${host} resolves again`);
+      this.clearProblem(`host ${host}`, `${logSafe(host)} resolves again`);
       return found.map((a) => a.address);
     } catch (error) {
-      this.problem(`host ${host}`, `cannot resolve ${host} from ${this.path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}; retrying every ${this.interval} ms`);
+      const why = (error as NodeJS.ErrnoException).code ?? String(error);
+      this.problem(`host ${host}`, `cannot resolve ${logSafe(host)} from ${this.path}: ${logSafe(why)}; retrying every ${this.interval} ms`);
       return [];
     }
   }
@@ -305,10 +373,44 @@ export class HostsFileDiscovery implements DiscoveryStrategy {
   private problem(subject: string, message: string): void {
     if (this.reported.get(subject) === message) return;
     this.reported.set(subject, message);
-    this.context?.logger.warn(`hosts-file discovery: ${message}`);
+    this.say('warn', subject === 'file' ? 'file' : 'host', `hosts-file discovery: ${message}`);
   }
 
   private clearProblem(subject: string, recovered: string): void {
-    if (this.reported.delete(subject)) this.context?.logger.log(`hosts-file discovery: ${recovered}`);
+    if (this.reported.delete(subject)) this.say('log', subject === 'file' ? 'file ok' : 'host ok', `hosts-file discovery: ${recovered}`);
+  }
+
+  /** Logs `message` unless lines of its kind came too often (see `warnings`). */
+  private say(level: 'warn' | 'log', kind: string, message: string): void {
+    const line = this.warnings.take(kind, message);
+    if (line !== undefined) this.context?.logger[level](line);
+  }
+}
+
+/**
+ * The hosts file's text, refusing what is not a regular file (a FIFO would
+ * block the read, a device may never end) and files over `max` bytes, with
+ * errors whose `code` is `EFTYPE` and `EFBIG`.
+ */
+function readHostsFile(path: string, max: number): string {
+  // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer.
+  const fd = openSync(path, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
+  try {
+    const stat = fstatSync(fd);
+    if (!stat.isFile()) throw Object.assign(new Error(`${path} is not a regular file`), { code: 'EFTYPE' });
+    const tooBig = () => Object.assign(new Error(`${path} is larger than ${max} bytes`), { code: 'EFBIG' });
+    if (stat.size > max) throw tooBig();
+    // The file may have grown since fstat: count while reading.
+    const chunks: Buffer[] = [];
+    const chunk = Buffer.allocUnsafe(64 * 1024);
+    let total = 0;
+    for (let read; (read = readSync(fd, chunk, 0, chunk.length, null)) > 0; ) {
+      total += read;
+      if (total > max) throw tooBig();
+      chunks.push(Buffer.from(chunk.subarray(0, read)));
+    }
+    return Buffer.concat(chunks, total).toString('utf8');
+  } finally {
+    closeSync(fd);
   }
 }
