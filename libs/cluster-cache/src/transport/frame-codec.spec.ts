@@ -1,4 +1,5 @@
 import {
+  decodeAckBody,
   decodeAckPayload,
   encodeAckFrame,
   encodeFrame,
@@ -42,6 +43,13 @@ describe('FrameDecoder', () => {
     header.writeUInt32BE(64 * 1024 * 1024, 0);
     expect(() => decoder.push(header)).toThrow(TransportError);
     expect(() => new FrameDecoder(1024).push(header)).toThrow(/67108864 bytes exceeds the 1024-byte limit/);
+  });
+
+  it('rejects an empty frame (no kind byte) with a message that says so, wherever it falls in a chunk', () => {
+    // The header alone, as the whole chunk: nothing buffered behind it.
+    expect(() => new FrameDecoder().push(Buffer.alloc(4))).toThrow(/empty frame \(length 0\)/);
+    const after = Buffer.concat([encodeFrame(FrameKind.Ping), Buffer.alloc(4), encodeFrame(FrameKind.Ping)]);
+    expect(() => new FrameDecoder().push(after)).toThrow(expect.objectContaining({ code: 'protocol-error' }));
   });
 
   it('accepts a frame of exactly the limit', () => {
@@ -103,6 +111,13 @@ describe('MessageCodec', () => {
     );
   });
 
+  it('counts what sealing adds against the limit: the limit is on the frame as it crosses the wire', () => {
+    const message = 'x'.repeat(90); // 1 kind byte + 2 bytes of string header + 90 = 93 bytes of payload
+    expect(() => new MessageCodec(100).encode(message)).not.toThrow();
+    expect(() => new MessageCodec(100, 16).encode(message)).toThrow(/message of 109 bytes exceeds the 100-byte frame limit/);
+    expect(() => new MessageCodec(100, 16).encodeShared({ text: message })).toThrow(expect.objectContaining({ code: 'frame-too-large' }));
+  });
+
   it('reports malformed bodies as protocol errors', () => {
     expect(() => new MessageCodec().decode(Buffer.from([0x92, 0x01]))).toThrow(
       expect.objectContaining({ code: 'protocol-error' }),
@@ -119,5 +134,6 @@ describe('ack frames', () => {
 
   it('reject a payload of another size', () => {
     expect(() => decodeAckPayload(Buffer.from([FrameKind.Ack, 1, 2]))).toThrow(TransportError);
+    expect(() => decodeAckBody(Buffer.alloc(9))).toThrow(/ack frame of 9 bytes, expected 8/);
   });
 });

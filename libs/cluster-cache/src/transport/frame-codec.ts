@@ -1,10 +1,12 @@
 import { Packr, RESERVE_START_SPACE, Unpackr } from 'msgpackr';
 import { TRANSPORT_DEFAULTS } from './transport.constants';
 import { errorMessage, TransportError } from './transport.error';
+import { transportMessages } from './transport.messages';
 
 /**
  * Wire format: every frame is a 4-byte big-endian length, then that many payload bytes.
- * The payload's first byte is its {@link FrameKind}; the rest is the body.
+ * The payload's first byte is its {@link FrameKind}; the rest is the body. After the
+ * handshake every frame is sealed (see frame-cipher.ts): a 16-byte tag ends its payload.
  */
 export const FRAME_HEADER_BYTES = 4;
 
@@ -48,8 +50,11 @@ export function encodeFrame(kind: FrameKind, body: Uint8Array = EMPTY): Buffer {
 
 const EMPTY = new Uint8Array(0);
 
-/** Payload length of an {@link FrameKind.Ack} frame: kind byte + float64 id. */
-export const ACK_PAYLOAD_BYTES = 1 + 8;
+/** Body length of an {@link FrameKind.Ack} frame: a float64 id. */
+export const ACK_BODY_BYTES = 8;
+
+/** Payload length of an {@link FrameKind.Ack} frame before sealing: kind byte + float64 id. */
+export const ACK_PAYLOAD_BYTES = 1 + ACK_BODY_BYTES;
 
 /**
  * Builds an ack frame: fixed size, written field by field, so an ack costs no
@@ -65,22 +70,32 @@ export function encodeAckFrame(id: number): Buffer {
 }
 
 /**
- * The id of an ack payload (kind byte + body).
+ * The id of a plain ack payload (kind byte + body), as {@link encodeAckFrame} wrote it
+ * before sealing.
  *
  * @throws TransportError `'protocol-error'` when the payload is not an ack's size.
  */
 export function decodeAckPayload(payload: Buffer): number {
-  if (payload.length !== ACK_PAYLOAD_BYTES) {
-    throw new TransportError('protocol-error', `ack frame of ${payload.length} bytes, expected ${ACK_PAYLOAD_BYTES}`);
+  return decodeAckBody(payload.subarray(1));
+}
+
+/**
+ * The id of an ack's body (the payload after its kind byte, once opened).
+ *
+ * @throws TransportError `'protocol-error'` when the body is not an ack's size.
+ */
+export function decodeAckBody(body: Buffer): number {
+  if (body.length !== ACK_BODY_BYTES) {
+    throw new TransportError('protocol-error', transportMessages.ackSize(body.length, ACK_BODY_BYTES));
   }
-  return payload.readDoubleBE(1);
+  return body.readDoubleBE(0);
 }
 
 /**
  * Splits a byte stream into frame payloads (kind byte + body).
  *
  * The announced length is checked as soon as the header is complete, so an oversized frame
- * is a protocol error before any of its body is held. Every byte is copied at most once:
+ * is a protocol error before any of its body is held; so is an empty one (no kind byte). Every byte is copied at most once:
  * a frame inside one chunk is a view of it; a frame spanning chunks is joined once.
  */
 export class FrameDecoder {
@@ -103,7 +118,7 @@ export class FrameDecoder {
    * Adds a chunk and returns the payloads it completed, in order.
    *
    * @throws TransportError `'protocol-error'` when a header announces more than
-   * `maxFrameBytes`; the decoder must then be discarded.
+   * `maxFrameBytes`, or nothing at all; the decoder must then be discarded.
    */
   push(chunk: Buffer): Buffer[] {
     this.chunks.push(chunk);
@@ -114,11 +129,9 @@ export class FrameDecoder {
         if (this.buffered < FRAME_HEADER_BYTES) break;
         const length = this.take(FRAME_HEADER_BYTES).readUInt32BE(0);
         if (length > this.maxFrameBytes) {
-          throw new TransportError(
-            'protocol-error',
-            `frame of ${length} bytes exceeds the ${this.maxFrameBytes}-byte limit`,
-          );
+          throw new TransportError('protocol-error', transportMessages.frameTooLarge(length, this.maxFrameBytes));
         }
+        if (length === 0) throw new TransportError('protocol-error', transportMessages.emptyFrame());
         this.expected = length;
       }
       if (this.buffered < this.expected) break;
@@ -165,7 +178,12 @@ export class MessageCodec {
   private packr = createMessagePackr();
   private unpackr = createMessageUnpackr();
 
-  constructor(private readonly maxFrameBytes: number = TRANSPORT_DEFAULTS.maxFrameBytes) {}
+  constructor(
+    /** Largest frame sent, counted as it goes out (sealed). */
+    private readonly maxFrameBytes: number = TRANSPORT_DEFAULTS.maxFrameBytes,
+    /** Bytes sealing adds to every frame (its tag), counted against `maxFrameBytes`. */
+    private readonly sealOverhead = 0,
+  ) {}
 
   /**
    * Encodes `message` as a complete {@link FrameKind.Shared} frame, once for
@@ -180,7 +198,7 @@ export class MessageCodec {
       frame = packFrame(sharedPackr, message, FrameKind.Shared);
       sharedFrames.set(message, frame);
     }
-    checkFrameSize(frame, this.maxFrameBytes);
+    checkFrameSize(frame, this.maxFrameBytes, this.sealOverhead);
     return frame;
   }
 
@@ -202,7 +220,7 @@ export class MessageCodec {
   encode(message: unknown): Buffer {
     try {
       const frame = packFrame(this.packr, message, FrameKind.Message);
-      checkFrameSize(frame, this.maxFrameBytes);
+      checkFrameSize(frame, this.maxFrameBytes, this.sealOverhead);
       return frame;
     } catch (error) {
       // The encoder may have defined structures the peer never sees: both sides start afresh.
@@ -250,10 +268,10 @@ function packFrame(packr: Packr, message: unknown, kind: FrameKind): Buffer {
   return frame;
 }
 
-function checkFrameSize(frame: Buffer, maxFrameBytes: number): void {
-  const length = frame.length - FRAME_HEADER_BYTES;
+function checkFrameSize(frame: Buffer, maxFrameBytes: number, sealOverhead: number): void {
+  const length = frame.length - FRAME_HEADER_BYTES + sealOverhead;
   if (length > maxFrameBytes) {
-    throw new TransportError('frame-too-large', `message of ${length} bytes exceeds the ${maxFrameBytes}-byte frame limit`);
+    throw new TransportError('frame-too-large', transportMessages.messageTooLarge(length, maxFrameBytes));
   }
 }
 
@@ -261,7 +279,7 @@ function unpackBody(unpackr: Unpackr, body: Buffer): unknown {
   try {
     return unpackr.unpack(body);
   } catch (error) {
-    throw new TransportError('protocol-error', `malformed message: ${errorMessage(error)}`, { cause: error });
+    throw new TransportError('protocol-error', transportMessages.malformedMessage(errorMessage(error)), { cause: error });
   }
 }
 
@@ -286,13 +304,11 @@ export function encodeHandshakeFrame(message: object): Buffer {
  */
 export function decodeHandshakePayload(payload: Buffer): unknown {
   if (payload[0] !== FrameKind.Handshake) {
-    throw new TransportError('protocol-error', `expected a handshake frame, got kind ${payload[0]}`);
+    throw new TransportError('protocol-error', transportMessages.notHandshakeFrame(payload[0]));
   }
   try {
     return handshakeUnpackr.unpack(payload.subarray(1));
   } catch (error) {
-    throw new TransportError('protocol-error', `malformed handshake frame: ${errorMessage(error)}`, {
-      cause: error,
-    });
+    throw new TransportError('protocol-error', transportMessages.malformedHandshake(errorMessage(error)), { cause: error });
   }
 }

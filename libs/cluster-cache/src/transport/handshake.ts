@@ -1,27 +1,42 @@
-import { createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
+import { hasUnsafeCharacters } from '../util/log-safe';
+import { deriveClusterKey } from './cluster-key';
+import { FRAME_KEY_BYTES, FrameOpener, type FrameProtection, FrameSealer } from './frame-cipher';
 import { decodeHandshakePayload, encodeHandshakeFrame } from './frame-codec';
 import type { FramedSocket } from './framed-socket';
 import type { NodeInfo } from './node-info';
 import { PROTOCOL_VERSION } from './transport.constants';
 import { errorMessage, TransportError, type TransportErrorCode } from './transport.error';
+import { transportMessages } from './transport.messages';
 
 /*
  * Mutual challenge-response; both sides prove they hold the cookie, which never crosses
  * the wire:
  *
- *   client -> hello     { proto, cluster, node, nonce: nonceC }
- *   server -> challenge { node, nonce: nonceS, proof: HMAC(key, 'server' | transcript) }
+ *   client -> hello     { proto, cluster, node, nonce: nonceC, frames: protectionC }
+ *   server -> challenge { node, nonce: nonceS, frames: protectionS,
+ *                         proof: HMAC(key, 'server' | transcript) }
  *   client -> proof     { proof: HMAC(key, 'client' | transcript) }
  *   server -> welcome   {}
  *
- * The transcript binds both nonces, the cluster and both identities, so a proof is only
- * good for this connection and role. Either side may instead send `refused { reason }`
- * and close, so that both ends can log why.
+ * The transcript binds both nonces, the cluster, both identities and both frame
+ * protections, so a proof is only good for this connection and role. Either side may
+ * instead send `refused { reason }` and close, so that both ends can log why.
+ *
+ * Every later frame is sealed with keys of this connection alone (see frame-cipher.ts):
+ *
+ *   keys = HKDF-SHA256(ikm: key, salt: nonceC | nonceS, info: label | SHA-256(transcript), 64)
+ *   client -> server: keys[0..32)    server -> client: keys[32..64)
+ *
+ * so a frame spliced in by anyone without the cookie, or replayed from another
+ * connection, fails authentication.
  */
 
 const NONCE_BYTES = 32;
 const PROOF_BYTES = 32;
 const MAX_NAME_LENGTH = 255;
+const PROTECTIONS: readonly FrameProtection[] = ['encrypted', 'authenticated'];
+const LINK_KEYS_LABEL = Buffer.from('nest-cluster-cache/link-keys/v1\0');
 
 /** What a completed handshake established. */
 export interface HandshakeResult {
@@ -31,6 +46,10 @@ export interface HandshakeResult {
   id: string;
   /** Name of the node that opened the connection. */
   initiator: string;
+  /** Seals what this side sends on the link. */
+  sealer: FrameSealer;
+  /** Opens what the peer sends on the link. */
+  opener: FrameOpener;
 }
 
 /** What a node brings to a handshake. */
@@ -43,14 +62,22 @@ export interface HandshakeContext {
   key: Buffer;
   /** Longest the whole handshake may take, in ms. */
   timeout: number;
+  /** How this side protects the frames it sends once linked (the peer chooses for its own). */
+  frames: FrameProtection;
 }
 
 /**
- * Derives the HMAC key from the cookie (HKDF-SHA256, salted with the cluster name), so
- * the raw cookie is never used as a key and one cookie gives each cluster its own key.
+ * The handshake's HMAC key, from the cluster key (scrypt of the cookie, see
+ * {@link deriveClusterKey}) by HKDF-SHA256: the cookie itself is never a key, and
+ * each use of the cluster key gets its own.
  */
-export function deriveHandshakeKey(cookie: string | Buffer, cluster: string): Buffer {
-  return Buffer.from(hkdfSync('sha256', cookie, cluster, 'nest-cluster-cache/handshake/v1', 32));
+export function deriveHandshakeKey(clusterKey: Buffer): Buffer {
+  return Buffer.from(hkdfSync('sha256', clusterKey, Buffer.alloc(0), 'nest-cluster-cache/handshake/v2', 32));
+}
+
+/** {@link deriveHandshakeKey} of the cluster key of `cookie` and `cluster` (scrypt, cached per process). */
+export async function handshakeKeyFor(cookie: string | Buffer, cluster: string): Promise<Buffer> {
+  return deriveHandshakeKey(await deriveClusterKey(cookie, cluster));
 }
 
 /**
@@ -69,22 +96,30 @@ export function clientHandshake(conn: FramedSocket, ctx: HandshakeContext): Prom
         cluster: ctx.cluster,
         node: ctx.self,
         nonce: clientNonce,
+        frames: ctx.frames,
       }),
     );
     const challenge = await receive(conn, 'challenge', parseChallenge);
     const server = challenge.node;
-    if (server.name === ctx.self.name) {
-      refuse(conn, 'name-conflict', `the peer uses this node's own name ${server.name}`);
-    }
+    checkPrintable(conn, server);
+    if (server.name === ctx.self.name) refuse(conn, 'name-conflict', transportMessages.nameConflict(server.name));
     const transcript = [
       ctx.cluster, clientNonce, challenge.nonce, ...identity(ctx.self), ...identity(server),
+      ctx.frames, challenge.frames,
     ];
     if (!verify(ctx.key, 'server', transcript, challenge.proof)) {
-      refuse(conn, 'auth-failed', `${server.name} could not prove it holds the cluster cookie`);
+      refuse(conn, 'auth-failed', transportMessages.cookieProofFailed(server.name));
     }
     conn.write(encodeHandshakeFrame({ type: 'proof', proof: sign(ctx.key, 'client', transcript) }));
     await receive(conn, 'welcome', (message) => message.type === 'welcome' || undefined);
-    return { peer: server, id: clientNonce.toString('hex'), initiator: ctx.self.name };
+    const keys = linkKeys(ctx.key, clientNonce, challenge.nonce, transcript);
+    return {
+      peer: server,
+      id: clientNonce.toString('hex'),
+      initiator: ctx.self.name,
+      sealer: new FrameSealer(keys.clientToServer, ctx.frames),
+      opener: new FrameOpener(keys.serverToClient, challenge.frames),
+    };
   });
 }
 
@@ -97,37 +132,39 @@ export function serverHandshake(conn: FramedSocket, ctx: HandshakeContext): Prom
   return withTimeout(conn, ctx.timeout, async () => {
     const message = await receive(conn, 'hello', (m) => (m.type === 'hello' ? m : undefined));
     // The version is checked first: another version may shape its hello differently.
-    if (message.proto !== PROTOCOL_VERSION) {
-      const version = `peer speaks protocol ${String(message.proto)}, not ${PROTOCOL_VERSION}`;
-      refuse(conn, 'protocol-version', version);
-    }
-    const hello =
-      parseHello(message) ?? refuse(conn, 'protocol-error', 'expected a valid hello message');
+    if (message.proto !== PROTOCOL_VERSION) refuse(conn, 'protocol-version', transportMessages.peerProtocol(message.proto));
+    const hello = parseHello(message) ?? refuse(conn, 'protocol-error', transportMessages.invalidMessage('hello'));
     const client = hello.node;
-    if (hello.cluster !== ctx.cluster) {
-      refuse(conn, 'wrong-cluster', `${client.name} belongs to cluster '${hello.cluster}'`);
-    }
-    if (client.name === ctx.self.name) {
-      refuse(conn, 'name-conflict', `the peer uses this node's own name ${client.name}`);
-    }
+    checkPrintable(conn, client);
+    if (hello.cluster !== ctx.cluster) refuse(conn, 'wrong-cluster', transportMessages.wrongCluster(client.name, hello.cluster));
+    if (client.name === ctx.self.name) refuse(conn, 'name-conflict', transportMessages.nameConflict(client.name));
     const serverNonce = randomBytes(NONCE_BYTES);
     const transcript = [
       ctx.cluster, hello.nonce, serverNonce, ...identity(client), ...identity(ctx.self),
+      hello.frames, ctx.frames,
     ];
     conn.write(
       encodeHandshakeFrame({
         type: 'challenge',
         node: ctx.self,
         nonce: serverNonce,
+        frames: ctx.frames,
         proof: sign(ctx.key, 'server', transcript),
       }),
     );
     const { proof } = await receive(conn, 'proof', parseProof);
     if (!verify(ctx.key, 'client', transcript, proof)) {
-      refuse(conn, 'auth-failed', `${client.name} could not prove it holds the cluster cookie`);
+      refuse(conn, 'auth-failed', transportMessages.cookieProofFailed(client.name));
     }
     conn.write(encodeHandshakeFrame({ type: 'welcome' }));
-    return { peer: client, id: hello.nonce.toString('hex'), initiator: client.name };
+    const keys = linkKeys(ctx.key, hello.nonce, serverNonce, transcript);
+    return {
+      peer: client,
+      id: hello.nonce.toString('hex'),
+      initiator: client.name,
+      sealer: new FrameSealer(keys.serverToClient, ctx.frames),
+      opener: new FrameOpener(keys.clientToServer, hello.frames),
+    };
   });
 }
 
@@ -142,7 +179,7 @@ const REFUSALS: Partial<Record<TransportErrorCode, string>> = {
 
 async function withTimeout<T>(conn: FramedSocket, ms: number, run: () => Promise<T>): Promise<T> {
   // Destroying the socket rejects the pending read, which ends `run` with this error.
-  const timeout = new TransportError('handshake-timeout', `handshake not completed within ${ms} ms`);
+  const timeout = new TransportError('handshake-timeout', transportMessages.handshakeTimeout(ms));
   const timer = setTimeout(() => conn.destroy(timeout), ms);
   try {
     return await run();
@@ -176,26 +213,36 @@ async function receive<T>(
   if (isRecord(message) && message.type === 'refused') {
     const reason = message.reason as TransportErrorCode;
     const meaning = Object.hasOwn(REFUSALS, reason) ? REFUSALS[reason] : undefined;
-    if (!meaning) throw new TransportError('protocol-error', 'the peer refused the handshake');
-    throw new TransportError(reason, `the peer refused the handshake: ${meaning}`);
+    if (!meaning) throw new TransportError('protocol-error', transportMessages.peerRefusedUnknown());
+    throw new TransportError(reason, transportMessages.peerRefused(meaning));
   }
   const parsed = isRecord(message) ? parse(message) : undefined;
-  return parsed ?? refuse(conn, 'protocol-error', `expected a valid ${expected} message`);
+  return parsed ?? refuse(conn, 'protocol-error', transportMessages.invalidMessage(expected));
+}
+
+/** Refuses a peer whose identity holds control characters: it would reach logs and other nodes' events. */
+function checkPrintable(conn: FramedSocket, node: NodeInfo): void {
+  for (const field of ['name', 'host', 'incarnation'] as const) {
+    if (hasUnsafeCharacters(node[field])) refuse(conn, 'protocol-error', transportMessages.unsafeNodeInfo(field, node[field]));
+  }
 }
 
 function parseHello(message: Record<string, unknown>) {
   const node = parseNodeInfo(message.node);
-  const { cluster, nonce } = message;
-  if (!node || typeof cluster !== 'string' || !isBytes(nonce, NONCE_BYTES)) return undefined;
-  return { cluster, node, nonce: Buffer.from(nonce) };
+  const { cluster, nonce, frames } = message;
+  if (!node || typeof cluster !== 'string' || !isBytes(nonce, NONCE_BYTES) || !isProtection(frames)) return undefined;
+  return { cluster, node, nonce: Buffer.from(nonce), frames };
 }
 
 function parseChallenge(message: Record<string, unknown>) {
   const node = parseNodeInfo(message.node);
-  const { nonce, proof } = message;
+  const { nonce, proof, frames } = message;
   const valid =
-    message.type === 'challenge' && isBytes(nonce, NONCE_BYTES) && isBytes(proof, PROOF_BYTES);
-  return valid && node ? { node, nonce, proof } : undefined;
+    message.type === 'challenge' &&
+    isBytes(nonce, NONCE_BYTES) &&
+    isBytes(proof, PROOF_BYTES) &&
+    isProtection(frames);
+  return valid && node ? { node, nonce: Buffer.from(nonce), proof, frames } : undefined;
 }
 
 function parseProof(message: Record<string, unknown>) {
@@ -224,16 +271,28 @@ function identity(node: NodeInfo): string[] {
   return [node.name, node.incarnation];
 }
 
-function sign(key: Buffer, role: 'client' | 'server', transcript: Array<string | Uint8Array>): Buffer {
-  const hmac = createHmac('sha256', key);
-  // Length-prefixing every part keeps the concatenation unambiguous.
-  for (const part of [role, ...transcript]) {
+type Transcript = Array<string | Uint8Array>;
+
+/** Feeds `parts` to a hash or HMAC, each length-prefixed, which keeps the concatenation unambiguous. */
+function feed<T extends { update(data: Uint8Array): T }>(target: T, parts: Transcript): T {
+  for (const part of parts) {
     const bytes = typeof part === 'string' ? Buffer.from(part) : part;
     const length = Buffer.allocUnsafe(4);
     length.writeUInt32BE(bytes.length, 0);
-    hmac.update(length).update(bytes);
+    target.update(length).update(bytes);
   }
-  return hmac.digest();
+  return target;
+}
+
+function sign(key: Buffer, role: 'client' | 'server', transcript: Transcript): Buffer {
+  return feed(createHmac('sha256', key), [role, ...transcript]).digest();
+}
+
+/** The two frame keys of a connection (see the protocol above). */
+function linkKeys(key: Buffer, clientNonce: Uint8Array, serverNonce: Uint8Array, transcript: Transcript) {
+  const info = Buffer.concat([LINK_KEYS_LABEL, feed(createHash('sha256'), transcript).digest()]);
+  const keys = Buffer.from(hkdfSync('sha256', key, Buffer.concat([clientNonce, serverNonce]), info, 2 * FRAME_KEY_BYTES));
+  return { clientToServer: keys.subarray(0, FRAME_KEY_BYTES), serverToClient: keys.subarray(FRAME_KEY_BYTES) };
 }
 
 function verify(
@@ -251,6 +310,10 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 
 function isBytes(value: unknown, length: number): value is Uint8Array {
   return value instanceof Uint8Array && value.length === length;
+}
+
+function isProtection(value: unknown): value is FrameProtection {
+  return PROTECTIONS.includes(value as FrameProtection);
 }
 
 function isShortString(value: unknown): value is string {

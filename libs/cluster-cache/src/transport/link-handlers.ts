@@ -1,5 +1,6 @@
 import type { AckHandler, LinkCloseHandler, LinkCloseReason, MessageHandler } from './peer-link.interface';
 import { errorMessage } from './transport.error';
+import { transportMessages } from './transport.messages';
 import type { TransportLogger } from './transport-logger.interface';
 
 /**
@@ -62,7 +63,7 @@ export class LinkHandlers {
       try {
         handler(value);
       } catch (error) {
-        this.logger.error(`${kind} handler for ${this.peer} threw: ${errorMessage(error)}`);
+        this.logger.error(transportMessages.handlerThrew(kind, this.peer, errorMessage(error)));
       }
     }
   }
@@ -83,7 +84,7 @@ export class LinkHandlers {
       try {
         handler(reason);
       } catch (error) {
-        this.logger.error(`Close handler for ${this.peer} threw: ${errorMessage(error)}`);
+        this.logger.error(transportMessages.handlerThrew('Close', this.peer, errorMessage(error)));
       }
     }
     return true;

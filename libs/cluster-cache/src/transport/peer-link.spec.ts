@@ -1,4 +1,5 @@
 import { Socket } from 'node:net';
+import { FrameSealer } from './frame-cipher';
 import { encodeFrame, FrameKind } from './frame-codec';
 import { createNodeInfo } from './node-info';
 import type { LinkCloseReason, PeerLink } from './peer-link.interface';
@@ -105,14 +106,14 @@ describe('SocketPeerLink', () => {
     it('sees a leave frame as leave', async () => {
       const { transport } = await cluster.start(A);
       const { link, fake } = await linkFakePeer(transport);
-      fake.conn.write(encodeFrame(FrameKind.Leave));
+      fake.send(encodeFrame(FrameKind.Leave));
       expect(await closeReason(link)).toBe('leave');
     });
 
     it('closes on a malformed message as protocol-error and keeps serving', async () => {
       const { transport, logger } = await cluster.start(A, { name: 'a@test' });
       const { link, fake } = await linkFakePeer(transport);
-      fake.conn.write(encodeFrame(FrameKind.Message, Buffer.from([0xc1, 0xc1, 0xc1])));
+      fake.send(encodeFrame(FrameKind.Message, Buffer.from([0xc1, 0xc1, 0xc1])));
       expect(await closeReason(link)).toBe('protocol-error');
       expect(logger.has('warn', /fake@test .* failed: protocol-error/)).toBe(true);
 
@@ -123,7 +124,7 @@ describe('SocketPeerLink', () => {
     it('closes on an unknown frame kind as protocol-error', async () => {
       const { transport } = await cluster.start(A);
       const { link, fake } = await linkFakePeer(transport);
-      fake.conn.write(encodeFrame(99 as FrameKind));
+      fake.send(encodeFrame(99 as FrameKind));
       expect(await closeReason(link)).toBe('protocol-error');
     });
 
@@ -140,7 +141,7 @@ describe('SocketPeerLink', () => {
     it('closes on an ack frame of the wrong size as protocol-error', async () => {
       const { transport } = await cluster.start(A);
       const { link, fake } = await linkFakePeer(transport);
-      fake.conn.write(encodeFrame(FrameKind.Ack, Buffer.alloc(4)));
+      fake.send(encodeFrame(FrameKind.Ack, Buffer.alloc(4)));
       expect(await closeReason(link)).toBe('protocol-error');
     });
 
@@ -163,6 +164,29 @@ describe('SocketPeerLink', () => {
       a.onLink((link) => link.onMessage((message) => received.push(message)));
       return { link: await b.connect(A, a.self.port), received };
     }
+
+    it('encodes a shared message once for every link, and seals it for each', async () => {
+      const { transport: a } = await cluster.start(A, { name: 'a@test' });
+      const received: Array<[string, unknown]> = [];
+      const links: PeerLink[] = [];
+      for (const [host, name] of [[B, 'b@test'], [FAKE, 'c@test']]) {
+        const { transport } = await cluster.start(host, { name });
+        transport.onLink((link) => link.onMessage((message) => received.push([name, message])));
+        links.push(await a.connect(host, transport.self.port));
+      }
+      const seals = jest.spyOn(FrameSealer.prototype, 'seal');
+      const write = Object.freeze({ type: 'put', key: 'session:1', value: { user: 42 } });
+      try {
+        for (const link of links) link.sendShared(write);
+        // Two seals of one and the same encoding.
+        expect(seals).toHaveBeenCalledTimes(2);
+        expect(seals.mock.calls[1][0]).toBe(seals.mock.calls[0][0]);
+      } finally {
+        seals.mockRestore();
+      }
+      await waitFor(() => received.length === 2);
+      expect(received.sort()).toEqual([['b@test', write], ['c@test', write]]);
+    });
 
     it('returns false once the link is closed', async () => {
       const { link } = await linkedPair();

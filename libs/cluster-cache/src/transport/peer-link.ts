@@ -1,4 +1,5 @@
-import { decodeAckPayload, encodeAckFrame, encodeFrame, FrameKind, MessageCodec } from './frame-codec';
+import { FRAME_TAG_BYTES, type FrameOpener, type FrameSealer } from './frame-cipher';
+import { decodeAckBody, encodeAckFrame, encodeFrame, FrameKind, MessageCodec } from './frame-codec';
 import type { FramedSocket } from './framed-socket';
 import type { HandshakeResult } from './handshake';
 import type { NodeInfo } from './node-info';
@@ -13,8 +14,9 @@ import type {
 import type { ResolvedTransportOptions } from './transport-options.interface';
 import { LinkHandlers } from './link-handlers';
 import { errorMessage, TransportError } from './transport.error';
+import { transportMessages } from './transport.messages';
 
-
+// Plain frames without a body, sealed on each send.
 const PING_FRAME = encodeFrame(FrameKind.Ping);
 const LEAVE_FRAME = encodeFrame(FrameKind.Leave);
 const DUPLICATE_FRAME = encodeFrame(FrameKind.Duplicate);
@@ -25,6 +27,10 @@ const GRACEFUL = new Set<LinkCloseReason>(['leave', 'shutdown', 'duplicate', 'cl
 
 /**
  * A {@link PeerLink} over an authenticated socket (TCP or TLS).
+ *
+ * Every frame is sealed with the link's keys from the handshake (see frame-cipher.ts)
+ * and every frame received is opened before anything else looks at it: one that fails
+ * closes the link as `'protocol-error'` ("frame authentication failed").
  *
  * Heartbeats: every `heartbeatInterval` the link sends a ping if it sent nothing since
  * the last tick, and counts the time since it last received a byte (any byte, even part
@@ -38,6 +44,8 @@ export class SocketPeerLink implements PeerLink {
   readonly initiator: string;
 
   private readonly codec: MessageCodec;
+  private readonly sealer: FrameSealer;
+  private readonly opener: FrameOpener;
   private readonly handlers: LinkHandlers;
   private heartbeat?: NodeJS.Timeout;
   private silentFor = 0;
@@ -49,11 +57,15 @@ export class SocketPeerLink implements PeerLink {
     handshake: HandshakeResult,
     readonly direction: LinkDirection,
     private readonly options: ResolvedTransportOptions,
+    /** Called when a frame fails authentication, for the transport's counters. */
+    private readonly onForgedFrame: () => void = () => undefined,
   ) {
     this.id = handshake.id;
     this.peer = handshake.peer;
     this.initiator = handshake.initiator;
-    this.codec = new MessageCodec(options.maxFrameBytes);
+    this.sealer = handshake.sealer;
+    this.opener = handshake.opener;
+    this.codec = new MessageCodec(options.maxFrameBytes, FRAME_TAG_BYTES);
     this.handlers = new LinkHandlers(this.peer.name, options.logger);
     conn.maxFrameBytes = options.maxFrameBytes;
     conn.onClose((error) => this.finish(closeReasonOf(error), error));
@@ -86,23 +98,24 @@ export class SocketPeerLink implements PeerLink {
     try {
       frame = this.codec.encode(message);
     } catch (error) {
-      this.conn.write(CODEC_RESET_FRAME);
+      this.write(CODEC_RESET_FRAME);
       throw error;
     }
-    this.conn.write(frame);
+    this.write(frame);
     return true;
   }
 
   sendShared(message: object): boolean {
     if (this.reason) return false;
     // Stateless: a failed encode leaves this link's encoder as it was, no reset frame needed.
-    this.conn.write(this.codec.encodeShared(message));
+    // Encoded once for every link; only the sealing is this link's.
+    this.write(this.codec.encodeShared(message));
     return true;
   }
 
   sendAck(id: number): boolean {
     if (this.reason) return false;
-    this.conn.write(encodeAckFrame(id));
+    this.write(encodeAckFrame(id));
     this.conn.flush();
     return true;
   }
@@ -121,19 +134,30 @@ export class SocketPeerLink implements PeerLink {
 
   close(reason: LinkCloseReason = 'closed'): void {
     if (this.reason) return;
-    if (reason === 'leave' || reason === 'shutdown') this.conn.write(LEAVE_FRAME);
-    if (reason === 'duplicate') this.conn.write(DUPLICATE_FRAME);
+    if (reason === 'leave' || reason === 'shutdown') this.write(LEAVE_FRAME);
+    if (reason === 'duplicate') this.write(DUPLICATE_FRAME);
     this.finish(reason, undefined, true);
+  }
+
+  /** Seals a plain frame and queues it; frames are sealed in the order they go out. */
+  private write(frame: Buffer): void {
+    this.conn.write(this.sealer.seal(frame));
   }
 
   private receive(payload: Buffer): void {
     if (this.reason) return;
+    let body: Buffer;
+    try {
+      body = this.opener.open(payload);
+    } catch (error) {
+      this.onForgedFrame();
+      return this.finish('protocol-error', error as Error);
+    }
     switch (payload[0]) {
       case FrameKind.Message:
       case FrameKind.Shared: {
         let message: unknown;
         try {
-          const body = payload.subarray(1);
           message = payload[0] === FrameKind.Shared ? this.codec.decodeShared(body) : this.codec.decode(body);
         } catch (error) {
           return this.finish('protocol-error', error as Error);
@@ -143,7 +167,7 @@ export class SocketPeerLink implements PeerLink {
       case FrameKind.Ack: {
         let id: number;
         try {
-          id = decodeAckPayload(payload);
+          id = decodeAckBody(body);
         } catch (error) {
           return this.finish('protocol-error', error as Error);
         }
@@ -158,10 +182,7 @@ export class SocketPeerLink implements PeerLink {
       case FrameKind.CodecReset:
         return this.codec.resetDecoder();
       default:
-        return this.finish(
-          'protocol-error',
-          new TransportError('protocol-error', `unexpected frame kind ${payload[0]}`),
-        );
+        return this.finish('protocol-error', new TransportError('protocol-error', transportMessages.unexpectedFrameKind(payload[0])));
     }
   }
 
@@ -179,7 +200,7 @@ export class SocketPeerLink implements PeerLink {
         new Error(`nothing received for ${this.silentFor} ms`),
       );
     }
-    if (this.conn.framesWritten === this.lastFramesWritten) this.conn.write(PING_FRAME);
+    if (this.conn.framesWritten === this.lastFramesWritten) this.write(PING_FRAME);
     this.lastFramesWritten = this.conn.framesWritten;
   }
 
@@ -194,15 +215,15 @@ export class SocketPeerLink implements PeerLink {
 
   private logClose(reason: LinkCloseReason, error: Error | undefined, local: boolean): void {
     const { logger } = this.options;
-    const peer = `${this.peer.name} (${this.conn.remoteAddress})`;
-    if (local || reason === 'duplicate') logger.debug(`Closed link to ${peer}: ${reason}`);
-    else if (reason === 'leave') logger.log(`${peer} left the cluster`);
-    else logger.warn(`Link to ${peer} failed: ${reason}${error ? ` (${errorMessage(error)})` : ''}`);
+    const [peer, address] = [this.peer.name, this.conn.remoteAddress];
+    if (local || reason === 'duplicate') logger.debug(transportMessages.closedLink(peer, address, reason));
+    else if (reason === 'leave') logger.log(transportMessages.peerLeft(peer, address));
+    else logger.warn(transportMessages.linkFailed(peer, address, reason, error && errorMessage(error)));
   }
 }
 
 function closeReasonOf(error: Error | undefined): LinkCloseReason {
   if (!error) return 'closed';
-  const protocol = error instanceof TransportError && error.code === 'protocol-error';
+  const protocol = error instanceof TransportError && (error.code === 'protocol-error' || error.code === 'frame-auth-failed');
   return protocol ? 'protocol-error' : 'socket-error';
 }

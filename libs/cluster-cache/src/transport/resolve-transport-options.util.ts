@@ -17,6 +17,9 @@ export function resolveTransportOptions(options: TransportOptions): ResolvedTran
     connectTimeout: options.connectTimeout ?? defaults.connectTimeout,
     closeTimeout: options.closeTimeout ?? defaults.closeTimeout,
     tls: options.tls,
+    encryptFrames: options.encryptFrames ?? defaults.encryptFrames,
+    maxUnauthenticated: options.maxUnauthenticated ?? defaults.maxUnauthenticated,
+    maxUnauthenticatedPerAddress: options.maxUnauthenticatedPerAddress ?? defaults.maxUnauthenticatedPerAddress,
     logger: options.logger ?? console,
   };
 }

@@ -41,6 +41,7 @@ describe('TcpTransport refusals', () => {
     cluster: 'test',
     node: createNodeInfo('raw@test', B, 1),
     nonce: randomBytes(32),
+    frames: 'encrypted',
     ...overrides,
   });
 
@@ -131,6 +132,64 @@ describe('TcpTransport refusals', () => {
     await whenClosed(socket);
     await waitFor(() => logger.has('warn', new RegExp(`Refused connection from ${from}: `)));
     await stillServes(a);
+  });
+
+  it('closes a socket that sends an empty frame, with a message that says so', async () => {
+    const { transport: a, logger } = await cluster.start(A, { name: 'a@test' });
+    const socket = await openRawSocket(A, a.self.port);
+    socket.on('error', () => undefined);
+    socket.write(Buffer.alloc(4)); // a header announcing 0 bytes: not even a kind byte
+
+    await whenClosed(socket);
+    await waitFor(() => logger.has('warn', /Refused connection from .*: empty frame \(length 0\): every frame holds at least its kind byte/));
+    expect(logger.has('warn', /Cannot read properties/)).toBe(false);
+    await stillServes(a);
+  });
+
+  describe('strings a peer chose, in logs', () => {
+    const forged = 'evil@x\nLinked to evil@10.0.0.66 at 10.0.0.66:14000 (inbound)\u001b[2J';
+
+    /** No line of `logger` holds a raw control character. */
+    const clean = (logger: { lines: Array<{ message: string }> }) =>
+      logger.lines.every((line) => !/[\u0000-\u001f\u007f-\u009f]/.test(line.message));
+
+    it('refuses a node name with a newline or ESC, and logs it escaped on one line', async () => {
+      const { transport: a, logger } = await cluster.start(A, { name: 'a@test' });
+      const { reply, conn } = await sendHello(a.self.port, hello({ node: createNodeInfo(forged, B, 1) }));
+
+      expect(reply).toEqual({ type: 'refused', reason: 'protocol-error' });
+      await conn.closed;
+      await waitFor(() => logger.has('warn', /Refused connection from/));
+      expect(clean(logger)).toBe(true);
+      expect(logger.has('warn', /node name "evil@x\\nLinked to evil@10\.0\.0\.66 .*\\x1b\[2J" holds control characters/)).toBe(true);
+      expect(logger.has('log', /^Linked to evil/)).toBe(false);
+    });
+
+    it('logs another cluster name escaped', async () => {
+      const { transport: a, logger } = await cluster.start(A, { name: 'a@test' });
+      const { conn } = await sendHello(a.self.port, hello({ cluster: `other\n${forged}` }));
+      await conn.closed;
+      await waitFor(() => logger.has('warn', /belongs to cluster 'other\\nevil@x\\nLinked/));
+      expect(clean(logger)).toBe(true);
+    });
+
+    it('refuses a server whose name holds control characters, and logs it escaped', async () => {
+      const { transport: b, logger } = await cluster.start(B, { name: 'b@test' });
+      const { transport: evil } = await cluster.start(A, { name: forged });
+      await expect(b.connect(A, evil.self.port)).rejects.toMatchObject({ code: 'protocol-error' });
+      expect(clean(logger)).toBe(true);
+      expect(logger.has('warn', /Handshake with .* failed: the peer's node name "evil@x\\nLinked/)).toBe(true);
+    });
+  });
+
+  it('logs refused connections once per period and counts every one', async () => {
+    const { transport: a, logger } = await cluster.start(A, { name: 'a@test' });
+    for (let i = 0; i < 5; i++) {
+      const { conn } = await sendHello(a.self.port, hello({ cluster: 'other' }));
+      await conn.closed;
+    }
+    await waitFor(() => a.stats().refused.handshake === 5);
+    expect(logger.lines.filter((line) => /Refused connection/.test(line.message))).toHaveLength(1);
   });
 
   it('closes a socket whose frame header announces 64 MiB before any body arrives', async () => {

@@ -1,4 +1,4 @@
-import { connect } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import type { PeerLink } from './peer-link.interface';
 import { TestCluster } from './testing/test-cluster';
 import { createTlsFixtures, hasOpenssl, type TlsFixtures } from './testing/tls-fixtures';
@@ -72,6 +72,34 @@ const C = '127.0.4.3';
 
     await expect(plain.connect(A, a.self.port)).rejects.toBeDefined();
     await waitFor(() => logger.has('warn', /Refused TLS connection from 127\.[\d.]+:\d+: ERR_SSL/));
+  });
+
+  it('closes connections that never finish the TLS handshake at the handshake timeout', async () => {
+    const { transport: a, logger } = await cluster.start(A, {
+      name: 'a@test',
+      tls: trusted(),
+      handshakeTimeout: 300,
+      maxUnauthenticatedPerAddress: 64, // all from one address here
+    });
+    // Silent TCP connections, as a flood of them would be: each holds a descriptor until closed.
+    const sockets: Socket[] = [];
+    for (let i = 0; i < 20; i++) {
+      const socket = connect({ host: A, port: a.self.port, localAddress: B });
+      socket.on('error', () => undefined);
+      await new Promise((resolve) => socket.once('connect', resolve));
+      sockets.push(socket);
+    }
+    await waitFor(() => a.stats().unauthenticated === 20, 2_000, 'the connections to be accepted');
+    const since = Date.now();
+
+    await waitFor(() => sockets.every((socket) => socket.closed), 3_000, 'every stalled connection to be closed');
+    expect(Date.now() - since).toBeLessThan(1_500);
+    expect(a.stats()).toMatchObject({ unauthenticated: 0, refused: { handshake: 20 } });
+    // One line for the lot: the rest are counted, not logged one by one.
+    expect(logger.lines.filter((line) => /ERR_TLS_HANDSHAKE_TIMEOUT/.test(line.message))).toHaveLength(1);
+
+    const { transport: b } = await cluster.start(B, { name: 'b@test', tls: trusted() });
+    await expect(b.connect(A, a.self.port)).resolves.toBeDefined();
   });
 
   it('closes pending TLS negotiations on close', async () => {

@@ -6,12 +6,13 @@ import {
   type Server,
   type Socket,
 } from 'node:net';
-import { connect as tlsConnect, createServer as createTlsServer } from 'node:tls';
+import { connect as tlsConnect, createServer as createTlsServer, type Server as TlsServer, type TLSSocket } from 'node:tls';
+import { LogLimiter } from '../util/log-limiter';
 import { FramedSocket } from './framed-socket';
 import {
   clientHandshake,
-  deriveHandshakeKey,
   type HandshakeContext,
+  handshakeKeyFor,
   type HandshakeResult,
   serverHandshake,
 } from './handshake';
@@ -19,10 +20,13 @@ import type { NodeInfo } from './node-info';
 import { SocketPeerLink } from './peer-link';
 import type { LinkDirection, PeerLink } from './peer-link.interface';
 import { resolveTransportOptions } from './resolve-transport-options.util';
-import { HANDSHAKE_MAX_FRAME_BYTES } from './transport.constants';
+import { HANDSHAKE_MAX_FRAME_BYTES, REFUSAL_LOG_PERIOD } from './transport.constants';
 import { errorMessage, TransportError } from './transport.error';
 import type { Transport } from './transport.interface';
+import { transportMessages } from './transport.messages';
 import type { ResolvedTransportOptions, TransportOptions } from './transport-options.interface';
+import type { TransportStats } from './transport-stats.interface';
+import { UnauthenticatedConnections } from './unauthenticated-connections';
 
 /**
  * {@link Transport} over TCP, or over TLS with mutual certificate verification when
@@ -36,16 +40,30 @@ import type { ResolvedTransportOptions, TransportOptions } from './transport-opt
  *
  * Whatever a peer sends - random bytes, oversized or malformed frames, nothing at all - it
  * costs at most its own connection: the socket is closed, a warning logged with its
- * address, and the node keeps serving.
+ * address, and the node keeps serving. What an unauthenticated peer can hold is bounded:
+ * connections still authenticating are capped (in total and per address; more are closed
+ * at once), each is closed at the handshake timeout (TLS negotiation included), and
+ * refusals are logged at most once per {@link REFUSAL_LOG_PERIOD} per kind, the next line
+ * saying how many were not.
+ * Once linked, every frame is sealed with keys of that connection, so one an attacker
+ * splices into the stream closes the link instead of being believed.
  */
 export class TcpTransport implements Transport {
   private readonly options: ResolvedTransportOptions;
-  private readonly handshake: HandshakeContext;
+  private handshake?: Promise<HandshakeContext>;
   private server?: Server;
+  /** With `tls`: negotiates TLS on the sockets the (plain) listener admitted; it never listens itself. */
+  private tlsServer?: TlsServer;
   /** Every socket this transport opened or accepted and that is not closed yet. */
   private readonly conns = new Set<FramedSocket>();
   /** Accepted TCP sockets, including those a TLS negotiation has not yet turned into a conn. */
   private readonly acceptedSockets = new Set<Socket>();
+  private readonly unauthenticated: UnauthenticatedConnections;
+  /** Frees the place of an accepted connection once it authenticates, by `address:port`. */
+  private readonly admissions = new Map<string, () => void>();
+  /** One line per kind of refusal per period: a flood of connections must not flood the log. */
+  private readonly refusals = new LogLimiter({ lines: 1, window: REFUSAL_LOG_PERIOD }, () => Date.now());
+  private readonly counters = { refused: { limit: 0, addressLimit: 0, handshake: 0 }, forgedFrames: 0 };
   /** The announced link of each peer, by node name. */
   private readonly linksByName = new Map<string, SocketPeerLink>();
   /** Connects in flight, by `host:port`, so concurrent calls share one connection. */
@@ -58,23 +76,24 @@ export class TcpTransport implements Transport {
     options: TransportOptions,
   ) {
     this.options = resolveTransportOptions(options);
-    this.handshake = {
-      self,
-      cluster: options.cluster,
-      key: deriveHandshakeKey(options.cookie, options.cluster),
-      timeout: this.options.handshakeTimeout,
-    };
+    this.unauthenticated = new UnauthenticatedConnections(this.options);
   }
 
-  listen(): Promise<void> {
-    if (this.closing) return Promise.reject(shutdownError());
-    if (this.server) return Promise.reject(new Error(`${this.self.name} is already listening`));
+  /** Counters of the cluster port: connections authenticating, refused, and links closed for forged frames. */
+  stats(): TransportStats {
+    const { refused, forgedFrames } = this.counters;
+    return { unauthenticated: this.unauthenticated.count, refused: { ...refused }, forgedFrames };
+  }
+
+  async listen(): Promise<void> {
+    if (this.closing) throw shutdownError();
+    if (this.server) throw new Error(`${this.self.name} is already listening`);
+    // The cluster key first (scrypt, off the event loop): a node that listens can answer at once.
+    await this.handshakeContext();
+    if (this.closing) throw shutdownError();
+    if (this.server) throw new Error(`${this.self.name} is already listening`);
     const server = this.createServer();
     this.server = server;
-    server.on('connection', (socket: Socket) => {
-      this.acceptedSockets.add(socket);
-      socket.once('close', () => this.acceptedSockets.delete(socket));
-    });
     return new Promise((resolve, reject) => {
       const failed = (error: Error) => {
         this.server = undefined; // e.g. EADDRINUSE: listen() may be retried
@@ -120,42 +139,101 @@ export class TcpTransport implements Transport {
     return (this.closing ??= this.shutdown());
   }
 
+  /** What this node brings to every handshake; the key is derived once (scrypt, see cluster-key.ts). */
+  private handshakeContext(): Promise<HandshakeContext> {
+    return (this.handshake ??= handshakeKeyFor(this.options.cookie, this.options.cluster).then((key) => ({
+      self: this.self,
+      cluster: this.options.cluster,
+      key,
+      timeout: this.options.handshakeTimeout,
+      frames: this.options.encryptFrames ? 'encrypted' : 'authenticated',
+    })));
+  }
+
+  /** The listener: plain TCP always, so connections are counted before any TLS work is spent on them. */
   private createServer(): Server {
-    const { tls, handshakeTimeout, logger } = this.options;
-    if (!tls) return createNetServer((socket) => this.accept(socket));
-    // Unauthorized certificates are refused in accept(), not by Node: Node would destroy
-    // the socket before its address could be logged.
-    const server = createTlsServer(
-      { ...tls, requestCert: true, rejectUnauthorized: false, handshakeTimeout },
-      (socket) => {
-        if (socket.authorized) return this.accept(socket);
-        const reason = `certificate rejected (${socket.authorizationError})`;
-        logger.warn(`Refused TLS connection from ${remoteAddress(socket)}: ${reason}`);
+    const { tls, handshakeTimeout } = this.options;
+    if (tls) {
+      // Unauthorized certificates are refused in onSecureConnection(), not by Node: Node
+      // would destroy the socket before its address could be logged.
+      this.tlsServer = createTlsServer({ ...tls, requestCert: true, rejectUnauthorized: false, handshakeTimeout }, (socket) =>
+        this.onSecureConnection(socket),
+      );
+      this.tlsServer.on('tlsClientError', (error: NodeJS.ErrnoException, socket: TLSSocket) => {
+        const address = remoteAddress(socket);
+        // Node leaves the socket open, even after its handshake timeout: it would hold a descriptor forever.
         socket.destroy();
-      },
-    );
-    server.on('tlsClientError', (error: NodeJS.ErrnoException, socket) =>
-      logger.warn(`Refused TLS connection from ${remoteAddress(socket)}: ${error.code ?? error.message}`),
-    );
-    return server;
+        this.refuse('tls', transportMessages.refusedTls(address, error.code ?? error.message));
+      });
+    }
+    return createNetServer((socket) => this.onConnection(socket));
+  }
+
+  /** Admits an accepted socket under the limits on unauthenticated connections, then starts TLS or the handshake. */
+  private onConnection(socket: Socket): void {
+    this.acceptedSockets.add(socket);
+    socket.once('close', () => this.acceptedSockets.delete(socket));
+    if (this.closing) return void socket.destroy();
+    const address = remoteAddress(socket);
+    const admission = this.unauthenticated.admit(socket.remoteAddress ?? '');
+    if (!admission.admitted) {
+      socket.destroy();
+      if (admission.limit === 'total') this.refuse('limit', transportMessages.tooManyUnauthenticated(address, admission.count));
+      else this.refuse('addressLimit', transportMessages.tooManyFromAddress(address, socket.remoteAddress ?? '', admission.count));
+      return;
+    }
+    this.admissions.set(address, admission.release);
+    socket.once('close', () => this.release(address));
+    if (this.tlsServer) this.tlsServer.emit('connection', socket);
+    else this.accept(socket);
+  }
+
+  /** Frees the place of the connection from `address` (`host:port`) among the unauthenticated ones. */
+  private release(address: string): void {
+    this.admissions.get(address)?.();
+    this.admissions.delete(address);
+  }
+
+  private onSecureConnection(socket: TLSSocket): void {
+    if (socket.authorized) return this.accept(socket);
+    const address = remoteAddress(socket);
+    socket.destroy();
+    this.refuse('tls', transportMessages.refusedTls(address, `certificate rejected (${socket.authorizationError})`));
   }
 
   private accept(socket: Socket): void {
     const conn = this.track(socket, remoteAddress(socket));
     if (this.closing) return conn.destroy();
-    serverHandshake(conn, this.handshake)
+    this.handshakeContext()
+      .then((context) => serverHandshake(conn, context))
       .then(
-        (result) => this.adopt(conn, result, 'inbound'),
-        (error) => this.refused(conn, `Refused connection from ${conn.remoteAddress}`, error),
+        (result) => {
+          this.release(conn.remoteAddress);
+          this.adopt(conn, result, 'inbound');
+        },
+        (error) => {
+          conn.end(); // graceful, so a `refused` frame still reaches the peer
+          this.refuse('handshake', transportMessages.refusedConnection(conn.remoteAddress, errorMessage(error)));
+        },
       )
       .catch((error: unknown) => {
         conn.destroy();
-        this.options.logger.error(`Accepting ${conn.remoteAddress} failed: ${errorMessage(error)}`);
+        this.options.logger.error(transportMessages.acceptFailed(conn.remoteAddress, errorMessage(error)));
       });
+  }
+
+  /** Counts and logs (one line per kind and period) a refused incoming connection; quiet while closing. */
+  private refuse(kind: keyof TransportStats['refused'] | 'tls', message: string): void {
+    this.counters.refused[kind === 'tls' ? 'handshake' : kind]++;
+    if (this.closing) return;
+    const line = this.refusals.take(kind, message);
+    if (line !== undefined) this.options.logger.warn(line);
   }
 
   private async dial(host: string, port: number, connectTimeout: number): Promise<PeerLink> {
     const { tls } = this.options;
+    const context = await this.handshakeContext();
+    if (this.closing) throw shutdownError();
     const address = `${host}:${port}`;
     // Dial from this node's own address, so peers (and firewall rules) see who it is.
     const localAddress = this.localAddress(host);
@@ -177,9 +255,10 @@ export class TcpTransport implements Transport {
     }
     let result: HandshakeResult;
     try {
-      result = await clientHandshake(conn, this.handshake);
+      result = await clientHandshake(conn, context);
     } catch (error) {
-      this.refused(conn, `Handshake with ${address} failed`, error);
+      conn.end(); // graceful, so a `refused` frame still reaches the peer
+      if (!this.closing) this.options.logger.warn(transportMessages.handshakeFailed(address, errorMessage(error)));
       throw error;
     }
     const link = this.adopt(conn, result, 'outbound');
@@ -196,11 +275,6 @@ export class TcpTransport implements Transport {
     return conn;
   }
 
-  private refused(conn: FramedSocket, what: string, error: unknown): void {
-    conn.end(); // graceful, so a `refused` frame still reaches the peer
-    if (!this.closing) this.options.logger.warn(`${what}: ${errorMessage(error)}`);
-  }
-
   /**
    * Turns an authenticated connection into the link to its peer and resolves duplicates.
    * Returns the link that represents the peer afterwards, `undefined` if there is none.
@@ -214,7 +288,7 @@ export class TcpTransport implements Transport {
       conn.destroy();
       return undefined;
     }
-    const link = new SocketPeerLink(conn, result, direction, this.options);
+    const link = new SocketPeerLink(conn, result, direction, this.options, () => this.counters.forgedFrames++);
     const { name, incarnation } = link.peer;
     const current = this.linksByName.get(name);
     if (current?.peer.incarnation === incarnation && !outranks(link, current)) {
@@ -225,7 +299,7 @@ export class TcpTransport implements Transport {
     link.onClose(() => {
       if (this.linksByName.get(name) === link) this.linksByName.delete(name);
     });
-    this.options.logger.log(`Linked to ${name} at ${conn.remoteAddress} (${direction})`);
+    this.options.logger.log(transportMessages.linked(name, conn.remoteAddress, direction));
     for (const handler of this.linkHandlers) {
       try {
         handler(link);
@@ -235,7 +309,7 @@ export class TcpTransport implements Transport {
     }
     // The old link closes after its successor is announced, so listeners never see a peer without a link.
     if (current && current.peer.incarnation !== incarnation) {
-      this.options.logger.log(`${name} restarted (incarnation ${current.peer.incarnation} -> ${incarnation})`);
+      this.options.logger.log(transportMessages.restarted(name, current.peer.incarnation, incarnation));
       current.close('replaced');
     } else {
       current?.close('duplicate');

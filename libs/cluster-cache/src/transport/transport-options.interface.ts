@@ -36,6 +36,15 @@ export interface TransportOptions {
   closeTimeout?: number;
   /** Enables TLS with mutual certificate verification. */
   tls?: TransportTlsOptions;
+  /**
+   * Whether this node encrypts the frames it sends after the handshake (AES-256-GCM);
+   * `false` only authenticates them, for links TLS encrypts already. Default true.
+   */
+  encryptFrames?: boolean;
+  /** Accepted connections that may be authenticating at once; more are closed at once. */
+  maxUnauthenticated?: number;
+  /** The same, from one source address. */
+  maxUnauthenticatedPerAddress?: number;
   /** Where refusals and link events are logged; defaults to `console`. */
   logger?: TransportLogger;
 }

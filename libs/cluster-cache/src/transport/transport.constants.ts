@@ -17,10 +17,25 @@ export const TRANSPORT_DEFAULTS = {
   connectTimeout: 5_000,
   /** Longest a graceful close waits for the peer to close its side before destroying the socket. */
   closeTimeout: 2_000,
+  /** Frames after the handshake are encrypted, not only authenticated. */
+  encryptFrames: true,
+  /**
+   * Accepted connections that may be authenticating at once; more are closed at once. A
+   * handshake takes about a millisecond, so even a large cluster restarting at once stays far below.
+   */
+  maxUnauthenticated: 128,
+  /** The same, from one source address. */
+  maxUnauthenticatedPerAddress: 16,
 } as const;
 
-/** Version of the wire protocol, checked in the handshake. */
-export const PROTOCOL_VERSION = 4;
+/**
+ * Version of the wire protocol, checked in the handshake. 5: the cluster key comes from
+ * scrypt, and every frame after the handshake is sealed (AES-256-GCM, per-link keys).
+ */
+export const PROTOCOL_VERSION = 5;
+
+/** Refused connections of one kind are logged at most once per this many ms, with a count of the rest. */
+export const REFUSAL_LOG_PERIOD = 10_000;
 
 /**
  * Frame size limit before authentication. Handshake frames are a few hundred bytes, so an

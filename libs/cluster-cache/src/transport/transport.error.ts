@@ -9,7 +9,9 @@ import { ClusterCacheError } from '../errors/cluster-cache.error';
  * - `'wrong-cluster'` - the peer belongs to another cluster;
  * - `'auth-failed'` - a cookie proof did not verify (the cookies differ);
  * - `'name-conflict'` - the peer uses this node's own name;
- * - `'protocol-error'` - a malformed, unexpected or oversized frame;
+ * - `'protocol-error'` - a malformed, unexpected, empty or oversized frame;
+ * - `'frame-auth-failed'` - a frame after the handshake failed authentication: forged,
+ *   altered, replayed, reordered, or one before it was dropped;
  * - `'encode-failed'` - a message given to `send` cannot be serialised;
  * - `'frame-too-large'` - a message given to `send` encodes to more than `maxFrameBytes`;
  * - `'shutdown'` - the transport is closing or closed.
@@ -24,6 +26,7 @@ export type TransportErrorCode =
   | 'auth-failed'
   | 'name-conflict'
   | 'protocol-error'
+  | 'frame-auth-failed'
   | 'encode-failed'
   | 'frame-too-large'
   | 'shutdown';

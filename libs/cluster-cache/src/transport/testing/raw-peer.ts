@@ -1,13 +1,14 @@
 import { connect, type Socket } from 'node:net';
+import type { FrameProtection } from '../frame-cipher';
 import { FramedSocket } from '../framed-socket';
-import { clientHandshake, deriveHandshakeKey, type HandshakeResult } from '../handshake';
+import { clientHandshake, handshakeKeyFor, type HandshakeResult } from '../handshake';
 import type { NodeInfo } from '../node-info';
 import { HANDSHAKE_MAX_FRAME_BYTES, TRANSPORT_DEFAULTS } from '../transport.constants';
 
-/** Opens a plain TCP socket, for specs that speak (or garble) the protocol by hand. */
-export function openRawSocket(host: string, port: number): Promise<Socket> {
+/** Opens a plain TCP socket (from `localAddress` if given), for specs that speak (or garble) the protocol by hand. */
+export function openRawSocket(host: string, port: number, localAddress?: string): Promise<Socket> {
   return new Promise((resolve, reject) => {
-    const socket = connect({ host, port }, () => resolve(socket));
+    const socket = connect({ host, port, localAddress }, () => resolve(socket));
     socket.once('error', reject);
   });
 }
@@ -22,6 +23,8 @@ export interface FakePeer {
   conn: FramedSocket;
   socket: Socket;
   handshake: HandshakeResult;
+  /** Seals a plain frame with the link's keys, as a real node would, and writes it. */
+  send(frame: Buffer): void;
 }
 
 /**
@@ -33,7 +36,9 @@ export async function connectFakePeer(
   port: number,
   self: NodeInfo,
   credentials: { cluster: string; cookie: string },
+  frames: FrameProtection = 'encrypted',
 ): Promise<FakePeer> {
+  const key = await handshakeKeyFor(credentials.cookie, credentials.cluster);
   const socket = await openRawSocket(host, port);
   const conn = new FramedSocket(
     socket,
@@ -44,9 +49,10 @@ export async function connectFakePeer(
   const handshake = await clientHandshake(conn, {
     self,
     cluster: credentials.cluster,
-    key: deriveHandshakeKey(credentials.cookie, credentials.cluster),
+    key,
     timeout: TRANSPORT_DEFAULTS.handshakeTimeout,
+    frames,
   });
   conn.setFrameHandler(() => undefined);
-  return { conn, socket, handshake };
+  return { conn, socket, handshake, send: (frame) => conn.write(handshake.sealer.seal(frame)) };
 }
