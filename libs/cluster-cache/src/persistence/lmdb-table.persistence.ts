@@ -1,10 +1,11 @@
 import type { Database, RootDatabase } from 'lmdb';
 import type { EntryState } from '../store/entry';
+import { commitBytes, type CommitShape, type DiskGuard } from './disk-guard';
 import { describeKey, describeStoredKey, encodeStoredKey } from './key-codec';
 import { PersistenceError } from './persistence.error';
 import { describeCause, messages } from './persistence.messages';
 import { StateCodec, type StoredState } from './state-codec';
-import type { TablePersistence } from './table-persistence.interface';
+import type { DamagedRecord, TablePersistence } from './table-persistence.interface';
 
 /**
  * Each table has two LMDB sub-databases ("slots"); a key in the meta database
@@ -30,12 +31,46 @@ export interface TableContext {
   readonly file: string;
   /** Whether a write resolves only once flushed to the disk (see `LmdbPersistenceOptions.fsync`). */
   readonly fsync: boolean;
+  /** Admits commits the disk has room for (see `DiskGuard`). */
+  readonly guard: DiskGuard;
+  /**
+   * Whether the file was written by an earlier build, whose records carry no
+   * checksum: its tables are read leniently until rewritten (`checksumsKey`).
+   */
+  readonly lenient: boolean;
+  /** Meta records to write with the next commit (the format upgrade of an earlier build's file). */
+  readonly pendingMeta: Map<string, number>;
+  /** Checks that the disk takes writes again (see `TablePersistence.probe`). */
+  probe(table: string): Promise<void>;
 }
 
 /** The meta key naming a table's active slot. */
 export function slotKey(table: string): string {
   return `slot:${table}`;
 }
+
+/** The meta key set (to 1) once every record of a table in an earlier build's file carries a checksum. */
+export function checksumsKey(table: string): string {
+  return `checksums:${table}`;
+}
+
+/** The shape of an LMDB tree, for estimating what a commit adds to the file. */
+interface Tree {
+  pageSize: number;
+  depth: number;
+  leafPages: number;
+  branchPages: number;
+  overflowPages: number;
+  /** When it was read (ms, monotonic enough for a cache). */
+  at: number;
+}
+
+/** How long the tree's shape is taken as current for estimates of small commits, in ms. */
+const TREE_TTL = 1_000;
+/** lmdb-js' header before each value: the entry version. */
+const VERSION_BYTES = 8;
+/** A leaf node's header and its slot in the page index. */
+const NODE_OVERHEAD = 16;
 
 /** A write's promise; with lmdb's `separateFlushed`, `flushed` resolves once its transaction is on disk. */
 type Commit = Promise<unknown> & { flushed?: Promise<unknown> };
@@ -50,6 +85,11 @@ type Commit = Promise<unknown> & { flushed?: Promise<unknown> };
  *
  * A `replaceAll` or `load` in progress holds later calls back until it ends,
  * so calls take effect in the order they were made.
+ *
+ * Every commit is first admitted by the directory's `DiskGuard`, with an
+ * upper bound of what it adds to the file: lmdb must never meet a full disk
+ * (see there). Records carry a checksum (see `StateCodec`); a record whose
+ * checksum does not match is reported and skipped, never loaded.
  */
 export class LmdbTablePersistence implements TablePersistence {
   readonly location: string;
@@ -57,6 +97,7 @@ export class LmdbTablePersistence implements TablePersistence {
   private closed = false;
   /** Settles when the exclusive work in progress and everything queued behind it is done. */
   private queue: Promise<void> | undefined;
+  private tree: Tree | undefined;
 
   private constructor(
     private readonly context: TableContext,
@@ -64,6 +105,8 @@ export class LmdbTablePersistence implements TablePersistence {
     readonly name: string,
     private slot: Slot,
     private db: Database<Buffer, Buffer>,
+    /** Whether every record must carry a checksum (false: some may be an earlier build's). */
+    private strict: boolean,
   ) {
     this.location = context.file;
   }
@@ -83,11 +126,23 @@ export class LmdbTablePersistence implements TablePersistence {
       throw new PersistenceError('corrupt', context.file, messages.damaged(context.file, name, `its slot record is ${String(stored)}`));
     }
     const slot: Slot = stored ?? 0;
-    return new LmdbTablePersistence(context, name, slot, openSlot(context, name, slot));
+    let strict = !context.lenient;
+    if (!strict) {
+      try {
+        strict = context.meta.get(checksumsKey(name)) === 1;
+      } catch (error) {
+        throw new PersistenceError('corrupt', context.file, messages.damaged(context.file, name, error), { cause: error });
+      }
+    }
+    return new LmdbTablePersistence(context, name, slot, openSlot(context, name, slot), strict);
   }
 
-  load(): Promise<EntryState[]> {
-    return this.exclusive(() => this.readAll());
+  load(onDamaged?: (record: DamagedRecord) => void): Promise<EntryState[]> {
+    return this.exclusive(() => this.readAll(onDamaged));
+  }
+
+  probe(): Promise<void> {
+    return this.context.probe(this.name);
   }
 
   save(states: readonly EntryState[]): Promise<void> {
@@ -108,14 +163,16 @@ export class LmdbTablePersistence implements TablePersistence {
     return this.queue ?? Promise.resolve();
   }
 
-  private async readAll(): Promise<EntryState[]> {
+  private async readAll(onDamaged: ((record: DamagedRecord) => void) | undefined): Promise<EntryState[]> {
     await this.db.committed.then(noop, noop); // include what was saved before this call
     const states: EntryState[] = [];
+    let read = 0;
     try {
       for (const { key, value, version } of this.db.getRange({ versions: true })) {
-        states.push(this.decode(key, value, version));
+        const state = this.decode(key, value, version, onDamaged);
+        if (state !== undefined) states.push(state);
         // The range keeps its snapshot across turns; yield so a big table does not block the process.
-        if (states.length % CHUNK === 0) await nextTurn();
+        if (++read % CHUNK === 0) await nextTurn();
       }
     } catch (error) {
       if (error instanceof PersistenceError) throw error;
@@ -124,14 +181,24 @@ export class LmdbTablePersistence implements TablePersistence {
     return states;
   }
 
-  private decode(key: Buffer, value: Buffer, version: number | undefined): EntryState {
+  /** Decodes a record; a damaged one goes to `onDamaged` (undefined back), or without it rejects the load. */
+  private decode(key: Buffer, value: Buffer, version: number | undefined, onDamaged: ((record: DamagedRecord) => void) | undefined): EntryState | undefined {
     try {
-      return this.codec.decode(key, value, version);
+      return this.codec.decode(key, value, version, this.strict);
     } catch (error) {
       const detail = describeCause(error);
-      throw new PersistenceError('corrupt', this.location, messages.badEntry(this.location, this.name, describeStoredKey(key), detail), {
-        cause: error,
+      const described = describeStoredKey(key);
+      if (onDamaged === undefined) {
+        throw new PersistenceError('corrupt', this.location, messages.badEntry(this.location, this.name, described, detail), { cause: error });
+      }
+      onDamaged({
+        file: this.location,
+        table: this.name,
+        key: described,
+        reason: detail,
+        message: messages.damagedRecord(this.location, this.name, described, `cannot be used: ${detail}`),
       });
+      return undefined;
     }
   }
 
@@ -139,9 +206,13 @@ export class LmdbTablePersistence implements TablePersistence {
     if (states.length === 0) return;
     // Encode everything first: a state that cannot be stored rejects the whole call and writes nothing.
     const stored = states.map((state) => this.encode(state));
-    await this.commit(this.db, () => {
-      for (const s of stored) void this.db.put(s.key, s.value, s.version);
-    });
+    await this.commit(
+      this.db,
+      () => {
+        for (const s of stored) void this.db.put(s.key, s.value, s.version);
+      },
+      this.shapeOf(stored, this.treeOf(this.db, false)),
+    );
   }
 
   private async remove(states: readonly EntryState[]): Promise<void> {
@@ -162,6 +233,7 @@ export class LmdbTablePersistence implements TablePersistence {
         // Only while the entry still has this version: a newer save of the key stays.
         for (const { key, version } of keys) removes.push(this.db.remove(key, version));
       },
+      { ...this.treeOf(this.db, false), puts: keys.length, bytes: 0 },
       removes,
     );
   }
@@ -169,36 +241,82 @@ export class LmdbTablePersistence implements TablePersistence {
   private async replace(states: Iterable<EntryState>): Promise<void> {
     const next: Slot = this.slot === 0 ? 1 : 0;
     const target = openSlot(this.context, this.name, next);
+    // Leftovers of an interrupted replace go first, in a commit of their own, so that the
+    // chunks can reuse their pages (lmdb reuses only pages that earlier commits freed).
+    const leftover = this.treeOf(target, true);
+    if (leftover.leafPages + leftover.overflowPages > 0) {
+      await this.commit(target, () => void target.clearAsync(), { ...leftover, puts: 0, bytes: 0, freedPages: pagesOf(leftover) });
+    }
     let chunk: StoredState[] = [];
-    let first = true;
-    const writeChunk = (last: boolean) =>
-      this.commit(
+    const writeChunk = (last: boolean) => {
+      const shape = this.shapeOf(chunk, this.treeOf(target, true));
+      // The last one also empties the old slot: its pages go to the freelist.
+      if (last) shape.freedPages = pagesOf(this.treeOf(this.db, true));
+      return this.commit(
         target,
         () => {
-          // Leftovers of an interrupted replace go in the first transaction.
-          if (first) void target.clearAsync();
           for (const s of chunk) void target.put(s.key, s.value, s.version);
           // The switch, in the last transaction: point the table at the new slot, empty the old one.
           if (last) {
             void this.context.meta.put(slotKey(this.name), next);
+            if (this.context.lenient) void this.context.meta.put(checksumsKey(this.name), 1);
             void this.db.clearAsync();
           }
         },
+        shape,
         [],
         last && this.context.fsync,
       );
+    };
     // A state that cannot be stored throws here; the half-filled slot is not active and the next replace clears it.
     for (const state of states) {
       chunk.push(this.encode(state));
       if (chunk.length === CHUNK) {
         await writeChunk(false); // also yields to the event loop between chunks
         chunk = [];
-        first = false;
       }
     }
     await writeChunk(true);
     this.slot = next;
     this.db = target;
+    this.strict = true;
+    this.tree = undefined;
+  }
+
+  /** What a commit of `stored` does to a tree, for `commitBytes`. */
+  private shapeOf(stored: readonly StoredState[], tree: Tree): CommitShape {
+    let bytes = 0;
+    let largeValues = 0;
+    const inline = tree.pageSize / 2 - 64;
+    for (const s of stored) {
+      const size = s.key.length + s.value.length + VERSION_BYTES + NODE_OVERHEAD;
+      if (size > inline) largeValues += Math.ceil(size / tree.pageSize);
+      else bytes += size;
+    }
+    return { ...tree, puts: stored.length, bytes, largeValues };
+  }
+
+  /** The shape of a slot's tree; read again when older than `TREE_TTL`, or always with `fresh`. */
+  private treeOf(db: Database<Buffer, Buffer>, fresh: boolean): Tree {
+    const now = Date.now();
+    if (!fresh && db === this.db && this.tree !== undefined && now - this.tree.at < TREE_TTL) return this.tree;
+    let tree: Tree;
+    try {
+      const stats = db.getStats() as { pageSize: number; treeDepth: number; treeLeafPageCount: number; treeBranchPageCount: number; overflowPages: number };
+      tree = {
+        pageSize: stats.pageSize,
+        depth: stats.treeDepth,
+        leafPages: stats.treeLeafPageCount,
+        branchPages: stats.treeBranchPageCount,
+        overflowPages: stats.overflowPages,
+        at: now,
+      };
+    } catch {
+      // A closed or damaged file: the commit reports it. Assume a deep tree meanwhile.
+      tree = { pageSize: 4096, depth: 6, leafPages: 0, branchPages: 0, overflowPages: 0, at: now };
+    }
+    if (db === this.db) this.tree = tree;
+    return tree;
   }
 
   private encode(state: EntryState): StoredState {
@@ -214,14 +332,28 @@ export class LmdbTablePersistence implements TablePersistence {
 
   /**
    * Queues `writes` as one lmdb batch (one transaction) and waits for its
-   * commit, and with `flush` for the disk. `promises` are promises the writes
-   * returned, handled here so none rejects unhandled when the commit fails.
+   * commit, and with `flush` for the disk. `shape` says what it writes, for the
+   * disk guard's estimate. `promises` are promises the writes returned,
+   * handled here so none rejects unhandled when the commit fails.
    */
-  private async commit(db: Database, writes: () => void, promises: Promise<unknown>[] = [], flush = this.context.fsync): Promise<void> {
+  private async commit(
+    db: Database,
+    writes: () => void,
+    shape: CommitShape,
+    promises: Promise<unknown>[] = [],
+    flush = this.context.fsync,
+  ): Promise<void> {
+    // Refused (a PersistenceError naming the file) before lmdb sees anything.
+    const admission = this.context.guard.admit(this.name, commitBytes(shape));
+    const meta = [...this.context.pendingMeta];
     let batch: Commit;
     try {
-      batch = db.batch(writes);
+      batch = db.batch(() => {
+        for (const [key, value] of meta) void this.context.meta.put(key, value);
+        writes();
+      });
     } catch (error) {
+      admission.release();
       silence(promises);
       throw this.writeFailed(error); // lmdb refused to queue the writes (say, the file is closed)
     }
@@ -230,12 +362,17 @@ export class LmdbTablePersistence implements TablePersistence {
       await Promise.all([batch, ...promises]);
       if (flush) await (batch.flushed ?? this.context.env.flushed);
     } catch (error) {
-      throw this.writeFailed(await commitFailure(error));
+      const cause = await commitFailure(error);
+      this.context.guard.failed(cause);
+      throw this.writeFailed(cause);
+    } finally {
+      admission.release();
     }
+    for (const [key, value] of meta) if (this.context.pendingMeta.get(key) === value) this.context.pendingMeta.delete(key);
   }
 
   private writeFailed(cause: unknown): PersistenceError {
-    return new PersistenceError('write-failed', this.location, messages.writeFailed(this.location, this.name, cause), { cause });
+    return new PersistenceError('write-failed', this.location, messages.writeFailed(this.location, this.name, cause), { cause, detail: describeCause(cause) });
   }
 
   /** Runs a write now, or after the exclusive work in progress. */
@@ -300,6 +437,11 @@ async function commitFailure(error: unknown): Promise<unknown> {
   if (commitError === undefined) return error;
   // lmdb rejects commitError in the same callback that failed the write; give it one turn.
   return Promise.race([commitError.then(() => error, (cause: unknown) => cause), nextTurn().then(() => error)]);
+}
+
+/** The pages a tree takes. */
+function pagesOf(tree: Tree): number {
+  return tree.leafPages + tree.branchPages + tree.overflowPages;
 }
 
 function nextTurn(): Promise<void> {

@@ -6,10 +6,11 @@ import { open } from 'lmdb';
 import { pack } from 'msgpackr';
 import type { EntryState } from '../store/entry';
 import type { NormalKey } from '../store/key';
+import { commitBytes, type DiskSystem, PROBE_FILE, reserveOf } from './disk-guard';
 import { encodeStoredKey } from './key-codec';
 import { DATA_FILE, LmdbPersistenceDirectory, LmdbPersistenceOptions } from './lmdb.persistence';
 import { PersistenceError } from './persistence.error';
-import type { TablePersistence } from './table-persistence.interface';
+import type { DamagedRecord, TablePersistence } from './table-persistence.interface';
 
 const logger = { log: jest.fn(), warn: jest.fn() };
 
@@ -288,7 +289,7 @@ describe('LmdbPersistenceDirectory', () => {
       expect(error.message).toMatch(/move the file away/i);
     });
 
-    it('reports a write failure naming the file, and keeps working', async () => {
+    it('reports a write failure naming the file, holds later writes back, and takes them again once a probe succeeds', async () => {
       const table = await (await openDir()).table('sessions');
       const db = (table as unknown as { db: { batch: (writes: () => void) => Promise<boolean> } }).db;
       const batch = jest.spyOn(db, 'batch').mockImplementationOnce(() => {
@@ -302,9 +303,185 @@ describe('LmdbPersistenceDirectory', () => {
       expect(error.code).toBe('write-failed');
       expect(error.message).toContain(file);
       expect(error.message).toContain('No space left on device');
+      expect(error.detail).toBe('No space left on device');
+      // lmdb is not asked again (its error path can corrupt the heap) until a probe says the disk takes writes.
+      const held = await rejection(table.save([live('cache', 'k', 'v', 2)]));
+      expect(held.code).toBe('write-failed');
+      expect(held.message).toContain('writes are held back since the disk failed (No space left on device)');
+      expect(batch).toHaveBeenCalledTimes(1);
       batch.mockRestore();
-      await table.save([live('cache', 'k', 'v', 2)]);
-      expect(await table.load()).toEqual([live('cache', 'k', 'v', 2)]);
+      await table.probe!();
+      expect(fs.readdirSync(dir)).not.toContain(PROBE_FILE);
+      await table.save([live('cache', 'k', 'v', 3)]);
+      expect(await table.load()).toEqual([live('cache', 'k', 'v', 3)]);
+    });
+  });
+
+  describe('a full disk', () => {
+    /** A disk of 64 MiB with `free` bytes available (1 MiB kept free), and a file size limit. */
+    function fakeDisk(state: { free: number; limit?: number; probe?: Error }): DiskSystem {
+      return {
+        statfs: () => ({ total: 64 * 1024 * 1024, available: state.free }),
+        fileSizeLimit: () => state.limit ?? Infinity,
+        fileSize: (f) => fs.statSync(f).size,
+        writeProbe: () => {
+          if (state.probe) throw state.probe;
+        },
+      };
+    }
+
+    it('refuses a write before the disk is full, without reaching lmdb, and takes writes again once there is room', async () => {
+      const disk = { free: 100 * 1024 * 1024 };
+      const table = await (await openDir({ disk: fakeDisk(disk) })).table('sessions');
+      await table.save([live('cache', 'a', 'v', 1)]);
+      disk.free = 1024 * 1024 + 8 * 1024; // under the reserve once a write's estimate is added
+      const db = (table as unknown as { db: { batch: () => unknown } }).db;
+      const batch = jest.spyOn(db, 'batch');
+      const error = await rejection(table.save([live('cache', 'b', 'v', 2)]));
+      expect(error.code).toBe('write-failed');
+      expect(error.message).toMatch(/the disk has 1 MiB free, and a write needs about \d+ KiB on top of the 1 MiB kept free/);
+      expect(error.message).toContain(`Could not write table 'sessions' to persistence data file ${file}`);
+      expect(error.message).toContain('Check free disk space');
+      expect(batch).not.toHaveBeenCalled();
+      // Held back while the disk has no room, the probe says why.
+      await expect(table.probe!()).rejects.toThrow(/kept free/);
+      disk.free = 50 * 1024 * 1024;
+      await table.probe!();
+      await table.save([live('cache', 'c', 'v', 3)]);
+      expect(sorted(await table.load())).toEqual([live('cache', 'a', 'v', 1), live('cache', 'c', 'v', 3)]);
+      batch.mockRestore();
+    });
+
+    it('refuses a write that would take the file past the file size limit', async () => {
+      const disk = { free: 100 * 1024 * 1024, limit: Infinity };
+      await (await openDir({ disk: fakeDisk(disk) })).table('sessions');
+      for (const directory of opened.splice(0)) await directory.close();
+      disk.limit = fs.statSync(file).size + 4096;
+      const table = await (await openDir({ disk: fakeDisk(disk) })).table('sessions');
+      const error = await rejection(table.save([live('cache', 'b', 'v', 2)]));
+      expect(error.message).toMatch(/past this process's file size limit \(ulimit -f\)/);
+    });
+
+    it('keeps writes held back while the probe cannot write beside the data file', async () => {
+      const disk: { free: number; probe?: Error } = { free: 1024 * 1024 };
+      const table = await (await openDir({ disk: fakeDisk(disk) })).table('sessions');
+      await rejection(table.save([live('cache', 'a', 'v', 1)]));
+      disk.free = 50 * 1024 * 1024;
+      disk.probe = Object.assign(new Error('EIO: i/o error, write'), { code: 'EIO' });
+      await expect(table.probe!()).rejects.toThrow(/EIO/);
+      expect((await rejection(table.save([live('cache', 'a', 'v', 1)]))).message).toContain('held back');
+      disk.probe = undefined;
+      await table.probe!();
+      await table.save([live('cache', 'a', 'v', 1)]);
+    });
+
+    it('estimates a commit generously: small saves a few pages, a chunk of a large rewrite not its whole table', () => {
+      const page = 4096;
+      const small = commitBytes({ pageSize: page, puts: 2, bytes: 600, depth: 3, leafPages: 10_000, branchPages: 80 });
+      expect(small).toBeGreaterThanOrEqual(8 * page);
+      expect(small).toBeLessThan(128 * 1024);
+      const chunk = commitBytes({ pageSize: page, puts: 10_000, bytes: 3_000_000, depth: 4, leafPages: 100_000, branchPages: 1_000 });
+      expect(chunk).toBeGreaterThan(3_000_000);
+      expect(chunk).toBeLessThan(100 * 1024 * 1024);
+      expect(reserveOf(256 * 1024)).toBe(1024 * 1024);
+      expect(reserveOf(1e12)).toBe(64 * 1024 * 1024);
+    });
+  });
+
+  describe('damaged records', () => {
+    /** Saves states, closes, and flips bytes of every copy of `marker` in the data file, as damage on disk would. */
+    async function damage(states: EntryState[], marker: string): Promise<void> {
+      await (await (await openDir()).table('sessions')).save(states);
+      for (const directory of opened.splice(0)) await directory.close();
+      const data = fs.readFileSync(file);
+      let hits = 0;
+      for (let at = data.indexOf(marker); at !== -1; at = data.indexOf(marker, at + 1)) {
+        data[at + 1] ^= 0x20;
+        hits++;
+      }
+      expect(hits).toBeGreaterThan(0);
+      fs.writeFileSync(file, data);
+    }
+
+    it('reports a record whose value changed on disk with the file and its key, and loads the others', async () => {
+      const states = [live('cache', 'a', 'alpha', 1), live('credentials', 's:1', { user: 'damage-me', roles: ['admin'] }, 2), live('cache', 'c', 'gamma', 3)];
+      await damage(states, 'damage-me');
+      const table = await (await openDir()).table('sessions');
+      const damaged: DamagedRecord[] = [];
+      expect(sorted(await table.load((record) => damaged.push(record)))).toEqual([states[0], states[2]]);
+      expect(damaged).toEqual([
+        {
+          file,
+          table: 'sessions',
+          key: 'credentials:"s:1"',
+          reason: expect.stringContaining('checksum does not match'),
+          message: expect.stringContaining(`Persistence data file ${file} has a damaged record: the entry credentials:"s:1" of table 'sessions'`),
+        },
+      ]);
+      // Without a handler the load refuses, naming the file and the key: never a silent decode.
+      const error = await rejection(table.load());
+      expect(error.code).toBe('corrupt');
+      expect(error.message).toContain('credentials:"s:1"');
+    });
+
+    it('reports a record whose key changed on disk, under the key as stored', async () => {
+      await damage([live('credentials', 'token-1', 'v', 1), live('cache', 'b', 'beta', 2)], 'credentials');
+      const damaged: DamagedRecord[] = [];
+      const loaded = await (await (await openDir()).table('sessions')).load((record) => damaged.push(record));
+      expect(loaded).toEqual([live('cache', 'b', 'beta', 2)]);
+      expect(damaged.map((d) => d.key)).toEqual(['cRedentials:"token-1"']);
+    });
+  });
+
+  describe('files of an earlier build (format 1, records without checksums)', () => {
+    /** Writes a format-1 file as the earlier build did: bare MessagePack records. */
+    async function writeLegacyFile(states: EntryState[]): Promise<void> {
+      const env = open({ path: file, noSubdir: true, maxDbs: 128 });
+      const meta = env.openDB<number, string>('meta', {});
+      await meta.put('format', 1);
+      const db = env.openDB('table:sessions:0', { encoding: 'binary', keyEncoding: 'binary', useVersions: true });
+      for (const s of states) {
+        const record = s.value === undefined ? [s.expiresAt, s.seen, s.origin, 1] : [s.expiresAt, s.seen, s.origin, 0, s.value];
+        await db.put(encodeStoredKey(s.ns, s.key), pack(record), s.version);
+      }
+      await env.close();
+    }
+
+    function metaOf(key: string): unknown {
+      const env = open({ path: file, noSubdir: true, maxDbs: 128, readOnly: true });
+      const value = env.openDB<number, string>('meta', {}).get(key);
+      void env.close();
+      return value;
+    }
+
+    it('loads them, writes new records with checksums, marks the file format 2, and checks every record once the table is rewritten', async () => {
+      const old = [live('cache', 'a', 'alpha', 1), tombstone('cache', 'b', 2)];
+      await writeLegacyFile(old);
+      let table = await (await openDir()).table('sessions');
+      expect(sorted(await table.load())).toEqual(sorted(old));
+      await table.save([live('cache', 'c', 'gamma', 3)]);
+      for (const directory of opened.splice(0)) await directory.close();
+      // An earlier build now refuses the file with "format 2" instead of failing on the new records.
+      expect(metaOf('format')).toBe(2);
+      expect(metaOf('lenient')).toBe(1);
+
+      table = await (await openDir()).table('sessions');
+      const all = sorted(await table.load());
+      expect(all).toEqual(sorted([...old, live('cache', 'c', 'gamma', 3)]));
+      await table.replaceAll(all);
+      for (const directory of opened.splice(0)) await directory.close();
+      expect(metaOf('checksums:sessions')).toBe(1);
+      table = await (await openDir()).table('sessions');
+      expect(sorted(await table.load())).toEqual(all);
+    });
+
+    it('refuses a file of a format it does not know', async () => {
+      const env = open({ path: file, noSubdir: true, maxDbs: 128 });
+      await env.openDB<number, string>('meta', {}).put('format', 3);
+      await env.close();
+      const error = await rejection(LmdbPersistenceDirectory.open(dir, logger));
+      expect(error.code).toBe('unsupported-format');
+      expect(error.message).toContain('has format 3, and this version of nest-cluster-cache reads format 2');
     });
   });
 });

@@ -4,9 +4,10 @@ import { open } from 'lmdb';
 import type { Database, RootDatabase } from 'lmdb';
 import { checkDataFile } from './data-file-check';
 import { DirectoryLock } from './directory-lock';
+import { DiskGuard, type DiskSystem } from './disk-guard';
 import { LmdbTablePersistence, MAX_DATABASES, type TableContext } from './lmdb-table.persistence';
 import { PersistenceError } from './persistence.error';
-import { messages } from './persistence.messages';
+import { describeCause, messages } from './persistence.messages';
 import type { PersistenceDirectory, TablePersistence } from './table-persistence.interface';
 
 /** Options of the LMDB disk copy. @publicApi */
@@ -17,6 +18,8 @@ export interface LmdbPersistenceOptions {
    * kernel crash, at the cost of waiting for the disk's fsync on every save.
    */
   fsync?: boolean;
+  /** What the disk guard asks the system (tests give a fake disk). */
+  disk?: DiskSystem;
 }
 
 /** Where the disk copy reports what it does (Nest's `Logger` fits). */
@@ -28,9 +31,19 @@ export interface PersistenceLogger {
 /** The data file's name inside the directory. */
 export const DATA_FILE = 'cache.mdb';
 
-/** The on-disk format this code writes and reads (a record in the meta database). */
-const FORMAT = 1;
+/**
+ * The on-disk format this code writes (a record in the meta database):
+ * 1: records without checksums (earlier builds); 2: records with checksums.
+ * A format-1 file is read, and becomes format 2 with its first write here,
+ * with the `lenient` record: its tables may still hold records without a
+ * checksum until they are rewritten (see `checksumsKey`).
+ */
+const FORMAT = 2;
+const LEGACY_FORMAT = 1;
 const FORMAT_KEY = 'format';
+const LENIENT_KEY = 'lenient';
+/** A meta record the disk probe writes. */
+const PROBE_KEY = 'probe';
 
 /**
  * A persistence directory holding one LMDB file, `cache.mdb`, with
@@ -71,9 +84,25 @@ export class LmdbPersistenceDirectory implements PersistenceDirectory {
     private readonly lock: DirectoryLock,
     private readonly logger: PersistenceLogger,
     options: LmdbPersistenceOptions,
+    format: MetaFormat,
   ) {
     this.file = path.join(dir, DATA_FILE);
-    this.context = { env, meta, file: this.file, fsync: options.fsync ?? false };
+    const guard = new DiskGuard(dir, this.file, options.disk);
+    this.context = {
+      env,
+      meta,
+      file: this.file,
+      fsync: options.fsync ?? false,
+      guard,
+      lenient: format.lenient,
+      pendingMeta: format.pending,
+      probe: (table) => guard.probe(table, () => this.probeCommit(table)),
+    };
+  }
+
+  /** Why writes are held back (a full or failing disk), or undefined while they reach the disk. */
+  get failure(): string | undefined {
+    return this.context.guard.failure;
   }
 
   /**
@@ -91,13 +120,15 @@ export class LmdbPersistenceDirectory implements PersistenceDirectory {
       checkDataFile(file);
       const env = openEnvironment(file);
       let meta: Database<number, string>;
+      let format: MetaFormat;
       try {
-        meta = await openMeta(env, file);
+        meta = env.openDB<number, string>('meta', {});
+        format = await readFormat(meta, file);
       } catch (error) {
         await env.close();
         throw error;
       }
-      const directory = new LmdbPersistenceDirectory(root, env, meta, lock, logger, options);
+      const directory = new LmdbPersistenceDirectory(root, env, meta, lock, logger, options, format);
       logger.log(messages.opened(root, options.fsync ?? false));
       return directory;
     } catch (error) {
@@ -121,6 +152,30 @@ export class LmdbPersistenceDirectory implements PersistenceDirectory {
   close(): Promise<void> {
     this.closing ??= this.shutdown();
     return this.closing;
+  }
+
+  /** The probe's lmdb write: one small meta record (and any meta record still pending). */
+  private async probeCommit(table: string): Promise<void> {
+    if (this.closing) throw new PersistenceError('closed', this.dir, messages.closed(this.dir));
+    const meta = this.context.meta;
+    const pending = [...this.context.pendingMeta];
+    let batch: Promise<unknown>;
+    try {
+      batch = meta.batch(() => {
+        for (const [key, value] of pending) void meta.put(key, value);
+        void meta.put(PROBE_KEY, Date.now());
+      });
+    } catch (error) {
+      throw new PersistenceError('write-failed', this.file, messages.writeFailed(this.file, table, error), { cause: error, detail: describeCause(error) });
+    }
+    try {
+      await batch.catch(async (error: { commitError?: Promise<unknown> } | undefined) => {
+        throw (await error?.commitError?.then(() => error, (cause: unknown) => cause)) ?? error;
+      });
+    } catch (error) {
+      throw new PersistenceError('write-failed', this.file, messages.writeFailed(this.file, table, error), { cause: error, detail: describeCause(error) });
+    }
+    for (const [key, value] of pending) if (this.context.pendingMeta.get(key) === value) this.context.pendingMeta.delete(key);
   }
 
   private async shutdown(): Promise<void> {
@@ -176,20 +231,36 @@ function openEnvironment(file: string): RootDatabase {
   }
 }
 
-/** Opens the meta database; writes the format record into a new file and refuses a file of another format. */
-async function openMeta(env: RootDatabase, file: string): Promise<Database<number, string>> {
-  let meta: Database<number, string>;
+/** What the meta database says of the file's format. */
+interface MetaFormat {
+  /** Whether tables may hold records without a checksum (see `LmdbTablePersistence`). */
+  lenient: boolean;
+  /** Meta records to write with the next commit. */
+  pending: Map<string, number>;
+}
+
+/**
+ * Reads the format record; writes it into a new file, and refuses a file of
+ * another format. An earlier build's file (format 1) is upgraded with the
+ * first commit (so that an earlier build refuses it from then on, instead of
+ * failing on records with checksums).
+ */
+async function readFormat(meta: Database<number, string>, file: string): Promise<MetaFormat> {
   let found: unknown;
+  let lenient: unknown;
   try {
-    meta = env.openDB<number, string>('meta', {});
     found = meta.get(FORMAT_KEY);
+    lenient = meta.get(LENIENT_KEY);
   } catch (error) {
     throw new PersistenceError('corrupt', file, messages.unreadable(file, error), { cause: error });
   }
   if (found === undefined) {
     await meta.put(FORMAT_KEY, FORMAT);
-  } else if (found !== FORMAT) {
-    throw new PersistenceError('unsupported-format', file, messages.newerFormat(file, found, FORMAT));
+    return { lenient: false, pending: new Map() };
   }
-  return meta;
+  if (found === LEGACY_FORMAT) {
+    return { lenient: true, pending: new Map([[LENIENT_KEY, 1], [FORMAT_KEY, FORMAT]]) };
+  }
+  if (found !== FORMAT) throw new PersistenceError('unsupported-format', file, messages.newerFormat(file, found, FORMAT));
+  return { lenient: lenient === 1, pending: new Map() };
 }

@@ -34,9 +34,13 @@ export class PersistenceError extends ClusterCacheError {
     /** The file or directory concerned. */
     readonly file: string,
     message: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; detail?: string },
   ) {
     super(message);
     if (options?.cause !== undefined) this.cause = options.cause;
+    if (options?.detail !== undefined) this.detail = options.detail;
   }
+
+  /** The short reason, where the message wraps one (for `write-failed`: why the disk did not take the write). */
+  readonly detail?: string;
 }

@@ -3,6 +3,9 @@
  * wording (and the advice) stays consistent.
  */
 
+const KEEPS_RUNNING =
+  'The in-memory cache keeps running and serving; the disk copy is rewritten from memory once the disk takes writes again';
+
 const MOVE_AWAY = 'move the file away (or restore a backup) and restart: the cache then starts with an empty disk copy';
 
 /** Short text of an unknown thrown value. */
@@ -58,7 +61,18 @@ export const messages = {
 
   writeFailed: (file: string, table: string, cause: unknown) =>
     `Could not write table '${table}' to persistence data file ${file}: ${describeCause(cause)}. ` +
-    'Check free disk space and the disk. The in-memory cache keeps running, but these writes are not on disk.',
+    `Check free disk space and the disk. ${KEEPS_RUNNING}`,
+
+  noRoom: (file: string, table: string, why: string) =>
+    `Could not write table '${table}' to persistence data file ${file}: ${why} (writes stop short of a full disk). ` +
+    `Check free disk space and the disk. ${KEEPS_RUNNING}`,
+
+  writesHeld: (file: string, table: string, why: string) =>
+    `Could not write table '${table}' to persistence data file ${file}: writes are held back since the disk failed (${why}). ` +
+    `Check free disk space and the disk. ${KEEPS_RUNNING}`,
+
+  damagedRecord: (file: string, table: string, key: string, detail: string) =>
+    `Persistence data file ${file} has a damaged record: the entry ${key} of table '${table}' ${detail}. It was skipped, not loaded.`,
 
   opened: (dir: string, fsync: boolean) =>
     `Persistence directory ${dir} opened (${fsync ? 'saves wait for the disk flush' : 'saves survive a process crash'}).`,
@@ -68,6 +82,18 @@ export const messages = {
 
   closed: (where: string) => `The disk copy in ${where} is closed: it takes no more calls.`,
 };
+
+/** Bytes for messages: `812 KiB`, `1.5 MiB`. */
+export function formatBytes(bytes: number): string {
+  const units = ['bytes', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let value = Math.max(0, bytes);
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${unit === 0 || value >= 10 ? Math.round(value) : Math.round(value * 10) / 10} ${units[unit]}`;
+}
 
 function capitalize(text: string): string {
   return text.charAt(0).toUpperCase() + text.slice(1);

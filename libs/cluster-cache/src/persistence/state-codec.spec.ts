@@ -43,10 +43,47 @@ describe('StateCodec', () => {
 
   it('refuses stored bytes that are not a state record, saying why', () => {
     const key = encodeStoredKey('ns', 'k');
-    expect(() => codec.decode(key, pack({ a: 1 }), 1)).toThrow(/not a state record/);
-    expect(() => codec.decode(key, pack([1, 2, 'o', 7, 'v']), 1)).toThrow(/neither a value nor a tombstone/);
-    expect(() => codec.decode(key, pack(['1', 2, 'o', 0, 'v']), 1)).toThrow(/wrong type/);
-    expect(() => codec.decode(key, Buffer.from([0x93, 1]), 1)).toThrow();
-    expect(() => codec.decode(key, pack([1, 2, 'o', 1]), undefined)).toThrow(/version/);
+    // Records of an earlier build (no checksum), read leniently.
+    expect(() => codec.decode(key, pack({ a: 1 }), 1, false)).toThrow(/not a state record/);
+    expect(() => codec.decode(key, pack([1, 2, 'o', 7, 'v']), 1, false)).toThrow(/neither a value nor a tombstone/);
+    expect(() => codec.decode(key, pack(['1', 2, 'o', 0, 'v']), 1, false)).toThrow(/wrong type/);
+    expect(() => codec.decode(key, Buffer.from([0x93, 1]), 1, false)).toThrow();
+    expect(() => codec.decode(key, pack([1, 2, 'o', 1]), undefined, false)).toThrow(/version/);
+  });
+
+  describe('checksums', () => {
+    const stored = codec.encode(live);
+
+    it('starts every record with the marker 0xc1, which no record of an earlier build (a MessagePack array) starts with', () => {
+      expect(stored.value[0]).toBe(0xc1);
+      expect(pack([1, 0, 'o', 0, 'v'])[0]).toBe(0x95);
+      expect(pack([1, 1, 'o', 1])[0]).toBe(0x94);
+    });
+
+    it.each([
+      ['the value', (s: typeof stored) => ({ ...s, value: flip(s.value, s.value.length - 3) })],
+      ['the checksum itself', (s: typeof stored) => ({ ...s, value: flip(s.value, 2) })],
+      ['the key', (s: typeof stored) => ({ ...s, key: flip(s.key, 3) })],
+      ['the version', (s: typeof stored) => ({ ...s, version: s.version + 1 })],
+    ])('refuses a record whose bytes changed (%s)', (_, damage) => {
+      const damaged = damage(stored);
+      expect(() => codec.decode(damaged.key, damaged.value, damaged.version)).toThrow(/checksum does not match/);
+    });
+
+    it('refuses a record without a checksum unless told the table may hold an earlier build\'s records', () => {
+      const key = encodeStoredKey('credentials', ['user', 1]);
+      const legacy = pack([live.expiresAt, live.seen, live.origin, 0, live.value]);
+      expect(() => codec.decode(key, legacy, live.version)).toThrow(/no checksum/);
+      expect(codec.decode(key, legacy, live.version, false)).toEqual(live);
+      // A checksummed record is checked in a lenient table too.
+      expect(codec.decode(stored.key, stored.value, stored.version, false)).toEqual(live);
+      expect(() => codec.decode(stored.key, flip(stored.value, 9), stored.version, false)).toThrow(/checksum does not match/);
+    });
   });
 });
+
+function flip(bytes: Buffer, at: number): Buffer {
+  const copy = Buffer.from(bytes);
+  copy[at] ^= 0x20;
+  return copy;
+}

@@ -2,6 +2,7 @@ import { Packr, Unpackr } from 'msgpackr';
 import { EntryState, isTombstone } from '../store/entry';
 import { deepFreeze } from '../util/deep-freeze';
 import { decodeStoredKey, encodeStoredKey } from './key-codec';
+import { recordChecksum } from './record-checksum';
 
 /** A state as stored: key bytes, value bytes, and the version LMDB keeps beside the value. */
 export interface StoredState {
@@ -14,10 +15,25 @@ const LIVE = 0;
 const TOMBSTONE = 1;
 
 /**
- * Turns states into stored bytes and back. The value is a MessagePack array
- * `[expiresAt, seen, origin, 0, value]` (a tombstone: `[expiresAt, seen,
- * origin, 1]`); the version is LMDB's entry version, which is what lets
- * `forget` remove an entry only if it still has the version it was given.
+ * The first byte of a checksummed record: 0xc1, which MessagePack never uses,
+ * so no record of an earlier build (a bare MessagePack array, 0x94 or 0x95)
+ * starts with it.
+ */
+export const CHECKSUMMED = 0xc1;
+/** The marker byte and the CRC-32 (uint32, big-endian). */
+const HEADER = 5;
+
+/**
+ * Turns states into stored bytes and back. The value is the marker byte
+ * 0xc1, a CRC-32 of the record (see `recordChecksum`: key, version and
+ * payload), and the payload: a MessagePack array `[expiresAt, seen, origin,
+ * 0, value]` (a tombstone: `[expiresAt, seen, origin, 1]`). The version is
+ * LMDB's entry version, which is what lets `forget` remove an entry only if it
+ * still has the version it was given.
+ *
+ * Records of an earlier build are the bare payload, without marker and
+ * checksum; `decode` reads them only when told the table may hold such
+ * records (`strict: false`).
  *
  * Plain MessagePack without msgpackr records: every value decodes on its own,
  * with no shared structure table that could be lost or damaged.
@@ -36,23 +52,41 @@ export class StateCodec {
     const record = isTombstone(state)
       ? [state.expiresAt, state.seen, state.origin, TOMBSTONE]
       : [state.expiresAt, state.seen, state.origin, LIVE, state.value];
-    let value: Buffer;
+    let payload: Buffer;
     try {
-      value = this.packr.pack(record);
+      payload = this.packr.pack(record);
     } catch (error) {
       throw new Error(`its value cannot be encoded as MessagePack (${error instanceof Error ? error.message : String(error)})`);
     }
+    const value = Buffer.allocUnsafe(HEADER + payload.length);
+    value[0] = CHECKSUMMED;
+    value.writeUInt32BE(recordChecksum(key, state.version, payload), 1);
+    payload.copy(value, HEADER);
     return { key, value, version: state.version };
   }
 
   /**
-   * Decodes a stored entry into a state whose key and value are frozen.
+   * Decodes a stored entry into a state whose key and value are frozen. A
+   * checksummed record is decoded only if its checksum matches; one without
+   * a checksum only with `strict: false` (a table that may still hold records
+   * of an earlier build).
    * @throws Error saying what is wrong with the bytes.
    */
-  decode(key: Uint8Array, value: Uint8Array, version: number | undefined): EntryState {
-    const { ns, key: normalKey } = decodeStoredKey(key);
+  decode(key: Uint8Array, value: Uint8Array, version: number | undefined, strict = true): EntryState {
     if (typeof version !== 'number' || !Number.isFinite(version)) throw new Error('it has no valid version');
-    const record: unknown = this.unpackr.unpack(value);
+    let payload: Uint8Array;
+    if (value[0] === CHECKSUMMED) {
+      if (value.length < HEADER) throw new Error('it is cut short');
+      payload = value.subarray(HEADER);
+      const stored = ((value[1] << 24) | (value[2] << 16) | (value[3] << 8) | value[4]) >>> 0;
+      if (recordChecksum(key, version, payload) !== stored) throw new Error('its checksum does not match: its key, version or value changed on disk');
+    } else if (strict) {
+      throw new Error('it has no checksum, which every record of this table has');
+    } else {
+      payload = value;
+    }
+    const { ns, key: normalKey } = decodeStoredKey(key);
+    const record: unknown = this.unpackr.unpack(payload);
     if (!Array.isArray(record) || (record.length !== 4 && record.length !== 5)) throw new Error('its value is not a state record');
     const [expiresAt, seen, origin, kind] = record as unknown[];
     if (typeof expiresAt !== 'number' || typeof seen !== 'number' || typeof origin !== 'string') {

@@ -10,10 +10,12 @@ export interface TablePersistence {
 
   /**
    * Every state saved for the table, tombstones and expired ones included (the
-   * store drops what expired).
+   * store drops what expired). A record that is damaged (its checksum does not
+   * match) or does not decode is handed to `onDamaged` and skipped; without
+   * `onDamaged` the load rejects with it.
    * @throws PersistenceError naming the file when it is unreadable or corrupt.
    */
-  load(): Promise<EntryState[]>;
+  load(onDamaged?: (record: DamagedRecord) => void): Promise<EntryState[]>;
 
   /**
    * Saves states (writes and tombstones). Calls made in the same tick are
@@ -27,6 +29,25 @@ export interface TablePersistence {
 
   /** Replaces the whole saved table with `states` (after a join copy or a heal flush). */
   replaceAll(states: Iterable<EntryState>): Promise<void>;
+
+  /**
+   * After writes failed (a full or failing disk, which holds later writes
+   * back): resolves once the disk takes writes again, rejects with why not.
+   */
+  probe?(): Promise<void>;
+}
+
+/** A record of the disk copy that was skipped at load: damaged, or not decodable. */
+export interface DamagedRecord {
+  /** The data file. */
+  readonly file: string;
+  readonly table: string;
+  /** The entry as `ns:key` (the key as stored, so possibly damaged too), or its bytes in hex if they do not decode. */
+  readonly key: string;
+  /** What is wrong with it. */
+  readonly reason: string;
+  /** A log line naming the file, the table and the key. */
+  readonly message: string;
 }
 
 /**
