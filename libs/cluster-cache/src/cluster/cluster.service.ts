@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { EMPTY, Observable } from 'rxjs';
 import { ClusterCacheRuntime } from '../cluster-cache.runtime';
+import type { DiskStatus } from '../engine/disk-copy';
 import { ClusterCacheError } from '../errors/cluster-cache.error';
 import { messages } from '../errors/messages';
 import type { ClusterEvent } from '../replication/cluster-event';
@@ -27,6 +28,11 @@ export interface ClusterStats {
   refused: Record<string, string>;
   /** Heals this node took part in since start, and failed heals. */
   heals: { healed: number; failed: number };
+  /**
+   * The disk copy (with `persistence`): whether writes reach the disk, why
+   * not, which tables missed writes, and damaged records found at load.
+   */
+  disk?: DiskStatus;
 }
 
 /**
@@ -109,6 +115,12 @@ export class ClusterService {
       unhealed: node?.unhealed() ?? [],
       refused: node?.refused() ?? {},
       heals: { ...this.heals },
+      ...this.diskStats(),
     };
+  }
+
+  private diskStats(): { disk?: DiskStatus } {
+    const disk = this.runtime.engine.diskStatus();
+    return disk === undefined ? {} : { disk };
   }
 }

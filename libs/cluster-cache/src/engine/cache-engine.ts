@@ -4,6 +4,7 @@ import type { EntryState } from '../store/entry';
 import type { Store } from '../store/store';
 import type { Table } from '../store/table';
 import type { WriteOp } from '../store/write-op';
+import { DiskCopy, type DiskStatus } from './disk-copy';
 import type { WriteReplicator } from './write-replicator.interface';
 
 /** What a write that has nothing to wait for returns. */
@@ -18,6 +19,8 @@ export interface CacheEngineOptions {
   /** How often expired entries and old tombstones are removed, in ms. */
   sweepInterval: number;
   logger: LoggerService;
+  /** How often a disk that failed is probed, in ms (default 1 s). */
+  diskRetryInterval?: number;
 }
 
 /**
@@ -33,11 +36,20 @@ export class CacheEngine {
   private watched: Promise<void> | undefined;
   /** Who wants to see every state applied (a heal collecting what changed while it ran). */
   private readonly taps = new Set<(table: Table, states: readonly EntryState[]) => void>();
+  /** Writes that missed the disk, their recovery, and damaged records. */
+  private readonly disk: DiskCopy;
 
   constructor(
     readonly store: Store,
     private readonly options: CacheEngineOptions,
-  ) {}
+  ) {
+    this.disk = new DiskCopy(
+      (table) => this.persistence.get(table.name),
+      () => this.store.allTables(),
+      options.logger,
+      options.diskRetryInterval,
+    );
+  }
 
   /** Keeps a disk copy of `table` from now on. */
   persist(table: Table, persistence: TablePersistence): void {
@@ -58,19 +70,28 @@ export class CacheEngine {
    * `writes: 'sync'` the promise resolves once the write is on disk (if the
    * table is persisted) and applied on every connected peer; with `'async'`,
    * at once.
+   *
+   * A write the disk does not take (full, failing: a `PersistenceError`) is
+   * applied in memory and replicated all the same; a sync write rejects with
+   * that error, an async one is logged (at most once per 10 s, the rest
+   * counted). The disk copy is rewritten from memory once the disk takes
+   * writes again (see `diskStatus`).
    */
   write(table: Table, ops: readonly WriteOp[]): Promise<void> {
     const states = this.store.write(table, ops);
     if (this.taps.size > 0) for (const tap of this.taps) tap(table, states);
-    const saved = this.persistence.get(table.name)?.save(states);
+    const sync = this.options.writes === 'sync';
+    const persistence = this.persistence.get(table.name);
+    const saved = persistence === undefined ? undefined : this.disk.watch(table, persistence.save(states), states, 'async write', sync);
     const replicated = this.replicator !== undefined && table.mode === 'replicated' ? this.replicator.replicate(table, states) : undefined;
-    const all = saved === undefined ? replicated : replicated === undefined ? saved : Promise.all([saved, replicated]).then(() => undefined);
-    if (all === undefined) return DONE;
-    if (this.options.writes === 'sync') return all;
+    if (sync) {
+      const all = saved === undefined ? replicated : replicated === undefined ? saved : Promise.all([saved, replicated]).then(() => undefined);
+      return all ?? DONE;
+    }
     // Writes of one turn share the replication batch's promise: one handler for all of them.
-    if (all !== this.watched) {
-      this.watched = all;
-      all.catch((error: unknown) => this.options.logger.error(`async write to table "${table.name}" failed: ${String(error)}`));
+    if (replicated !== undefined && replicated !== this.watched) {
+      this.watched = replicated;
+      replicated.catch((error: unknown) => this.options.logger.error(`async write to table "${table.name}" failed: ${String(error)}`));
     }
     return DONE;
   }
@@ -84,7 +105,7 @@ export class CacheEngine {
     for (const tap of this.taps) tap(table, installed);
     const persistence = this.persistence.get(table.name);
     if (persist && persistence !== undefined && installed.length > 0) {
-      persistence.save(installed).catch((error: unknown) => this.options.logger.error(String(error)));
+      void this.disk.watch(table, persistence.save(installed), installed, 'saving states from peers');
     }
     return installed;
   }
@@ -103,15 +124,37 @@ export class CacheEngine {
     table.clear();
     this.store.merge(table, states);
     this.store.merge(table, since);
-    await this.persistence.get(table.name)?.replaceAll(table.states());
+    await this.rewrite(table);
   }
 
-  /** Loads persisted tables (all, or those given) from disk into memory; returns the states loaded per table. */
+  /**
+   * Replaces a table's disk copy with what memory holds (after a join copy).
+   * A disk that does not take it leaves the table behind, rewritten once the
+   * disk takes writes again: this rejects only for other errors.
+   */
+  rewrite(table: Table): Promise<void> {
+    return this.disk.rewrite(table);
+  }
+
+  /** The disk copy's state (undefined when no table is persisted). */
+  diskStatus(): DiskStatus | undefined {
+    return this.disk.status();
+  }
+
+  /**
+   * Loads persisted tables (all, or those given) from disk into memory; returns
+   * the states loaded per table. Damaged records are logged with the file and
+   * their key, counted in `diskStatus()`, and skipped: never loaded.
+   */
   async loadPersisted(tables: readonly Table[] = this.store.allTables()): Promise<Map<Table, EntryState[]>> {
     const loaded = new Map<Table, EntryState[]>();
     for (const table of tables) {
       const persistence = this.persistence.get(table.name);
-      if (persistence !== undefined) loaded.set(table, this.store.merge(table, await persistence.load()));
+      if (persistence === undefined) continue;
+      let damaged = 0;
+      const states = await persistence.load((record) => this.disk.damagedRecord(table, record, damaged++));
+      this.disk.damagedSummary(table, persistence.location, damaged);
+      loaded.set(table, this.store.merge(table, states));
     }
     return loaded;
   }
@@ -129,7 +172,7 @@ export class CacheEngine {
       removed += gone.length;
       const persistence = this.persistence.get(table.name);
       if (persistence !== undefined && gone.length > 0) {
-        persistence.forget(gone).catch((error: unknown) => this.options.logger.error(String(error)));
+        void this.disk.watch(table, persistence.forget(gone), [], 'removing expired entries');
       }
     }
     return removed;
@@ -141,9 +184,10 @@ export class CacheEngine {
     this.sweeper.unref();
   }
 
-  /** Stops the periodic sweep. */
+  /** Stops the periodic sweep and the probes of a failing disk. */
   stop(): void {
     clearInterval(this.sweeper);
     this.sweeper = undefined;
+    this.disk.stop();
   }
 }

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { HealthIndicatorService } from '@nestjs/terminus';
-import { ClusterService } from '../cluster/cluster.service';
+import { ClusterService, type ClusterStats } from '../cluster/cluster.service';
 
 /** Thresholds of {@link ClusterCacheHealthIndicator.isHealthy}. */
 export interface ClusterCacheHealthOptions {
@@ -23,9 +23,12 @@ export interface ClusterCacheHealthOptions {
  * - `down` (HTTP 503) while the node does not hold the cluster's data yet
  *   (`ready` is false: still joining, or refused by peers whose settings
  *   differ — the message says which), so a load balancer keeps it out;
- * - `degraded` (HTTP 200) with fewer peers than `minPeers`, a peer whose
- *   backlog of unacknowledged writes is above `maxBacklog`, or a netsplit
- *   not reconciled yet (not in sync);
+ * - `degraded` (HTTP 200) while writes do not reach the disk copy (`disk: …`,
+ *   a full or failing disk: the node serves from memory and rewrites the
+ *   disk copy once the disk takes writes again), while damaged records found
+ *   at start were not replaced by a copy from a peer, with fewer peers than
+ *   `minPeers`, a peer whose backlog of unacknowledged writes is above
+ *   `maxBacklog`, or a netsplit not reconciled yet (not in sync);
  * - `up` otherwise.
  *
  * A lost peer never makes a node `down`: the survivors must keep serving.
@@ -61,9 +64,24 @@ export class ClusterCacheHealthIndicator {
       const refused = Object.values(stats.refused);
       return check.down({ ...data, message: refused.length === 0 ? 'not ready: still joining the cluster' : `not ready: ${refused.join('; ')}` });
     }
+    const disk = diskProblem(stats.disk);
+    if (disk !== undefined) return check.degraded({ ...data, message: disk });
     if (stats.peers.length < minPeers) return check.degraded({ ...data, message: `${stats.peers.length} of at least ${minPeers} peers linked` });
     if (lagging.length > 0) return check.degraded({ ...data, message: `peers behind by more than ${maxBacklog} writes: ${lagging.join(', ')}` });
     if (!data.inSync) return check.degraded({ ...data, message: `not in sync after a netsplit with ${stats.unhealed.join(', ')}` });
     return check.up(data);
   }
+}
+
+/** What is wrong with the disk copy, for the health message, or undefined. */
+function diskProblem(disk: ClusterStats['disk']): string | undefined {
+  if (disk === undefined) return undefined;
+  if (!disk.writing) {
+    const behind = disk.behind.length === 0 ? '' : `; the disk copy of ${disk.behind.join(', ')} misses writes and is rewritten from memory once the disk takes writes again`;
+    return `disk: writes to ${disk.file} fail: ${disk.failure ?? 'see the log'}${behind}`;
+  }
+  if (disk.unrepaired > 0) {
+    return `disk: ${disk.unrepaired} damaged record(s) in ${disk.file} were skipped at start and no peer's copy has replaced them yet (see the log)`;
+  }
+  return undefined;
 }

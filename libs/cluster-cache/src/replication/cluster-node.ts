@@ -660,12 +660,15 @@ export class ClusterNode {
     this.becomeReady(source.runId, entries);
   }
 
-  /** Replaces the disk copy of every replicated table with what is in memory; returns the entry count. */
+  /**
+   * Replaces the disk copy of every replicated table with what is in memory; returns the entry count.
+   * A disk that does not take it (full, failing) leaves the copy to be rewritten once it does.
+   */
   async saveAll(): Promise<number> {
     let entries = 0;
     for (const table of this.replicatedTables()) {
       entries += table.size;
-      await this.engine.persistenceOf(table)?.replaceAll(table.states());
+      await this.engine.rewrite(table);
     }
     return entries;
   }
