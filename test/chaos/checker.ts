@@ -1,3 +1,30 @@
+/**
+ * The chaos checker: what must hold after a run, checked from what the run
+ * observed (pure functions; chaos-run.ts gathers the observations).
+ *
+ * 1. No node process exits unless the nemesis killed or stopped it (a
+ *    SIGTERM must end in exit code 0). A crash shows its stderr.
+ * 2. No acknowledged create or touch is lost: a session whose create was
+ *    acknowledged, and that no delete or revokeAll could have ended, is
+ *    readable on every node at the end, with at least the expiry its last
+ *    acknowledged touch gave it.
+ * 3. No session is readable on any node after an acknowledged delete of it,
+ *    or an acknowledged revokeAll of its user sent after its create was
+ *    acknowledged — wherever those ran, either side of a partition.
+ * 4. After the last fault, all nodes hold identical data (digest) within 2 s.
+ * 5. At the end every node is linked to all others, has no unhealed peer,
+ *    and its health indicator says "up".
+ * 6. No call to a node that stayed up waits over 2 s for its answer.
+ * 7. After every fault (but the last, which 4 and 5 cover), the cluster is
+ *    whole again — linked, nothing unhealed — within 5 s.
+ *
+ * A call is acknowledged when it answered without an error. A write that
+ * got no answer (its node was killed, or the run ended) or an error is
+ * uncertain: it may or may not have happened, so it is counted as having
+ * happened where that can only excuse a session (2: any delete sent; any
+ * revokeAll not acknowledged before the create was sent) and not at all
+ * where it would accuse one (3 uses acknowledged sign-outs only).
+ */
 import { SessionCache } from '@app/cluster-cache';
 import { describeExit, errorSummary, NodeProcess, NodeState } from './node-process';
 import type { Recovery } from './nemesis';
