@@ -1,11 +1,13 @@
 import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
+import { deriveClusterKey } from '../transport/cluster-key';
+import { logSafe } from '../util/log-safe';
 
 /**
- * Wire format of gossip heartbeats (version 1). Every field is parsed with a
+ * Wire format of gossip heartbeats (version 2). Every field is parsed with a
  * fixed schema; nothing is fed to a general deserializer.
  *
  * ```
- * header   "NCCG" | u8 version (1) | u8 kind (1 signed, 2 sealed)        6 bytes
+ * header   "NCCG" | u8 version (2) | u8 kind (1 signed, 2 sealed)        6 bytes
  * signed   header | body | HMAC-SHA256(header | body)                    32-byte MAC
  * sealed   header | nonce (12) | AES-256-GCM(body) | tag (16)           header is the AAD
  * body     u8 len cluster | u8 len node | u8 len host | u16 port |
@@ -13,13 +15,18 @@ import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes, ti
  * ```
  *
  * Keys (HKDF-SHA256):
- * - MAC key: from the cookie, salted with the cluster name;
+ * - MAC key: from the cluster key, i.e. scrypt of the cookie salted with the
+ *   cluster name (see deriveClusterKey): a heartbeat heard on the wire lets an
+ *   attacker test guesses at the cookie, and scrypt makes each guess cost ~100 ms;
  * - AEAD key (with a `secret`): from the secret, salted with the MAC key — so a
  *   packet opens only with the right secret, cookie and cluster name.
+ *
+ * Version 1 keyed the MAC with HKDF of the cookie alone; its packets are dropped
+ * as `malformed` (unknown version).
  */
 export const GOSSIP_MAGIC = Buffer.from('NCCG', 'ascii');
 /** The wire format version this code writes and reads. */
-export const GOSSIP_VERSION = 1;
+export const GOSSIP_VERSION = 2;
 /** Packet kinds: signed (HMAC only) or sealed (AEAD). */
 export const GOSSIP_KIND = { signed: 1, sealed: 2 } as const;
 
@@ -54,9 +61,9 @@ export type GossipDropReason = 'malformed' | 'unauthenticated' | 'foreign';
 /** The result of {@link GossipCodec.decode}. */
 export type DecodeResult = { ok: true; heartbeat: Heartbeat } | { ok: false; reason: GossipDropReason; detail: string };
 
-/** Derives the 32-byte HMAC key of a cluster from its cookie. */
-export function gossipMacKey(cookie: string, cluster: string): Buffer {
-  return Buffer.from(hkdfSync('sha256', Buffer.from(cookie, 'utf8'), Buffer.from(cluster, 'utf8'), 'nest-cluster-cache gossip hmac-sha256 v1', 32));
+/** Derives the 32-byte HMAC key of a cluster's heartbeats from its cluster key (scrypt of the cookie). */
+export function gossipMacKey(clusterKey: Buffer): Buffer {
+  return Buffer.from(hkdfSync('sha256', clusterKey, Buffer.alloc(0), 'nest-cluster-cache gossip hmac-sha256 v2', 32));
 }
 
 /** Derives the 32-byte AES-256-GCM key from the gossip secret (bound to the cookie and cluster through the MAC key). */
@@ -74,13 +81,22 @@ export class GossipCodec {
   private readonly macKey: Buffer;
   private readonly sealKey: Buffer | undefined;
 
+  /** @param clusterKey from `deriveClusterKey(cookie, cluster)`; see {@link GossipCodec.forCookie}. */
   constructor(
-    cookie: string,
+    clusterKey: Buffer,
     private readonly cluster: string,
     secret?: string,
   ) {
-    this.macKey = gossipMacKey(cookie, cluster);
+    this.macKey = gossipMacKey(clusterKey);
     this.sealKey = secret === undefined ? undefined : gossipSealKey(secret, this.macKey);
+  }
+
+  /**
+   * The codec of `cluster` for nodes with `cookie`: derives the cluster key (scrypt,
+   * off the event loop; once per process, shared with the transport).
+   */
+  static async forCookie(cookie: string, cluster: string, secret?: string): Promise<GossipCodec> {
+    return new GossipCodec(await deriveClusterKey(cookie, cluster), cluster, secret);
   }
 
   /** Whether packets are encrypted. */
@@ -113,7 +129,7 @@ export class GossipCodec {
     try {
       return this.decodeUnsafe(packet);
     } catch (error) {
-      return drop('malformed', `undecodable (${String(error)})`);
+      return drop('malformed', `undecodable (${logSafe(error)})`);
     }
   }
 
@@ -132,7 +148,7 @@ export class GossipCodec {
     const head = packet.subarray(0, packet.length - MAC_BYTES);
     const body = decodeBody(head.subarray(HEADER_BYTES));
     if (body === undefined) return drop('malformed', 'truncated or corrupt body');
-    if (body.cluster !== this.cluster) return drop('foreign', `cluster "${body.cluster}"`);
+    if (body.cluster !== this.cluster) return drop('foreign', `cluster "${logSafe(body.cluster)}"`);
     if (this.sealKey !== undefined) return drop('unauthenticated', 'unencrypted packet, but this cluster gossips with a secret');
     const mac = createHmac('sha256', this.macKey).update(head).digest();
     if (!timingSafeEqual(mac, packet.subarray(packet.length - MAC_BYTES))) return drop('unauthenticated', 'bad MAC (another cookie, or tampered)');
@@ -154,7 +170,7 @@ export class GossipCodec {
     }
     const heartbeat = decodeBody(body);
     if (heartbeat === undefined) return drop('malformed', 'corrupt body');
-    if (heartbeat.cluster !== this.cluster) return drop('foreign', `cluster "${heartbeat.cluster}"`);
+    if (heartbeat.cluster !== this.cluster) return drop('foreign', `cluster "${logSafe(heartbeat.cluster)}"`);
     return { ok: true, heartbeat };
   }
 }

@@ -91,7 +91,7 @@ describe('GossipDiscovery on loopback multicast', () => {
     const ctx = recordingContext({ name: 'a@127.0.0.11', host: '127.0.0.11', port: 14001 });
     const strategy = await node(ctx, { interval: 60_000 });
     const socket = await injector();
-    const peer = new GossipCodec(ctx.cookie, ctx.cluster);
+    const peer = await GossipCodec.forCookie(ctx.cookie, ctx.cluster);
     const beat = (h: Partial<Heartbeat>): Buffer =>
       peer.encode({ cluster: ctx.cluster, node: 'p@127.0.0.99', host: '127.0.0.99', port: 15000, incarnation: 'feedfacefeedface', timestamp: Date.now(), sequence: 5, ...h });
 
@@ -112,7 +112,7 @@ describe('GossipDiscovery on loopback multicast', () => {
     await inject(socket, beat({ sequence: 12, port: 15004 }).subarray(0, 30));
     await inject(socket, Buffer.from('heartbeat::\x83t\x00\x00\x00\x01d\x00\x04node'));
     await inject(socket, Buffer.alloc(0));
-    const foreign = new GossipCodec(ctx.cookie, 'another-cluster');
+    const foreign = await GossipCodec.forCookie(ctx.cookie, 'another-cluster');
     await inject(socket, foreign.encode({ cluster: 'another-cluster', node: 'f@127.0.0.98', host: '127.0.0.98', port: 15005, incarnation: 'ab', timestamp: Date.now(), sequence: 1 }));
     await waitFor(() => strategy.stats().malformed === 3 && strategy.stats().unauthenticated === 1 && strategy.stats().foreign === 1, 5_000, 'the drops');
 
@@ -132,7 +132,7 @@ describe('GossipDiscovery on loopback multicast', () => {
     const ctx = recordingContext({ name: 'a@127.0.0.11', host: '127.0.0.11', port: 14001 });
     const strategy = await node(ctx, { interval: 60_000 });
     const socket = await injector();
-    const peer = new GossipCodec(ctx.cookie, ctx.cluster);
+    const peer = await GossipCodec.forCookie(ctx.cookie, ctx.cluster);
     const beat = (incarnation: string, sequence: number) =>
       peer.encode({ cluster: ctx.cluster, node: 'p@127.0.0.99', host: '127.0.0.99', port: 15000, incarnation, timestamp: Date.now(), sequence });
     await inject(socket, beat('aaaa', 50));

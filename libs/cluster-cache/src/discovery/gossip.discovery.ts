@@ -1,4 +1,5 @@
 import { createSocket, RemoteInfo, Socket } from 'node:dgram';
+import { logSafe } from '../util/log-safe';
 import type { DiscoveryContext, DiscoveryStrategy } from './discovery-strategy.interface';
 import { GossipCodec, GossipDropReason, Heartbeat } from './gossip-packet';
 import { checkGossip, DISCOVERY_DEFAULTS, formatAddress } from './validate-discovery';
@@ -30,7 +31,7 @@ export interface GossipDiscoveryOptions {
   /**
    * Encrypts heartbeats (AES-256-GCM, key derived with HKDF from this secret,
    * the cookie and the cluster name). Without it they are signed with a key
-   * derived from the cookie. At least 16 characters.
+   * derived from the cookie (scrypt, then HKDF). At least 16 characters.
    */
   secret?: string;
   /** Heartbeats older (or further in the future) than this, by their timestamp, are dropped as replays, in ms. Default 30000. */
@@ -68,7 +69,8 @@ const MAX_SENDERS = 10_000;
  * address) every `interval`, and reports the addresses it hears.
  *
  * Heartbeats are always authenticated (HMAC-SHA256 with a key derived from the
- * cookie and cluster name) and, with `secret`, encrypted with AES-256-GCM.
+ * cookie and cluster name: scrypt, then HKDF) and, with `secret`, encrypted with
+ * AES-256-GCM.
  * Stale or repeated heartbeats (timestamp outside `replayWindow`, sequence not
  * newer than the last one of that sender's incarnation) are replays. Every
  * dropped packet is counted in {@link stats} and logged at debug level; none
@@ -125,7 +127,8 @@ export class GossipDiscovery implements DiscoveryStrategy {
   async start(context: DiscoveryContext): Promise<void> {
     if (this.socket !== undefined) throw new Error('gossip discovery is already started');
     this.context = context;
-    this.codec = new GossipCodec(context.cookie, context.cluster, this.options.secret);
+    // The keys come from the cluster key: scrypt, off the event loop, once per process.
+    this.codec = await GossipCodec.forCookie(context.cookie, context.cluster, this.options.secret);
     const { port, group, ttl, broadcastOnly } = this.options;
     const iface = this.options.interface;
     const socket = createSocket({ type: 'udp4', reuseAddr: true });
@@ -234,7 +237,7 @@ export class GossipDiscovery implements DiscoveryStrategy {
       if (!result.ok) return this.drop(result.reason, rinfo, result.detail);
       this.accept(result.heartbeat, rinfo);
     } catch (error) {
-      this.drop('malformed', rinfo, `failed to process (${String(error)})`);
+      this.drop('malformed', rinfo, `failed to process (${logSafe(error)})`);
     }
   }
 
@@ -253,7 +256,7 @@ export class GossipDiscovery implements DiscoveryStrategy {
     const sender = `${heartbeat.node}#${heartbeat.incarnation}`;
     const last = this.senders.get(sender);
     if (last !== undefined && heartbeat.sequence <= last.sequence) {
-      return this.drop('replayed', rinfo, `sequence ${heartbeat.sequence} of ${heartbeat.node} already seen (last ${last.sequence})`);
+      return this.drop('replayed', rinfo, `sequence ${heartbeat.sequence} of ${logSafe(heartbeat.node)} already seen (last ${last.sequence})`);
     }
     this.senders.delete(sender); // re-inserted last: the map stays ordered by when each sender was heard
     this.senders.set(sender, { sequence: heartbeat.sequence, seenAt: now });
