@@ -36,6 +36,8 @@ export class ClusterCacheRuntime implements OnModuleInit, BeforeApplicationShutd
   readonly node: ClusterNode | undefined;
   /** The Redis connection, with `backend: 'redis'`. */
   readonly redis: RedisConnection | undefined;
+  /** The cluster port's transport; undefined when the node runs alone or on Redis. */
+  readonly transport: TcpTransport | undefined;
   /** Logs carry the node name, so the logs of several nodes in one process stay apart. */
   private readonly logger: Logger;
   private readonly identity: NodeInfo;
@@ -57,8 +59,11 @@ export class ClusterCacheRuntime implements OnModuleInit, BeforeApplicationShutd
         heartbeatInterval: options.timing.heartbeatInterval,
         deadPeerTimeout: options.timing.deadPeerTimeout,
         tls: options.tls,
+        encryptFrames: options.encryptFrames,
+        ...options.connections,
         logger: this.logger,
       });
+      this.transport = transport;
       this.node = new ClusterNode(
         transport,
         this.engine,

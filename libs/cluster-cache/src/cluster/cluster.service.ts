@@ -7,6 +7,7 @@ import { messages } from '../errors/messages';
 import type { ClusterEvent } from '../replication/cluster-event';
 import { tableDigest } from '../replication/digest';
 import type { NodeInfo } from '../transport/node-info';
+import type { TransportStats } from '../transport/transport-stats.interface';
 
 /** A snapshot of this node's cluster state, for health checks and metrics. @publicApi */
 export interface ClusterStats {
@@ -33,6 +34,12 @@ export interface ClusterStats {
    * not, which tables missed writes, and damaged records found at load.
    */
   disk?: DiskStatus;
+  /**
+   * With a cluster port (a cookie, on the mesh): connections still
+   * authenticating, connections refused and why (connection limits,
+   * handshakes), links closed for forged frames.
+   */
+  connections?: TransportStats;
 }
 
 /**
@@ -116,6 +123,7 @@ export class ClusterService {
       refused: node?.refused() ?? {},
       heals: { ...this.heals },
       ...this.diskStats(),
+      ...(this.runtime.transport === undefined ? {} : { connections: this.runtime.transport.stats() }),
     };
   }
 

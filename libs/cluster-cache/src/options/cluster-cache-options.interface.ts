@@ -65,6 +65,19 @@ export interface SessionOptionsConfig {
   rotationGrace?: number;
 }
 
+/**
+ * Limits on connections to the cluster port that have not authenticated yet
+ * (docs/operations.md, "Security"). More are closed at once, counted in
+ * `ClusterService.stats().connections` and logged at most once per 10 s.
+ * @publicApi
+ */
+export interface ConnectionLimitOptions {
+  /** At most this many at once, from every address together. Default 128. */
+  maxUnauthenticated?: number;
+  /** At most this many at once from one address; at most `maxUnauthenticated`. Default 16. */
+  maxUnauthenticatedPerAddress?: number;
+}
+
 /** Timing of the cluster protocol, in ms. @publicApi */
 export interface TimingOptions {
   /** Heartbeat period of idle links. Default 250. */
@@ -150,6 +163,14 @@ export interface ClusterCacheOptions {
    * cookie handshake still runs inside TLS. Default: plain TCP.
    */
   tls?: TransportTlsOptions;
+  /**
+   * Encrypt cluster frames after the handshake (AES-256-GCM, keys of each
+   * connection). Every frame is authenticated either way. `false` is only
+   * allowed with `tls`, which encrypts already. Default true.
+   */
+  encryptFrames?: boolean;
+  /** Limits on connections to the cluster port still authenticating. */
+  connections?: ConnectionLimitOptions;
   /** Clock used for expiry and versions (tests). Default: the system clock. */
   clock?: Clock;
 }

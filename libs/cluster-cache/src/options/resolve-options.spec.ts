@@ -16,7 +16,18 @@ describe('resolveOptions', () => {
       autoInitialize: 'merge',
       sessionTtl: 30 * 60_000,
       timing: { heartbeatInterval: 250, deadPeerTimeout: 1000, ackTimeout: 5000, sweepInterval: 1000 },
+      encryptFrames: true,
+      connections: { maxUnauthenticated: 128, maxUnauthenticatedPerAddress: 16 },
     });
+  });
+
+  it('takes frame encryption off only with TLS, and connection limits (from strings too)', () => {
+    const tls = { key: 'k', cert: 'c', ca: 'a' };
+    expect(resolveOptions({ tls, encryptFrames: false }).encryptFrames).toBe(false);
+    const limits = { maxUnauthenticated: '8' as never, maxUnauthenticatedPerAddress: 2 };
+    expect(resolveOptions({ connections: limits }).connections).toEqual({ maxUnauthenticated: 8, maxUnauthenticatedPerAddress: 2 });
+    // A total below the default per-address limit lowers that too.
+    expect(resolveOptions({ connections: { maxUnauthenticated: 4 } }).connections).toEqual({ maxUnauthenticated: 4, maxUnauthenticatedPerAddress: 4 });
   });
 
   it('takes the listen host from the node name and numbers from strings (env vars)', () => {
@@ -47,6 +58,12 @@ describe('resolveOptions', () => {
     [{ tls: { key: 'k', cert: 'c' } }, 'tls.ca', /CA/],
     [{ tls: { ca: 'x' } }, 'tls.key', /tls.pfx/],
     [{ clock: {} }, 'clock', /now\(\)/],
+    [{ encryptFrames: 'no' }, 'encryptFrames', /boolean/],
+    [{ encryptFrames: false }, 'encryptFrames', /only be false with tls/],
+    [{ connections: 5 }, 'connections', /object/],
+    [{ connections: { maxUnauthenticated: 0 } }, 'connections.maxUnauthenticated', /integer from 1/],
+    [{ connections: { maxUnauthenticatedPerAddress: 'many' } }, 'connections.maxUnauthenticatedPerAddress', /"many"/],
+    [{ connections: { maxUnauthenticated: 4, maxUnauthenticatedPerAddress: 8 } }, 'connections.maxUnauthenticatedPerAddress', /not be more than connections.maxUnauthenticated \(4\)/],
   ])('refuses %j naming the option', (options, option, message) => {
     let error: unknown;
     try {
@@ -235,6 +252,7 @@ describe('resolveOptions: the Redis backend', () => {
     fails({ backend: 'redis', redis, persistence: { dir: '/tmp/x' } }, 'persistence');
     fails({ backend: 'redis', redis, unsplit: { strategy: 'merge' } }, 'unsplit');
     fails({ backend: 'redis', redis, discovery: [] }, 'discovery');
+    fails({ backend: 'redis', redis, connections: { maxUnauthenticated: 8 } }, 'connections');
     fails({ backend: 'redis', redis, clock: { now: () => 0 } }, 'clock');
   });
 });

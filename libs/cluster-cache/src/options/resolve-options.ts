@@ -8,6 +8,7 @@ import { validateDiscovery } from '../discovery/validate-discovery';
 import { systemClock } from '../store/clock';
 import type { Clock } from '../store/clock';
 import type { WriteMode } from '../engine/cache-engine';
+import { TRANSPORT_DEFAULTS } from '../transport/transport.constants';
 import type { ClusterCacheOptions, DiscoveryOptions, PersistenceOptions, RedisBackendOptions, TableOptions } from './cluster-cache-options.interface';
 
 /** Defaults of every option that has one. */
@@ -26,6 +27,8 @@ export const DEFAULTS = {
   redisKeyPrefix: 'ncc:',
   redisCommandTimeout: 1_000,
   redisConnectTimeout: 2_000,
+  maxUnauthenticated: TRANSPORT_DEFAULTS.maxUnauthenticated,
+  maxUnauthenticatedPerAddress: TRANSPORT_DEFAULTS.maxUnauthenticatedPerAddress,
 } as const;
 
 /** The Redis backend's options after validation. */
@@ -41,7 +44,7 @@ export interface ResolvedRedisOptions {
 }
 
 /** Options that only mean something to the mesh, refused with `backend: 'redis'`. */
-const MESH_ONLY = ['cookie', 'cluster', 'discovery', 'extraNodes', 'joinTimeout', 'autoInitialize', 'writes', 'persistence', 'unsplit', 'timing', 'tls', 'clock'] as const;
+const MESH_ONLY = ['cookie', 'cluster', 'discovery', 'extraNodes', 'joinTimeout', 'autoInitialize', 'writes', 'persistence', 'unsplit', 'timing', 'tls', 'encryptFrames', 'connections', 'clock'] as const;
 
 /** Options after validation, with every default filled in. */
 export interface ResolvedOptions {
@@ -64,6 +67,8 @@ export interface ResolvedOptions {
   timing: { heartbeatInterval: number; deadPeerTimeout: number; ackTimeout: number; sweepInterval: number };
   clock: Clock;
   tls: ClusterCacheOptions['tls'];
+  encryptFrames: boolean;
+  connections: { maxUnauthenticated: number; maxUnauthenticatedPerAddress: number };
 }
 
 const NODE_NAME = /^[A-Za-z0-9_.-]+@[A-Za-z0-9_.:-]+$/;
@@ -108,6 +113,8 @@ export function resolveOptions(options: ClusterCacheOptions | undefined): Resolv
     timing: timing(o.timing),
     clock: clock(o.clock),
     tls: tls(o.tls),
+    encryptFrames: encryptFrames(o.encryptFrames, o.tls),
+    connections: connections(o.connections),
   };
 }
 
@@ -219,6 +226,28 @@ function tls(value: ClusterCacheOptions['tls']): ClusterCacheOptions['tls'] {
   }
   if (value.ca === undefined) throw new InvalidOptionError('tls.ca', 'is required: every node checks its peers against the CA');
   return value;
+}
+
+function encryptFrames(value: unknown, tlsOption: unknown): boolean {
+  if (value === undefined || value === null) return true;
+  if (typeof value !== 'boolean') throw new InvalidOptionError('encryptFrames', 'must be a boolean');
+  if (!value && (tlsOption === undefined || tlsOption === null)) {
+    throw new InvalidOptionError('encryptFrames', 'can only be false with tls: without TLS, sessions would cross the network readable (frames are authenticated either way)');
+  }
+  return value;
+}
+
+function connections(value: ClusterCacheOptions['connections']): ResolvedOptions['connections'] {
+  if (value === undefined || value === null) {
+    return { maxUnauthenticated: DEFAULTS.maxUnauthenticated, maxUnauthenticatedPerAddress: DEFAULTS.maxUnauthenticatedPerAddress };
+  }
+  if (typeof value !== 'object') throw new InvalidOptionError('connections', 'must be an object ({ maxUnauthenticated, maxUnauthenticatedPerAddress })');
+  const total = integer(value.maxUnauthenticated, 'connections.maxUnauthenticated', 1, 1_000_000) ?? DEFAULTS.maxUnauthenticated;
+  const perAddress = integer(value.maxUnauthenticatedPerAddress, 'connections.maxUnauthenticatedPerAddress', 1, 1_000_000);
+  if (perAddress !== undefined && perAddress > total) {
+    throw new InvalidOptionError('connections.maxUnauthenticatedPerAddress', `must not be more than connections.maxUnauthenticated (${total})`);
+  }
+  return { maxUnauthenticated: total, maxUnauthenticatedPerAddress: perAddress ?? Math.min(DEFAULTS.maxUnauthenticatedPerAddress, total) };
 }
 
 /** The `redis` option, and no mesh option beside it (they would silently do nothing). */
