@@ -17,6 +17,8 @@ export interface DemoNode {
 export interface DemoLayout {
   host: string;
   dataDir: string;
+  /** DEMO_ALLOWED_ORIGINS given to the nodes: comma-separated origins whose pages may POST and DELETE. */
+  allowedOrigins: string;
   cookie: string;
   sessionSecret: string;
   sessionTtl: string | undefined;

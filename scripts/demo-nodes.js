@@ -13,6 +13,9 @@
  *   CLUSTER_COOKIE          the cluster secret shared by the nodes (default: the demo's)
  *   SESSION_SECRET          HMAC key of the session cookie (default: the demo's)
  *   SESSION_TTL, SESSION_RENEW_AFTER  passed on to the nodes when set
+ *   DEMO_ALLOWED_ORIGINS    origins whose pages may POST and DELETE (default: the balancer's and
+ *                           the nodes' origins, with localhost too when the host is 127.0.0.1)
+ *   DEMO_ADMIN_TOKEN, DEMO_SIGNIN_LIMIT  passed on to the nodes like every other variable
  */
 const { spawn, spawnSync } = require('node:child_process');
 const fs = require('node:fs');
@@ -50,16 +53,29 @@ function demoLayout(env = process.env) {
     clusterPort: clusterBasePort + 2 * i,
     dir: path.join(dataDir, id),
   }));
+  const lb = { host, port: port(env.DEMO_LB_PORT, 8080, 'DEMO_LB_PORT') };
   return {
     host,
     dataDir,
+    allowedOrigins: env.DEMO_ALLOWED_ORIGINS || demoOrigins(host, [lb.port, ...nodes.map((n) => n.port)]),
     cookie: env.CLUSTER_COOKIE || DEMO_CLUSTER_COOKIE,
     sessionSecret: env.SESSION_SECRET || DEMO_SESSION_SECRET,
     sessionTtl: env.SESSION_TTL,
     renewAfter: env.SESSION_RENEW_AFTER,
     nodes,
-    lb: { host, port: port(env.DEMO_LB_PORT, 8080, 'DEMO_LB_PORT') },
+    lb,
   };
+}
+
+/**
+ * The origins a browser shows for the demo's pages: `http://host:port` for the
+ * balancer and each node, and the same with localhost (and [::1]) when the
+ * demo runs on a loopback or wildcard address, as a newcomer may type either.
+ */
+function demoOrigins(host, ports) {
+  const local = host.startsWith('127.') || host === 'localhost' || host === '0.0.0.0' || host === '::' || host === '::1';
+  const hosts = local ? [...new Set([host.startsWith('127.') ? host : '127.0.0.1', '127.0.0.1', 'localhost', '[::1]'])] : [host.includes(':') ? `[${host}]` : host];
+  return hosts.flatMap((h) => ports.map((p) => `http://${h}:${p}`)).join(',');
 }
 
 /**
@@ -77,6 +93,7 @@ function nodeEnv(node, layout, base = process.env) {
     CLUSTER_SEEDS: layout.nodes.filter((n) => n !== node).map((n) => `${n.host}:${n.clusterPort}`).join(','),
     CACHE_DIR: node.dir,
     SESSION_SECRET: layout.sessionSecret,
+    DEMO_ALLOWED_ORIGINS: layout.allowedOrigins,
   };
   if (layout.sessionTtl) env.SESSION_TTL = layout.sessionTtl;
   if (layout.renewAfter) env.SESSION_RENEW_AFTER = layout.renewAfter;

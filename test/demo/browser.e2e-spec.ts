@@ -1,4 +1,6 @@
 import * as fs from 'node:fs';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Browser, chromium, Page } from 'playwright-core';
@@ -86,6 +88,37 @@ describe('the demo page in Chromium (real processes, real browser)', () => {
     expect(await who(pageA)).toBe('signed out');
     expect(problems).toEqual([]);
     await context.close();
+  });
+
+  it('does not sign the browser in from another site\'s form (login CSRF): 403, no cookie', async () => {
+    // The attacker's page: on another port of the same host, so the demo's cookie (for 127.0.0.1)
+    // would be its cookie too and SameSite would not stop it. It posts the attacker's credentials.
+    const action = `${urlA}session`;
+    const attacker = http.createServer((_request, response) => {
+      response.setHeader('content-type', 'text/html');
+      response.end(
+        `<!doctype html><form method="POST" action="${action}"><input name="username" value="grace"><input name="password" value="cobol-1959"></form>` +
+          '<script>document.forms[0].submit()</script>',
+      );
+    });
+    await new Promise<void>((resolve) => attacker.listen(0, '127.0.0.1', resolve));
+    try {
+      const context = await browser.newContext();
+      const page = await context.newPage();
+      const posted = page.waitForResponse((response) => response.url() === action && response.request().method() === 'POST');
+      await page.goto(`http://127.0.0.1:${(attacker.address() as AddressInfo).port}/`);
+      const response = await posted;
+      expect(response.status()).toBe(403);
+      expect(response.request().headers().origin).toBe(`http://127.0.0.1:${(attacker.address() as AddressInfo).port}`);
+      expect(await response.headerValue('set-cookie')).toBeNull();
+      expect((await context.cookies()).filter((c) => c.name === 'demo_session')).toEqual([]);
+      // The demo page in that browser: signed out.
+      await page.goto(urlA);
+      expect(await who(page)).toBe('signed out');
+      await context.close();
+    } finally {
+      await new Promise((resolve) => attacker.close(resolve));
+    }
   });
 
   it('saved a screenshot of the page as a PNG', () => {

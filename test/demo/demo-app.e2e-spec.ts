@@ -7,8 +7,12 @@ import { authOf, SessionGuard } from '../../apps/demo/src/auth/session.guard';
 import { configureDemoApp } from '../../apps/demo/src/demo-app';
 import { DemoModule } from '../../apps/demo/src/demo.module';
 
-/** The demo app's HTTP API in-process, on one node without a cluster (no CLUSTER_COOKIE). */
-const ENV = { NODE_NAME: 'solo@127.0.0.1', SESSION_SECRET: 'test-secret-test-secret', SESSION_TTL: '600000' };
+/**
+ * The demo app's HTTP API in-process, on one node without a cluster (no CLUSTER_COOKIE).
+ * These specs sign in more than 10 times a minute from 127.0.0.1: the sign-in limit is
+ * raised here, and checked with its default below.
+ */
+const ENV = { NODE_NAME: 'solo@127.0.0.1', SESSION_SECRET: 'test-secret-test-secret', SESSION_TTL: '600000', DEMO_SIGNIN_LIMIT: '1000' };
 
 async function startApp(env: Record<string, string>): Promise<INestApplication> {
   const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
@@ -200,5 +204,76 @@ describe('session rotation by age (SESSION_RENEW_AFTER=0: every request renews)'
     expect(rotated).not.toBe(cookie);
     await request(server).get('/me').set('cookie', rotated).expect(200);
     await waitFor(async () => (await request(server).get('/me').set('cookie', cookie)).status === 401, 5000, 'the old token to stop working');
+  });
+});
+
+describe('the demo app\'s guard rails (in-process, default settings)', () => {
+  let app: INestApplication;
+  let server: ReturnType<INestApplication['getHttpServer']>;
+  const WRONG = { username: 'ada', password: 'wrong' };
+  /** A client elsewhere, as the demo's balancer (a proxy on loopback) names it. */
+  const remote = (address: string) => ({ 'x-forwarded-for': address });
+
+  beforeAll(async () => {
+    const { DEMO_SIGNIN_LIMIT: _raised, ...defaults } = ENV;
+    app = await startApp({ ...defaults, NODE_NAME: 'guarded@127.0.0.1', DEMO_ADMIN_TOKEN: 'admin-token-for-the-specs' });
+    server = app.getHttpServer();
+  });
+
+  afterAll(async () => {
+    await app?.close();
+  });
+
+  it('answers the 11th sign-in attempt of a client address in a minute with 429, even with the right password', async () => {
+    const client = remote('198.51.100.7');
+    for (let i = 1; i <= 10; i++) {
+      const answer = await request(server).post('/session').set(client).send(WRONG).expect(401);
+      expect(answer.headers['x-ratelimit-remaining']).toBe(String(10 - i));
+    }
+    const eleventh = await request(server).post('/session').set(client).send(WRONG).expect(429);
+    expect(eleventh.body.message).toMatch(/^too many sign-in attempts from your address: try again in (59|60) s$/);
+    expect(Number(eleventh.headers['retry-after'])).toBeGreaterThanOrEqual(59);
+    const right = await request(server).post('/session').set(client).send(ADA).expect(429);
+    expect(right.headers['set-cookie']).toBeUndefined();
+    // Another address is not affected, and neither are the other routes.
+    await request(server).post('/session').set(remote('198.51.100.8')).send(ADA).expect(200);
+    await request(server).get('/me').set(client).expect(401);
+  });
+
+  it('refuses a cross-site POST or DELETE with 403 before it does anything: no session, no Set-Cookie', async () => {
+    const client = remote('198.51.100.20');
+    const json = await request(server).post('/session').set(client).set('origin', 'http://evil.example').send(ADA).expect(403);
+    expect(json.headers['set-cookie']).toBeUndefined();
+    expect(json.body.message).toMatch(/^cross-site POST refused: its Origin "http:\/\/evil\.example" is not one of this demo's origins/);
+    // A form, as a login-CSRF page would send it; a page on another port of the same host is another origin.
+    const form = await request(server).post('/session').set(client).set('origin', 'http://127.0.0.1:9999').type('form').send(ADA).expect(403);
+    expect(form.headers['set-cookie']).toBeUndefined();
+    await request(server).post('/session').set(client).set('origin', 'null').send(ADA).expect(403);
+    // Without Origin, the Referer says where the request came from.
+    await request(server).post('/session').set(client).set('referer', 'http://evil.example/login.html').send(ADA).expect(403);
+
+    // The demo's own origins (without DEMO_ALLOWED_ORIGINS: this node's and npm run demo's) are fine.
+    const cookie = cookieOf(await request(server).post('/session').set(client).set('origin', 'http://127.0.0.1:8080').send(ADA).expect(200));
+    await request(server).post('/session').set(client).set('referer', 'http://localhost:4002/').send(ADA).expect(200);
+    // Signing out (everywhere) from another site is refused too, and the session lives on.
+    await request(server).delete('/sessions').set(client).set('cookie', cookie).set('origin', 'http://evil.example').expect(403);
+    await request(server).delete('/session').set(client).set('cookie', cookie).set('origin', 'http://evil.example').expect(403);
+    await request(server).get('/me').set('cookie', cookie).expect(200);
+    await request(server).delete('/session').set(client).set('cookie', cookie).set('origin', 'http://127.0.0.1:4000').expect(200);
+    await request(server).get('/me').set('cookie', cookie).expect(401);
+  });
+
+  it('serves /cluster and /metrics to loopback clients, and to others only with DEMO_ADMIN_TOKEN', async () => {
+    for (const path of ['/cluster', '/metrics']) {
+      await request(server).get(path).expect(200);
+      const refused = await request(server).get(path).set(remote('203.0.113.9')).expect(403);
+      expect(refused.body.message).toMatch(/serves \/cluster and \/metrics to loopback clients, and to others with Authorization: Bearer <DEMO_ADMIN_TOKEN>/);
+      await request(server).get(path).set(remote('203.0.113.9')).set('authorization', 'Bearer not-the-admin-token').expect(403);
+      await request(server).get(path).set(remote('203.0.113.9')).set('authorization', 'Bearer admin-token-for-the-specs').expect(200);
+      // X-Forwarded-For is believed only from a proxy on loopback: through one, 127.0.0.1 is a loopback client.
+      await request(server).get(path).set(remote('127.0.0.1')).expect(200);
+    }
+    // /health stays public (load balancers and orchestrators probe it).
+    await request(server).get('/health').set(remote('203.0.113.9')).expect(200);
   });
 });

@@ -144,14 +144,18 @@ export class DemoRun {
 /** One HTTP answer. */
 export interface Answer {
   status: number;
+  headers: http.IncomingHttpHeaders;
   servedBy: string | undefined;
   setCookie: string[];
   body: any;
 }
 
 /** An HTTP request on a fresh connection (no keep-alive left behind). */
-export function request(url: string, options: { method?: string; cookie?: string; json?: unknown; form?: Record<string, string> } = {}): Promise<Answer> {
-  const headers: Record<string, string> = { accept: 'application/json' };
+export function request(
+  url: string,
+  options: { method?: string; cookie?: string; json?: unknown; form?: Record<string, string>; headers?: Record<string, string> } = {},
+): Promise<Answer> {
+  const headers: Record<string, string> = { accept: 'application/json', ...options.headers };
   let body: string | undefined;
   if (options.json !== undefined) {
     body = JSON.stringify(options.json);
@@ -175,6 +179,7 @@ export function request(url: string, options: { method?: string; cookie?: string
         }
         resolve({
           status: res.statusCode ?? 0,
+          headers: res.headers,
           servedBy: res.headers['x-served-by'] as string | undefined,
           setCookie: res.headers['set-cookie'] ?? [],
           body: parsed,

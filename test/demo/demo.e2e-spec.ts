@@ -68,6 +68,57 @@ describe('the demo: two nodes behind a round-robin load balancer (real processes
     expect(answers.every((a) => a.body.servedBy === a.servedBy)).toBe(true);
   });
 
+  it('limits sign-in attempts per client address on the whole cluster: the 11th in a minute gets 429, whichever node it reaches', async () => {
+    // A client elsewhere, through the balancer (which puts its address in X-Forwarded-For).
+    const headers = { 'x-forwarded-for': '198.51.100.7' };
+    const wrong = { username: 'ada', password: 'not-her-password' };
+    const answers = [];
+    for (let i = 0; i < 10; i++) answers.push(await request(`${lb}/session`, { method: 'POST', json: wrong, headers }));
+    expect(answers.map((a) => a.status)).toEqual(Array(10).fill(401));
+    // Both nodes counted: without the shared count each would allow 10.
+    expect(new Set(answers.map((a) => a.servedBy))).toEqual(new Set(['a@127.0.0.1', 'b@127.0.0.1']));
+    const eleventh = await request(`${lb}/session`, { method: 'POST', json: wrong, headers });
+    expect(eleventh.status).toBe(429);
+    expect(eleventh.body.message).toMatch(/^too many sign-in attempts from your address/);
+    expect(Number(eleventh.headers['retry-after'])).toBeGreaterThan(0);
+    const twelfth = await request(`${lb}/session`, { method: 'POST', json: { username: 'ada', password: 'analytical-engine' }, headers });
+    expect(twelfth.status).toBe(429);
+    expect(twelfth.servedBy).not.toBe(eleventh.servedBy);
+    expect(twelfth.setCookie).toEqual([]);
+  });
+
+  it('refuses a cross-site sign-in with 403 and no Set-Cookie, and takes one from the demo\'s own pages', async () => {
+    const ada = { username: 'ada', password: 'analytical-engine' };
+    for (const url of [lb, urlA, urlB]) {
+      const json = await request(`${url}/session`, { method: 'POST', json: ada, headers: { origin: 'http://evil.example' } });
+      expect(json.status).toBe(403);
+      expect(json.setCookie).toEqual([]);
+      const form = await request(`${url}/session`, { method: 'POST', form: ada, headers: { origin: 'http://127.0.0.1:1' } });
+      expect(form.status).toBe(403);
+      expect(form.setCookie).toEqual([]);
+    }
+    // The balancer's page and the nodes' pages are the demo's own origins (scripts/demo-nodes.js lists them).
+    for (const origin of [lb, urlA, urlB, lb.replace('127.0.0.1', 'localhost')]) {
+      const signIn = await request(`${lb}/session`, { method: 'POST', json: ada, headers: { origin } });
+      expect(signIn.status).toBe(200);
+      const signOut = await request(`${lb}/session`, { method: 'DELETE', cookie: sessionCookie(signIn.setCookie), headers: { origin } });
+      expect(signOut.status).toBe(200);
+    }
+  });
+
+  it('serves /cluster and /metrics to loopback clients only (no DEMO_ADMIN_TOKEN set)', async () => {
+    for (const path of ['/cluster', '/metrics']) {
+      expect((await request(`${lb}${path}`)).status).toBe(200);
+      expect((await request(`${urlA}${path}`)).status).toBe(200);
+      // A client elsewhere, through the balancer: refused on both nodes.
+      const refused = [1, 2].map(() => request(`${lb}${path}`, { headers: { 'x-forwarded-for': '203.0.113.9' } }));
+      const answers = await Promise.all(refused);
+      expect(answers.map((a) => a.status)).toEqual([403, 403]);
+      expect(answers[0].body.message).toMatch(/loopback clients only; set DEMO_ADMIN_TOKEN/);
+      expect((await request(`${lb}${path}`, { headers: { 'x-forwarded-for': '203.0.113.9', authorization: 'Bearer guess-guess-guess-guess' } })).status).toBe(403);
+    }
+  });
+
   it('keeps answering every request after kill -9 of node a', async () => {
     process.kill(demo.pidOf('a'), 'SIGKILL');
     await waitFor(() => demo.records.some((r) => r.demo === 'exit' && r.id === 'a'), 10_000, 'the script to see a end');

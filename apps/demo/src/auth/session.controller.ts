@@ -1,4 +1,5 @@
 import { Body, ConflictException, Controller, Delete, Get, HttpCode, Post, Req, Res, UnauthorizedException, UseGuards } from '@nestjs/common';
+import { ThrottlerGuard } from '@nestjs/throttler';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ClusterService, Session, SessionCache, SessionRevokedError } from '@app/cluster-cache';
 import { SessionCookies } from './session-cookie';
@@ -32,8 +33,13 @@ export class SessionController {
     private readonly cookies: SessionCookies,
   ) {}
 
-  /** Sign in: checks the password, starts a session on the cluster, sets the cookie. */
+  /**
+   * Sign in: checks the password, starts a session on the cluster, sets the
+   * cookie. At most DEMO_SIGNIN_LIMIT (10) attempts per client address and
+   * minute on the whole cluster, right or wrong; then 429 with Retry-After.
+   */
   @Post('session')
+  @UseGuards(ThrottlerGuard)
   @HttpCode(200)
   async signIn(@Body() body: SignInBody, @Req() request: IncomingMessage, @Res({ passthrough: true }) response: ServerResponse) {
     const user = await this.users.verify(body?.username, body?.password);

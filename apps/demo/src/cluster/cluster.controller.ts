@@ -1,5 +1,6 @@
-import { Controller, Get } from '@nestjs/common';
+import { Controller, Get, UseGuards } from '@nestjs/common';
 import { ClusterService, NodeInfo } from '@app/cluster-cache';
+import { AdminGuard } from '../security/admin.guard';
 import { ClusterEventsService } from './cluster-events.service';
 
 /** A node as GET /cluster shows it. */
@@ -7,7 +8,9 @@ function member(node: NodeInfo) {
   return { name: node.name, address: `${node.host}:${node.port}`, startedAt: node.startedAt, incarnation: node.incarnation };
 }
 
+/** For the operator: loopback clients, or DEMO_ADMIN_TOKEN (see AdminGuard). */
 @Controller('cluster')
+@UseGuards(AdminGuard)
 export class ClusterController {
   constructor(
     private readonly cluster: ClusterService,

@@ -1,6 +1,7 @@
-import { Controller, Get, Header, Injectable, OnModuleDestroy } from '@nestjs/common';
+import { Controller, Get, Header, Injectable, OnModuleDestroy, UseGuards } from '@nestjs/common';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { ClusterService } from '@app/cluster-cache';
+import { AdminGuard } from '../security/admin.guard';
 import { ClusterCacheMetrics } from './cluster-cache.metrics';
 
 /** This app's prom-client registry: process metrics plus the cache's. */
@@ -21,7 +22,9 @@ export class MetricsService implements OnModuleDestroy {
   }
 }
 
+/** For the operator: loopback clients, or DEMO_ADMIN_TOKEN (see AdminGuard). */
 @Controller('metrics')
+@UseGuards(AdminGuard)
 export class MetricsController {
   constructor(private readonly metrics: MetricsService) {}
 

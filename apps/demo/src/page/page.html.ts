@@ -155,6 +155,7 @@ export function renderPage(node: string, nonce: string): string {
       }
       var cluster = await call('GET', '/cluster');
       if (cluster.status === 200) renderCluster(cluster.data);
+      else if (cluster.status === 403) renderClusterRefused(cluster.data && cluster.data.message);
       text($('error'), '');
     } catch (e) {
       text($('error'), 'request failed: ' + e.message);
@@ -208,6 +209,13 @@ export function renderPage(node: string, nonce: string): string {
       events.appendChild(li);
     });
     if (c.events.length === 0) events.appendChild(text(document.createElement('li'), 'no events yet'));
+  }
+
+  // /cluster is for the operator: loopback clients or DEMO_ADMIN_TOKEN (see the README).
+  function renderClusterRefused(message) {
+    $('members').textContent = '';
+    text($('cluster-status'), message || 'this node does not show its cluster to this client');
+    text($('events'), '');
   }
 
   $('sign-in').addEventListener('submit', async function (event) {
