@@ -56,6 +56,18 @@ describe('Reconnector', () => {
     expect((reconnector as unknown as { attempts: Map<string, unknown> }).attempts.size).toBe(0);
   });
 
+  it('tracks at most 1024 addresses however many junk addresses discovery reports', async () => {
+    const { reconnector, pass } = failingReconnector();
+    reconnector.remember('b@10.0.0.2', '10.0.0.2:4000');
+    for (let round = 0; round < 40; round++) {
+      reconnector.reach(Array.from({ length: 128 }, (_, i) => `10.9.${round}.${i}:4000`));
+      await pass(250);
+    }
+    const attempts = (reconnector as unknown as { attempts: Map<string, unknown> }).attempts;
+    expect(attempts.size).toBeLessThanOrEqual(1_024);
+    expect(attempts.has('10.0.0.2:4000')).toBe(true); // the member stays
+  });
+
   it('never dials itself or a linked address, nor a held one until the hold ends', async () => {
     const { reconnector, dials, linked, pass } = failingReconnector();
     linked.add('10.0.0.3:4000');

@@ -16,6 +16,8 @@ const MAX_BACKOFF = 30_000;
 const FORGET_AFTER = 2 * MAX_BACKOFF;
 /** How long a member absent without a goodbye keeps its fast probes, in ms (a day). */
 const MEMBER_MEMORY = 24 * 60 * 60 * 1000;
+/** Most addresses tracked at once: past it, the one reported longest ago that is no member makes room (junk discovery answers). */
+const MAX_TRACKED = 1_024;
 
 /** What the reconnector needs of the node. */
 export interface ReconnectorHost {
@@ -130,6 +132,7 @@ export class Reconnector {
     if ((this.held.get(address) ?? 0) > now) return;
     let attempts = this.attempts.get(address);
     if (attempts === undefined) {
+      if (this.attempts.size >= MAX_TRACKED) this.evictOne(now);
       attempts = { due: 0, delay: member ? PROBE_TICK : this.retryInterval / 2, dialling: false, seen: now };
       this.attempts.set(address, attempts);
     }
@@ -145,6 +148,18 @@ export class Reconnector {
         this.logger.debug?.(`could not reach ${address} (next attempt in ${attempts.delay} ms): ${String(error)}`);
       },
     );
+  }
+
+  /** Forgets the tracked address reported longest ago that is neither a member nor being dialled. */
+  private evictOne(now: number): void {
+    let oldest: string | undefined;
+    let seen = Infinity;
+    for (const [address, attempts] of this.attempts) {
+      if (attempts.dialling || attempts.seen >= seen || this.isMember(address, now)) continue;
+      oldest = address;
+      seen = attempts.seen;
+    }
+    if (oldest !== undefined) this.attempts.delete(oldest);
   }
 
   private isMember(address: string, now: number): boolean {
