@@ -27,8 +27,18 @@ export interface RedisServer extends RedisAddress {
   stop(): Promise<void>;
   /** SIGKILL (a crash), then waits for it to exit. Does nothing if it is not running. */
   kill(): Promise<void>;
+  /**
+   * SIGSTOP: the process hangs with its sockets open (connections are
+   * accepted by the kernel, nothing is answered), like a server stuck in a
+   * long command or a VM paused. `resume` (SIGCONT) continues it; `stop` and
+   * `kill` continue it too, so it can exit.
+   */
+  pause(): void;
+  resume(): void;
   /** FLUSHALL. */
   flushAll(): Promise<void>;
+  /** Runs one command on a connection of its own (e.g. `CONFIG SET …`, `PTTL key`), returns the reply. */
+  command(name: string, ...args: Array<string | number | Buffer>): Promise<unknown>;
 }
 
 /** The servers of a Redis Cluster started by {@link startRedisCluster}. */
@@ -36,6 +46,10 @@ export interface RedisClusterServers {
   /** The masters' addresses, e.g. the startup nodes of an ioredis `Cluster`. */
   readonly nodes: RedisAddress[];
   readonly servers: RedisServer[];
+  /** The slots each server (same index) is master of, `[from, to]`. */
+  readonly slots: ReadonlyArray<readonly [number, number]>;
+  /** The index of the server that is master of `slot`. */
+  masterOf(slot: number): number;
   /** Stops every server. */
   stop(): Promise<void>;
   /** FLUSHALL on every master. */
@@ -74,6 +88,7 @@ export async function startRedisCluster(options: { masters?: number } = {}): Pro
   const host = '127.0.0.1';
   const masters = options.masters ?? 3;
   const servers: RedisServer[] = [];
+  const share = Math.ceil(SLOTS / masters);
   const stop = async (): Promise<void> => void (await Promise.all(servers.map((server) => server.stop())));
   try {
     const taken = new Set<number>();
@@ -94,6 +109,8 @@ export async function startRedisCluster(options: { masters?: number } = {}): Pro
   return {
     nodes: servers.map(({ host, port }) => ({ host, port })),
     servers,
+    slots: servers.map((_, i) => [i * share, Math.min(SLOTS, (i + 1) * share) - 1] as const),
+    masterOf: (slot) => Math.floor(slot / share),
     stop,
     flushAll: async () => void (await Promise.all(servers.map((server) => server.flushAll()))),
   };
@@ -166,10 +183,23 @@ class RedisServerProcess implements RedisServer {
     return this.end('SIGKILL');
   }
 
+  pause(): void {
+    if (!this.child) throw new Error(`redis-server on ${this.host}:${this.port} is not running`);
+    this.child.kill('SIGSTOP');
+  }
+
+  resume(): void {
+    this.child?.kill('SIGCONT');
+  }
+
   async flushAll(): Promise<void> {
+    await this.command('FLUSHALL');
+  }
+
+  async command(name: string, ...args: Array<string | number | Buffer>): Promise<unknown> {
     const client = connect(this);
     try {
-      await client.flushall();
+      return await client.call(name, ...args);
     } finally {
       client.disconnect();
     }
@@ -181,6 +211,8 @@ class RedisServerProcess implements RedisServer {
     // Waiting for it to exit must keep a plain script alive (it was unref'ed).
     child.ref();
     child.kill(signal);
+    // A paused server handles no signal but SIGKILL until it is continued.
+    child.kill('SIGCONT');
     const escalate = setTimeout(() => child.kill('SIGKILL'), 5_000);
     await this.exited;
     clearTimeout(escalate);

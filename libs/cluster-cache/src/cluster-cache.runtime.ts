@@ -51,7 +51,7 @@ export class ClusterCacheRuntime implements OnModuleInit, BeforeApplicationShutd
     this.store.addTable(DEFAULT_TABLE, 'replicated');
     this.identity = createNodeInfo(options.node.name, options.node.host, options.node.port);
     // The store and engine stay: they hold the app's `local` tables, whichever the backend.
-    this.redis = options.redis === undefined ? undefined : new RedisConnection(options.redis, this.logger);
+    this.redis = options.redis === undefined ? undefined : new RedisConnection(options.redis, this.logger, options.clock);
     if (options.cookie !== undefined) {
       const transport = new TcpTransport(this.identity, {
         cluster: options.cluster,

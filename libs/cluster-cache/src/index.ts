@@ -15,6 +15,7 @@ export { RedisCache } from './redis/redis-cache';
 export { RedisSessionCache } from './redis/redis-session-cache';
 export { ClusterService } from './cluster/cluster.service';
 export type { ClusterStats } from './cluster/cluster.service';
+export type { BackendState, RedisBackendStats, RedisNodeStats } from './redis/redis-health';
 export type { ClusterEvent, ClusterEventType, NodeDownReason } from './replication/cluster-event';
 export type { NodeInfo } from './transport/node-info';
 export { UnsplitService } from './unsplit/unsplit.service';

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { EMPTY, Observable } from 'rxjs';
 import { ClusterCacheRuntime } from '../cluster-cache.runtime';
 import type { DiskStatus } from '../engine/disk-copy';
+import type { RedisBackendStats } from '../redis/redis-health';
 import { ClusterCacheError } from '../errors/cluster-cache.error';
 import { messages } from '../errors/messages';
 import type { ClusterEvent } from '../replication/cluster-event';
@@ -35,6 +36,12 @@ export interface ClusterStats {
    */
   disk?: DiskStatus;
   /**
+   * With `backend: 'redis'`: whether Redis serves (`up`, `degraded` — some
+   * Redis Cluster slots not served, which ones — or `down`, and why), and the
+   * measured skew between the app's clock and Redis's.
+   */
+  backend?: RedisBackendStats;
+  /**
    * With a cluster port (a cookie, on the mesh): connections still
    * authenticating, connections refused and why (connection limits,
    * handshakes), links closed for forged frames.
@@ -60,8 +67,9 @@ export class ClusterService {
 
   /**
    * Cluster events: `nodeup`, `nodedown`, `joined`, `inconsistent_database`,
-   * `healed`, `heal_failed`, `clusters_merged` on the mesh; `backend_up` and
-   * `backend_down` as Redis comes and goes on the Redis backend. Completes on
+   * `healed`, `heal_failed`, `clusters_merged` on the mesh; `backend_down` and
+   * `backend_up` on the Redis backend as `ready` changes (Redis, or on a Redis
+   * Cluster every slot, stops or starts serving). Completes on
    * shutdown. A mesh node without a cookie runs alone and emits nothing.
    */
   get events$(): Observable<ClusterEvent> {
@@ -78,7 +86,11 @@ export class ClusterService {
     return this.runtime.node?.peers() ?? [];
   }
 
-  /** Whether this node holds the cluster's data (joined, or started the cluster); on Redis, whether Redis is connected. */
+  /**
+   * Whether this node holds the cluster's data (joined, or started the
+   * cluster); on Redis, whether Redis serves calls (on a Redis Cluster: at
+   * least some slots; `stats().backend` says which are not served).
+   */
   get ready(): boolean {
     return this.runtime.node?.ready ?? this.runtime.redis?.ready ?? true;
   }
@@ -123,6 +135,7 @@ export class ClusterService {
       refused: node?.refused() ?? {},
       heals: { ...this.heals },
       ...this.diskStats(),
+      ...(this.runtime.redis === undefined ? {} : { backend: this.runtime.redis.stats() }),
       ...(this.runtime.transport === undefined ? {} : { connections: this.runtime.transport.stats() }),
     };
   }

@@ -32,10 +32,12 @@ export class InvalidOptionError extends ClusterCacheError {
 export class InvalidArgumentError extends ClusterCacheError {}
 
 /**
- * The backend cannot be reached right now (Redis down, unreachable or not
- * answering within `redis.commandTimeout`). The call failed at once rather
- * than waiting; a write may or may not have been applied. Calls succeed
- * again when the backend is back, with no action needed.
+ * The backend cannot serve the call right now (Redis down, unreachable, not
+ * answering within `redis.commandTimeout`, or a Redis Cluster refusing it with
+ * CLUSTERDOWN or lacking the master of its slot). The call failed within
+ * `redis.commandTimeout` of its start, at once when the backend was known to
+ * be away; a write may or may not have been applied. Calls succeed again when
+ * the backend is back, with no action needed.
  * @publicApi
  */
 export class BackendUnavailableError extends ClusterCacheError {
@@ -45,6 +47,6 @@ export class BackendUnavailableError extends ClusterCacheError {
     reason: string,
     options?: ErrorOptions,
   ) {
-    super(`nest-cluster-cache: the Redis backend at ${address} is unavailable (${reason}); the call failed without waiting, and calls succeed again once Redis is back`, options);
+    super(`nest-cluster-cache: the Redis backend at ${address} is unavailable (${reason}); calls succeed again once Redis is back`, options);
   }
 }

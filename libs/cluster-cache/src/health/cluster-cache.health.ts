@@ -33,6 +33,12 @@ export interface ClusterCacheHealthOptions {
  *
  * A lost peer never makes a node `down`: the survivors must keep serving.
  *
+ * With `backend: 'redis'` it follows Redis as callers see it: `down` while no
+ * call can succeed (Redis unreachable, not answering within
+ * `redis.commandTimeout`, or a Cluster refusing calls with CLUSTERDOWN),
+ * `degraded` while a Redis Cluster serves only some slots (the message names
+ * the others and why), `up` otherwise; `minPeers` and `maxBacklog` do not apply.
+ *
  * @example
  * @Get('health') @HealthCheck()
  * check() { return this.health.check([() => this.cache.isHealthy('cluster-cache', { minPeers: 1 })]); }
@@ -49,6 +55,14 @@ export class ClusterCacheHealthIndicator {
     const check = this.indicators.check(key);
     const { minPeers = 0, maxBacklog = 1000 } = options;
     const stats = this.cluster.stats();
+    const redis = stats.backend;
+    if (redis !== undefined) {
+      // Redis: what callers see of it (peers, backlogs and netsplits are the mesh's; minPeers does not apply).
+      const data = { node: stats.node, ready: stats.ready, backend: redis.address, state: redis.state, clockSkew: redis.clockSkew, uncoveredSlots: redis.uncoveredSlots };
+      if (redis.state === 'down') return check.down({ ...data, message: `Redis unavailable: ${redis.reason}` });
+      if (redis.state === 'degraded') return check.degraded({ ...data, message: `Redis Cluster partly unavailable: ${redis.reason}` });
+      return check.up(data);
+    }
     const lagging = Object.entries(stats.backlog)
       .filter(([, writes]) => writes > maxBacklog)
       .map(([peer]) => peer);

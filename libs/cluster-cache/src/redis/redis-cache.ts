@@ -68,13 +68,13 @@ export class RedisCache<V = unknown> extends CacheStore<V> {
 
   async get(key: CacheKey): Promise<V | undefined> {
     const entry = this.keys.entry(checkedKey(key));
-    const bytes = await this.table.connection.run((redis) => redis.getBuffer(entry));
+    const bytes = await this.table.connection.call(entry, (redis) => redis.getBuffer(entry));
     return bytes === null ? undefined : unpackValue<V>(bytes);
   }
 
   async expiresAt(key: CacheKey): Promise<number | undefined> {
     const entry = this.keys.entry(checkedKey(key));
-    const at = await this.table.connection.run((redis) => redis.pexpiretime(entry));
+    const at = await this.table.connection.call(entry, (redis) => redis.pexpiretime(entry));
     return at > 0 ? at : undefined;
   }
 
