@@ -96,9 +96,10 @@ export interface TimingOptions {
 
 /**
  * Where the Redis backend keeps the data (docs/backends.md): one server
- * (`url`) or a Redis Cluster (`cluster`). Calls fail at once with
- * `BackendUnavailableError` while Redis cannot be reached, and work again
- * when it is back.
+ * (`url`) or a Redis Cluster (`cluster`). Calls fail with
+ * `BackendUnavailableError` (within `commandTimeout`, at once while Redis is
+ * known to be away) while Redis cannot serve them, and work again when it is
+ * back.
  * @publicApi
  */
 export interface RedisBackendOptions {
@@ -114,7 +115,12 @@ export interface RedisBackendOptions {
   tls?: ConnectionOptions;
   /** Prefix of every Redis key this library writes, so several apps can share a Redis. Default `ncc:`. */
   keyPrefix?: string;
-  /** A call that gets no answer within this many ms fails. Default 1000. */
+  /**
+   * Every call fails (`BackendUnavailableError`) within this many ms of its
+   * start if Redis has not answered, whatever is queued ahead of it; a server
+   * that leaves the health probe's `TIME` unanswered this long counts as down
+   * (calls to it then fail at once). Default 1000.
+   */
   commandTimeout?: number;
   /** How long a connection attempt may take, in ms. Default 2000. */
   connectTimeout?: number;
@@ -171,7 +177,11 @@ export interface ClusterCacheOptions {
   encryptFrames?: boolean;
   /** Limits on connections to the cluster port still authenticating. */
   connections?: ConnectionLimitOptions;
-  /** Clock used for expiry and versions (tests). Default: the system clock. */
+  /**
+   * Clock used for expiry and versions (tests). Default: the system clock.
+   * With `backend: 'redis'` it gives the times the app reads and sends as
+   * TTLs (`expiresAt` − now); Redis counts TTLs by its own clock.
+   */
   clock?: Clock;
 }
 

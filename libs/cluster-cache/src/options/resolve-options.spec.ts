@@ -253,6 +253,10 @@ describe('resolveOptions: the Redis backend', () => {
     fails({ backend: 'redis', redis, unsplit: { strategy: 'merge' } }, 'unsplit');
     fails({ backend: 'redis', redis, discovery: [] }, 'discovery');
     fails({ backend: 'redis', redis, connections: { maxUnauthenticated: 8 } }, 'connections');
-    fails({ backend: 'redis', redis, clock: { now: () => 0 } }, 'clock');
+  });
+
+  it('takes a clock on Redis too (the times the app reads; Redis counts TTLs by its own)', () => {
+    const clock = new ManualClock();
+    expect(resolveOptions({ backend: 'redis', redis: { url: 'redis://127.0.0.1:6379' }, clock }).clock).toBe(clock);
   });
 });

@@ -43,8 +43,12 @@ export interface ResolvedRedisOptions {
   connectTimeout: number;
 }
 
-/** Options that only mean something to the mesh, refused with `backend: 'redis'`. */
-const MESH_ONLY = ['cookie', 'cluster', 'discovery', 'extraNodes', 'joinTimeout', 'autoInitialize', 'writes', 'persistence', 'unsplit', 'timing', 'tls', 'encryptFrames', 'connections', 'clock'] as const;
+/**
+ * Options that only mean something to the mesh, refused with `backend: 'redis'`.
+ * `clock` is not one: on Redis it gives the times the app reads (`createdAt`,
+ * `expiresAt`, `clockNow`), while Redis counts TTLs by its own clock.
+ */
+const MESH_ONLY = ['cookie', 'cluster', 'discovery', 'extraNodes', 'joinTimeout', 'autoInitialize', 'writes', 'persistence', 'unsplit', 'timing', 'tls', 'encryptFrames', 'connections'] as const;
 
 /** Options after validation, with every default filled in. */
 export interface ResolvedOptions {
@@ -259,7 +263,7 @@ function redis(o: ClusterCacheOptions, backend: 'mesh' | 'redis'): ResolvedRedis
   }
   for (const option of MESH_ONLY) {
     if (o[option] !== undefined) {
-      throw new InvalidOptionError(option, 'is a mesh option: with backend "redis" the data lives in Redis (its clock, its cluster, its disk); remove it');
+      throw new InvalidOptionError(option, 'is a mesh option: with backend "redis" the data lives in Redis (its cluster, its disk, its expiry); remove it');
     }
   }
   if (typeof value !== 'object' || value === null) throw new InvalidOptionError('redis', 'is required with backend "redis": { url } or { cluster: ["host:port", …] }');

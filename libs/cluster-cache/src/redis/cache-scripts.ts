@@ -2,24 +2,44 @@
  * Lua scripts of the Redis `CacheStore`. A script runs atomically, and all
  * keys of one namespace share a hash slot, so each call is all-or-nothing
  * on a single server and on a Redis Cluster alike.
+ *
+ * Expiry is relative: entries get `PX <ttl>`, so Redis counts their life by
+ * its own clock, and the expiry index is scored by Redis's `TIME` + ttl. The
+ * app's clock never decides when something expires in Redis.
  */
 
-/** Redis's own clock in ms: entries expire by it, so the index is trimmed by it too. */
-const NOW = `local function now() local t = redis.call('TIME') return t[1] * 1000 + math.floor(t[2] / 1000) end`;
+/** Redis's own clock in ms, read once per script: the expiry index is scored and trimmed by it. */
+const NOW = `local t = redis.call('TIME')
+local now = t[1] * 1000 + math.floor(t[2] / 1000)`;
+
+/** Drops up to N expired members from both indexes; `limit` a Lua expression. */
+const trim = (limit: string) => `local expired = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, ${limit})
+if #expired > 0 then
+  redis.call('ZREM', KEYS[1], unpack(expired))
+  redis.call('ZREM', KEYS[2], unpack(expired))
+end`;
 
 /**
  * KEYS: index, expiry index, then one entry key per change.
- * ARGV: number of puts P; P × (member, value, expiresAt); then one member per delete.
- * Also drops a few expired keys from the index, so it stays about the size of the live data.
+ * ARGV: number of puts P; P × (member, value, ttl in ms); then one member per delete.
+ *
+ * Also drops a few expired members from the indexes (the sweep does the rest,
+ * see `NamespaceSweeper`), and keeps the indexes' own TTL past their longest
+ * entry: an index nobody writes to or sweeps any more disappears by itself.
+ * The TTL is set with slack (twice the longest TTL written), so most writes
+ * leave it alone.
  */
 export const WRITE = `${NOW}
 local puts = tonumber(ARGV[1])
 local a = 2
+local longest = 0
 for i = 3, #KEYS do
   if i - 2 <= puts then
-    redis.call('SET', KEYS[i], ARGV[a + 1], 'PXAT', ARGV[a + 2])
+    local ttl = tonumber(ARGV[a + 2])
+    redis.call('SET', KEYS[i], ARGV[a + 1], 'PX', ttl)
     redis.call('ZADD', KEYS[1], 0, ARGV[a])
-    redis.call('ZADD', KEYS[2], ARGV[a + 2], ARGV[a])
+    redis.call('ZADD', KEYS[2], now + ttl, ARGV[a])
+    if ttl > longest then longest = ttl end
     a = a + 3
   else
     redis.call('DEL', KEYS[i])
@@ -28,12 +48,23 @@ for i = 3, #KEYS do
     a = a + 1
   end
 end
-local expired = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now(), 'LIMIT', 0, 64)
-if #expired > 0 then
-  redis.call('ZREM', KEYS[1], unpack(expired))
-  redis.call('ZREM', KEYS[2], unpack(expired))
+${trim('16')}
+if longest > 0 and redis.call('PEXPIRETIME', KEYS[2]) < now + longest then
+  redis.call('PEXPIREAT', KEYS[1], now + 2 * longest)
+  redis.call('PEXPIREAT', KEYS[2], now + 2 * longest)
 end
 return 1`;
+
+/**
+ * KEYS: index, expiry index. ARGV: most members to drop.
+ * Drops expired members from both indexes. Returns how many it dropped, and
+ * the ms until the next member expires (-1: the indexes are empty, and gone).
+ */
+export const SWEEP = `${NOW}
+${trim('tonumber(ARGV[1])')}
+local first = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
+if not first[2] then return { #expired, -1 } end
+return { #expired, math.max(0, tonumber(first[2]) - now) }`;
 
 /**
  * KEYS: index. ARGV: ZRANGEBYLEX min and max, entry key prefix.

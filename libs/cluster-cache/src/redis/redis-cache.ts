@@ -6,6 +6,7 @@ import type { Clock } from '../store/clock';
 import { ANY, compareKeys, KeyPart } from '../store/key';
 import type { CacheKey, KeyPattern, NormalKey } from '../store/key';
 import { ALL, WRITE } from './cache-scripts';
+import { NamespaceSweeper } from './namespace-sweeper';
 import type { RedisConnection, ScriptCall } from './redis-connection';
 import { NamespaceKeys } from './redis-keys';
 import { packValue, unpackValue } from './redis-values';
@@ -18,10 +19,16 @@ export interface RedisTable {
   readonly clock: Clock;
   readonly writeScript: ScriptCall;
   readonly allScript: ScriptCall;
+  readonly sweeper: NamespaceSweeper;
 }
+
+/** One sweeper of namespace indexes per connection, shared by its tables. */
+const sweepers = new WeakMap<RedisConnection, NamespaceSweeper>();
 
 /** The scripts of a table over a connection. */
 export function redisTable(connection: RedisConnection, name: string, keyPrefix: string, clock: Clock): RedisTable {
+  let sweeper = sweepers.get(connection);
+  if (sweeper === undefined) sweepers.set(connection, (sweeper = new NamespaceSweeper(connection)));
   return {
     connection,
     name,
@@ -29,15 +36,18 @@ export function redisTable(connection: RedisConnection, name: string, keyPrefix:
     clock,
     writeScript: connection.script('nccWrite', WRITE),
     allScript: connection.script('nccAll', ALL, true),
+    sweeper,
   };
 }
 
 /**
  * The Redis backend's `CacheStore`: one namespace of one table, in Redis.
  *
- * Entries expire by Redis TTL. `putMany`, `deleteMany` and `write` are one Lua
- * script each (atomic); `all` walks a per-namespace key index, never the
- * keyspace. A namespace lives in one Redis Cluster hash slot (docs/backends.md):
+ * Entries expire by Redis TTL, counted by Redis's clock: a write sends its
+ * TTL (`PX`), never an absolute time of the app's clock. A read is one `GET`;
+ * `putMany`, `deleteMany` and `write` are one Lua script each (atomic); `all`
+ * walks a per-namespace key index, never the keyspace, and the index is
+ * swept of expired keys without waiting for writes (`NamespaceSweeper`). A namespace lives in one Redis Cluster hash slot (docs/backends.md):
  * spread large data over several namespaces or tables.
  * @publicApi
  */
@@ -61,21 +71,27 @@ export class RedisCache<V = unknown> extends CacheStore<V> {
     return this.table.name;
   }
 
-  /** The app's clock reading (ms since the epoch); Redis expires entries by its own clock. */
+  /** The app's clock reading (ms since the epoch); Redis counts TTLs by its own clock. */
   clockNow(): number {
     return this.table.clock.now();
   }
 
-  async get(key: CacheKey): Promise<V | undefined> {
-    const entry = this.keys.entry(checkedKey(key));
-    const bytes = await this.table.connection.call(entry, (redis) => redis.getBuffer(entry));
-    return bytes === null ? undefined : unpackValue<V>(bytes);
+  get(key: CacheKey): Promise<V | undefined> {
+    let entry: Buffer;
+    try {
+      entry = this.keys.entry(checkedKey(key));
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
+    // No async function: one promise fewer per read.
+    return this.table.connection.call(entry, (redis) => redis.getBuffer(entry)).then(decoded<V>);
   }
 
+  /** When the entry expires, on the app's clock: now plus what is left of its TTL in Redis. */
   async expiresAt(key: CacheKey): Promise<number | undefined> {
     const entry = this.keys.entry(checkedKey(key));
-    const at = await this.table.connection.call(entry, (redis) => redis.pexpiretime(entry));
-    return at > 0 ? at : undefined;
+    const left = await this.table.connection.call(entry, (redis) => redis.pttl(entry));
+    return left >= 0 ? this.clockNow() + left : undefined;
   }
 
   /**
@@ -99,15 +115,23 @@ export class RedisCache<V = unknown> extends CacheStore<V> {
     return found.sort((a, b) => compareKeys(a[0], b[0]));
   }
 
-  /** Puts and deletes in one Lua script: atomic on the server and on a Redis Cluster. */
+  /**
+   * Puts and deletes in one Lua script: atomic on the server and on a Redis
+   * Cluster. Each put's expiry goes to Redis as a TTL (its `expiresAt` minus
+   * the app's now), so a skewed app clock neither loses nor shortens it.
+   */
   async write(changes: WriteChanges<V>, options?: PutOptions): Promise<void> {
-    const { puts, deletes } = planWrite(changes, options, { namespace: this.namespaceName, ttl: this.ttl, now: this.clockNow() });
+    const now = this.clockNow();
+    const { puts, deletes } = planWrite(changes, options, { namespace: this.namespaceName, ttl: this.ttl, now });
     const keys: Array<string | Buffer> = [this.keys.index, this.keys.expiry];
     const args: Array<string | Buffer | number> = [puts.length];
+    let shortest = Infinity;
     for (const { key, value, expiresAt } of puts) {
       const member = this.keys.member(key);
+      const ttl = Math.max(1, Math.ceil(expiresAt - now));
+      if (ttl < shortest) shortest = ttl;
       keys.push(Buffer.concat([this.keys.entryPrefix, member]));
-      args.push(member, packValue(value), Math.ceil(expiresAt));
+      args.push(member, packValue(value), ttl);
     }
     for (const key of deletes) {
       const member = this.keys.member(key);
@@ -115,12 +139,18 @@ export class RedisCache<V = unknown> extends CacheStore<V> {
       args.push(member);
     }
     await this.table.writeScript(keys, args);
+    if (puts.length > 0) this.table.sweeper.wrote(this.keys, shortest);
   }
 
   namespace<T = unknown>(name: string, options: NamespaceOptions = {}): RedisCache<T> {
     if (options.ttl !== undefined) checkedTtl(options.ttl, name, undefined);
     return new RedisCache<T>(this.table, name, options.ttl);
   }
+}
+
+/** A stored value, or undefined for a missing key. */
+function decoded<V>(bytes: Buffer | null): V | undefined {
+  return bytes === null ? undefined : unpackValue<V>(bytes);
 }
 
 /** Whether key elements match a pattern of the same length, element by element. */

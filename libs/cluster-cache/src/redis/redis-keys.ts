@@ -69,11 +69,12 @@ export const SESSION_TAG_LENGTH = 4;
  *   handles by expiry time.
  */
 export class SessionKeys {
-  constructor(
-    private readonly prefix: string,
-    private readonly table: string,
-    private readonly namespace: string,
-  ) {}
+  /** What every key starts with, up to the tag: `<prefix>{<table>/<ns>/`. */
+  private readonly head: string;
+
+  constructor(prefix: string, table: string, namespace: string) {
+    this.head = `${prefix}{${encodeURIComponent(table)}/${encodeURIComponent(namespace)}/`;
+  }
 
   /** The routing tag of a user: 24 bits of the SHA-256 of its id (base64url). */
   static tagOf(userJson: string): string {
@@ -82,7 +83,7 @@ export class SessionKeys {
 
   /** What every key of one tag starts with (the scripts build the others from it). */
   base(tag: string): string {
-    return `${this.prefix}{${encodeURIComponent(this.table)}/${encodeURIComponent(this.namespace)}/${tag}}`;
+    return `${this.head}${tag}}`;
   }
 
   /** The key of a session (or pointer) by handle. */
