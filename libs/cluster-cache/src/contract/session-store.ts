@@ -5,10 +5,13 @@ import type { IssuedSession, RotationResult, Session, SessionOptions, UserId } f
  * The session contract both backends keep (Pow's `CredentialsCache`): inject
  * `SessionStore` in a guard that must run on the mesh and on Redis alike.
  *
- * Tokens are 256 random bits and never stored: only their SHA-256 (the
- * session's `handle`) is. A session made on one app node is valid on every
- * node at once; a sign-out anywhere is a sign-out everywhere. Reads are
- * `Awaitable` (synchronous on the mesh): `await sessions.get(token)`.
+ * Tokens are 256 random bits (232 on Redis, where their first 4 characters
+ * route them to their user's Cluster slot) and never stored: only their
+ * SHA-256 (the session's `handle`) is. A session made on one app node is
+ * valid on every node at once; a sign-out anywhere is a sign-out everywhere.
+ * Reads are `Awaitable` (synchronous on the mesh): `await sessions.get(token)`.
+ * On Redis every call returns a promise, and a bad argument rejects it (on
+ * the mesh, synchronous reads throw).
  *
  * @example
  * const session = await this.sessions.get(token);
@@ -55,9 +58,11 @@ export abstract class SessionStore<M = Record<string, unknown>> {
   /**
    * Replaces a session's token with a new one in one atomic write; the old
    * token keeps resolving for `rotationGrace` ms. Concurrent rotations of one
-   * session are single-flight: at most one rotates (exactly one when two
-   * nodes race), the others get `rotated: false` and keep the old token,
-   * which the grace keeps valid.
+   * session rotate it once. Calls on one node share one run and its result:
+   * on the node that rotates, every concurrent caller gets `rotated: true` and
+   * the same new token. Callers on other nodes that lose the race get
+   * `rotated: false` and the session with their old token, which the grace
+   * keeps valid.
    */
   abstract rotate(token: string, options?: SessionOptions): Promise<RotationResult<M> | undefined>;
   /** Whether a session is older than `age` ms (Pow renews sessions older than 15 minutes). */
