@@ -205,6 +205,27 @@ describe('ClusterNode (in-memory network)', () => {
     }
   });
 
+  it('a restarted node gets the writes a peer made before the two were linked (they reached only its copy source)', async () => {
+    const net = new InMemoryNetwork();
+    const a = await start(makeNode(net, 'a@10.0.0.1'));
+    const b = await start(makeNode(net, 'b@10.0.0.2', [a.address()]));
+    const c1 = await start(makeNode(net, 'c@10.0.0.3', [a.address()]));
+    await waitFor(() => c1.node.peers().length === 2);
+    await b.cache.put('before', 1);
+    await c1.node.stop();
+    // c restarts and can reach a (it copies from a), but not b yet.
+    net.partition('b@10.0.0.2', 'c@10.0.0.3');
+    const c2 = await start(makeNode(net, 'c@10.0.0.3', [a.address()]));
+    expect(c2.node.ready).toBe(true);
+    await b.cache.put('while-apart', 2); // b is linked to a only: a applies it, after a's copy to c
+    await b.cache.delete('before');
+    expect(a.cache.get('while-apart')).toBe(2);
+    expect(c2.cache.get('while-apart')).toBeUndefined();
+    net.heal();
+    await waitFor(() => c2.cache.get('while-apart') === 2 && c2.cache.get('before') === undefined, 3000, 'c to take b\'s writes');
+    expect(c2.events.filter((e) => e.type === 'inconsistent_database')).toEqual([]);
+  });
+
   it('merges the data of two clusters that had never met (autoInitialize: merge)', async () => {
     const net = new InMemoryNetwork();
     const a = await start(makeNode(net, 'a@10.0.0.1'));

@@ -5,6 +5,7 @@ import type { DiscoveryContext, DiscoveryStrategy } from '../discovery/discovery
 import type { CacheEngine } from '../engine/cache-engine';
 import { ClusterCacheError } from '../errors/cluster-cache.error';
 import { compareStates, EntryState } from '../store/entry';
+import { versionAt } from '../store/hlc';
 import { keyHash } from '../store/state-hash';
 import type { Table } from '../store/table';
 import type { NodeInfo } from '../transport/node-info';
@@ -60,6 +61,8 @@ export interface ClusterNodeOptions {
  * to be announced here, in ms; after that the peer counts as lost.
  */
 const DUPLICATE_GRACE = 1_000;
+/** Clock skew between nodes that a catch-up allows for, in ms (keep clocks in sync with NTP). */
+const CATCH_UP_MARGIN = 10_000;
 /** How long a peer refused as incompatible is not dialled again, in ms (it may still dial this node). */
 const REFUSED_HOLD = 30_000;
 /** A copy that receives nothing for this long is given up (and retried), in ms. */
@@ -224,9 +227,13 @@ export class ClusterNode {
     return this.calls.callInParts<T>(peer, kind, body, timeout);
   }
 
-  /** Streams a copy of `tables` (or of some keys of them, by key hash) from `peer`, chunk by chunk, into `onChunk`. */
-  pull(peer: string, tables: readonly string[], onChunk: ChunkHandler, keys?: Float64Array): Promise<void> {
-    return this.calls.pull(peer, tables, onChunk, keys, COPY_IDLE_TIMEOUT);
+  /**
+   * Streams a copy of `tables` from `peer`, chunk by chunk, into `onChunk`:
+   * all of them, or the states of some keys (by key hash), or the states of
+   * version `since` and newer.
+   */
+  pull(peer: string, tables: readonly string[], onChunk: ChunkHandler, keys?: Float64Array, since?: number): Promise<void> {
+    return this.calls.pull(peer, tables, onChunk, keys, COPY_IDLE_TIMEOUT, since);
   }
 
   /**
@@ -466,7 +473,8 @@ export class ClusterNode {
       }
       case 'copy-request': {
         const tables = message.tables.map((name) => this.replicatedTable(name)).filter((t): t is Table => t !== undefined);
-        const only = message.keys && withKeys(float64sOf(message.keys), this.engine.store.clock.now());
+        const now = this.engine.store.clock.now();
+        const only = message.keys ? withKeys(float64sOf(message.keys), now) : message.since === undefined ? undefined : newerThan(message.since, now);
         streamTables(session, message.id, tables, only).catch((error: unknown) =>
           this.logger.error(`sending a copy to ${session.name} failed: ${String(error)}`),
         );
@@ -528,6 +536,23 @@ export class ClusterNode {
     if (!this.sameComponent(session)) return this.inconsistent(session, 'starting_partitioned_network');
     // A new run of the peer that took its data from this node's side: whatever diverged before is gone.
     this.partitioned.delete(session.name);
+    // But each side wrote without the other since the younger of the two started: take the other's writes of that time.
+    this.catchUp(session, Math.max(this.self.startedAt, session.info.startedAt));
+  }
+
+  /**
+   * Takes what `peer` holds of version `since` (a wall time, less a margin for
+   * clock skew) and newer: writes a node made before it was linked to this one
+   * reached this node's other peers only — a copy source may have streamed the
+   * key before one of them arrived. Cheap: a scan of the peer's table, and only
+   * recent states move. Applying a state twice changes nothing.
+   */
+  private catchUp(session: PeerSession, since: number): void {
+    const from = versionAt(since - CATCH_UP_MARGIN);
+    const tables = this.replicatedTables().map((t) => t.name);
+    this.pull(session.name, tables, (table, states) => this.engine.merge(table, states), undefined, from).catch((error: unknown) =>
+      this.logger.warn?.(`taking the recent writes of ${session.name} failed (${String(error)}); the background sync or a heal brings them`),
+    );
   }
 
   /** Whether a ready peer of our cluster got its data from a node we are linked to. */
@@ -658,6 +683,8 @@ export class ClusterNode {
     const entries = await this.saveAll();
     this.logger.log(`${this.self.name} joined the cluster: ${entries} entries copied from ${source.name}` + (pushed > 0 ? `, ${pushed} of its own sent to the cluster` : ''));
     this.becomeReady(source.runId, entries);
+    // Writes other peers made since this node started, before they were linked to it, may have missed the copy.
+    for (const other of this.sessions.values()) if (other !== source && greeted(other) && other.ready) this.catchUp(other, this.self.startedAt);
   }
 
   /**
@@ -705,6 +732,11 @@ export class ClusterNode {
 /** Whether a session is open and its peer greeted (a closed one may wait for its successor; see `detach`). */
 function greeted(session: PeerSession): boolean {
   return session.open && session.hello !== undefined;
+}
+
+/** A filter keeping the unexpired states of version `since` and newer. */
+function newerThan(since: number, now: number): (state: EntryState) => boolean {
+  return (state) => state.version >= since && state.expiresAt > now;
 }
 
 /** A filter keeping the live states of the keys with these hashes. */

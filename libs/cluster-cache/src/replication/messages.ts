@@ -14,8 +14,8 @@ export type ReplicationMessage =
   | { t: 'ready'; joinedFrom: string | undefined }
   | { t: 'members'; members: MemberAddress[] }
   | WriteMessage
-  /** `keys`: only the keys with these hashes (Float64 bytes, see wire-arrays.ts). */
-  | { t: 'copy-request'; id: number; tables: string[]; keys?: Uint8Array }
+  /** `keys`: only the keys with these hashes (Float64 bytes, see wire-arrays.ts); `since`: only states of this version or newer. */
+  | { t: 'copy-request'; id: number; tables: string[]; keys?: Uint8Array; since?: number }
   | CopyChunkMessage
   | { t: 'copy-end'; id: number }
   | { t: 'call'; id: number; kind: string; body: unknown }

@@ -82,13 +82,13 @@ export class PeerCalls {
 
   /**
    * Asks `peer` for a copy of `tables` (only the keys with these hashes, if
-   * given; see state-hash.ts); each chunk goes to `onChunk`; resolves when the
-   * copy is complete.
+   * given, see state-hash.ts; only states of version `since` or newer, if
+   * given); each chunk goes to `onChunk`; resolves when the copy is complete.
    */
-  pull(peer: string, tables: readonly string[], onChunk: ChunkHandler, keys: Float64Array | undefined, idle: number): Promise<void> {
+  pull(peer: string, tables: readonly string[], onChunk: ChunkHandler, keys: Float64Array | undefined, idle: number, since?: number): Promise<void> {
     const id = this.nextId++;
     return new Promise<void>((resolve, reject) => {
-      const link = this.send(peer, { t: 'copy-request', id, tables: [...tables], keys: keys && float64Bytes(keys) });
+      const link = this.send(peer, { t: 'copy-request', id, tables: [...tables], keys: keys && float64Bytes(keys), since });
       if (link === undefined) return reject(new Error(`${peer} is not linked`));
       const timer = this.idleTimer(id, peer, idle);
       this.pulls.set(id, { peer, link, onChunk, resolve, reject, timer, idle });
