@@ -123,7 +123,7 @@ export class LmdbPersistenceDirectory implements PersistenceDirectory {
       let format: MetaFormat;
       try {
         meta = env.openDB<number, string>('meta', {});
-        format = await readFormat(meta, file);
+        format = readFormat(meta, file);
       } catch (error) {
         await env.close();
         throw error;
@@ -240,12 +240,12 @@ interface MetaFormat {
 }
 
 /**
- * Reads the format record; writes it into a new file, and refuses a file of
- * another format. An earlier build's file (format 1) is upgraded with the
- * first commit (so that an earlier build refuses it from then on, instead of
- * failing on records with checksums).
+ * Reads the format record, and refuses a file of another format. A new file
+ * gets its record, and an earlier build's file (format 1) is upgraded, with
+ * the first commit (so that an earlier build refuses it from then on, instead
+ * of failing on records with checksums).
  */
-async function readFormat(meta: Database<number, string>, file: string): Promise<MetaFormat> {
+function readFormat(meta: Database<number, string>, file: string): MetaFormat {
   let found: unknown;
   let lenient: unknown;
   try {
@@ -254,10 +254,8 @@ async function readFormat(meta: Database<number, string>, file: string): Promise
   } catch (error) {
     throw new PersistenceError('corrupt', file, messages.unreadable(file, error), { cause: error });
   }
-  if (found === undefined) {
-    await meta.put(FORMAT_KEY, FORMAT);
-    return { lenient: false, pending: new Map() };
-  }
+  // A new file: the record goes with the first commit, which the disk guard admits (the disk may be full already).
+  if (found === undefined) return { lenient: false, pending: new Map([[FORMAT_KEY, FORMAT]]) };
   if (found === LEGACY_FORMAT) {
     return { lenient: true, pending: new Map([[LENIENT_KEY, 1], [FORMAT_KEY, FORMAT]]) };
   }
