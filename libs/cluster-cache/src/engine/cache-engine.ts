@@ -178,10 +178,11 @@ export class CacheEngine {
     return removed;
   }
 
-  /** Starts the periodic sweep. */
+  /** Starts the periodic sweep (and the probes of a failing disk, after a `stop`). */
   start(): void {
     this.sweeper ??= setInterval(() => this.sweep(), this.options.sweepInterval);
     this.sweeper.unref();
+    this.disk.resume();
   }
 
   /** Stops the periodic sweep and the probes of a failing disk. */

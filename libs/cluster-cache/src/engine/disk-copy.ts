@@ -134,6 +134,12 @@ export class DiskCopy {
     };
   }
 
+  /** Takes up the retries again after `stop` (a disk copy still behind is probed again). */
+  resume(): void {
+    this.stopped = false;
+    if (this.behind.size > 0) this.scheduleRecovery();
+  }
+
   /** Stops the retries (the node shuts down). */
   stop(): void {
     this.stopped = true;
@@ -195,7 +201,9 @@ export class DiskCopy {
     for (const table of tables) {
       if (this.stopped) return;
       entries += table.size;
-      await this.rewrite(table).catch((error: unknown) => this.logger.error(`rewriting the disk copy of table "${table.name}" failed: ${String(error)}`));
+      await this.rewrite(table).catch((error: unknown) => {
+        if (!this.stopped) this.logger.error(`rewriting the disk copy of table "${table.name}" failed: ${String(error)}`);
+      });
       if (this.behind.has(table)) return; // the disk failed again: next tick
     }
     if (this.behind.size === 0) this.recovered(tables, entries);
