@@ -61,6 +61,8 @@ export interface ClusterNodeOptions {
  * to be announced here, in ms; after that the peer counts as lost.
  */
 const DUPLICATE_GRACE = 1_000;
+/** After the first seed answers, how long start waits for the others before deciding to join or start a cluster, in ms. */
+const SEED_GRACE = 1_000;
 /** Clock skew between nodes that a catch-up allows for, in ms (keep clocks in sync with NTP). */
 const CATCH_UP_MARGIN = 10_000;
 /** How long a peer refused as incompatible is not dialled again, in ms (it may still dial this node). */
@@ -265,11 +267,15 @@ export class ClusterNode {
     this.phase = 'joining';
     await this.startDiscovery();
     const seeds = [...new Set([...(await this.safeSeeds()), ...this.discovered])].filter((a) => a !== this.address);
-    const reached = await Promise.all(seeds.map((address) => this.connect(address).then(() => true, () => false)));
+    // Seeds that answer within a moment of the first are heard before deciding (nodes starting together pick one initiator);
+    // one cut off by a partition does not hold the start for its whole connect timeout.
+    const attempts = seeds.map((address) => this.connect(address));
+    const reached = await anyResolves(attempts);
+    if (reached) await Promise.race([Promise.allSettled(attempts), new Promise((resolve) => setTimeout(resolve, SEED_GRACE).unref())]);
     this.reconnector.start();
     // Discovery may have linked a peer (and started a join) during the grace period already.
     const underway = this.phase !== 'joining' || this.copySource !== undefined || this.peers().length > 0;
-    if (!reached.some(Boolean) && !underway) {
+    if (!reached && !underway) {
       await this.initiate();
     } else {
       this.decideJoin();
@@ -727,6 +733,15 @@ export class ClusterNode {
     const table = this.engine.store.table(name);
     return table?.mode === 'replicated' ? table : undefined;
   }
+}
+
+/** Resolves true as soon as one of `attempts` resolves, false once all of them failed (or there are none). */
+function anyResolves(attempts: readonly Promise<unknown>[]): Promise<boolean> {
+  let failed = 0;
+  return new Promise((resolve) => {
+    if (attempts.length === 0) resolve(false);
+    for (const attempt of attempts) attempt.then(() => resolve(true), () => ++failed === attempts.length && resolve(false));
+  });
 }
 
 /** Whether a session is open and its peer greeted (a closed one may wait for its successor; see `detach`). */
