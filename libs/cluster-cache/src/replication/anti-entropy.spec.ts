@@ -1,8 +1,10 @@
 import { ClusterCache } from '../cache/cluster-cache';
+import { BucketDigests } from '../store/bucket-digests';
 import type { EntryState } from '../store/entry';
 import type { Table } from '../store/table';
 import { InMemoryNetwork } from '../transport/in-memory.transport';
 import { waitFor } from '../transport/testing/wait-for';
+import { SLICE } from '../util/slices';
 import { tableDigest } from './digest';
 import type { ChunkHandler } from './peer-calls';
 import { protocolNode, startedPerTest } from './testing/protocol-node';
@@ -92,6 +94,58 @@ describe('AntiEntropy (in-memory network)', () => {
     expect(a.counts.calls.filter((kind) => kind.startsWith('sync.'))).toEqual(['sync.digests']);
     expect(a.counts.pulled + b.counts.pulled).toBe(0);
   });
+
+  it('never goes over a whole table in one event-loop turn, on either node: heartbeats keep flowing during a large heal', async () => {
+    const net = new InMemoryNetwork();
+    const a = await start(makeNode(net, 'a@10.0.0.1'));
+    const b = await start(makeNode(net, 'b@10.0.0.2', [a.address()]));
+    const n = SLICE + SLICE / 2; // more than a slice and its copy chunk: a whole-table pass shows
+    for (let i = 0; i < n; i += 2000) await a.cache.putMany(Array.from({ length: 2000 }, (_, j) => [`k${i + j}`, i + j] as [string, number]));
+    expect(b.table.size).toBe(n);
+    net.partition(a.name, b.name);
+    await waitFor(() => a.node.peers().length === 0 && b.node.peers().length === 0);
+    await a.cache.putMany(Array.from({ length: 100 }, (_, i) => [`a-${i}`, i] as [string, number]));
+    await b.cache.putMany(Array.from({ length: 100 }, (_, i) => [`k${i}`, 'b'] as [string, string]));
+    net.heal();
+    await waitFor(() => a.node.isLinked(b.name) && b.node.isLinked(a.name));
+
+    // Per node and event-loop turn: states read from its table, and states its digests take in (made on first use).
+    const work = new Map([a, b].map((node) => [node.table, { read: 0, digested: 0, most: 0 }]));
+    for (const table of work.keys()) {
+      const states = table.states.bind(table);
+      table.states = function* () {
+        for (const state of states()) {
+          work.get(table)!.read++;
+          yield state;
+        }
+      };
+    }
+    const digestsOf = (table: Table) => (table as unknown as { digests?: BucketDigests }).digests;
+    const add = jest.spyOn(BucketDigests.prototype, 'add');
+    let syncing = true;
+    const spin = () => {
+      for (const [table, w] of work) {
+        w.digested = add.mock.contexts.filter((digests) => digests === digestsOf(table)).length;
+        w.most = Math.max(w.most, w.read, w.digested);
+        w.read = 0;
+      }
+      add.mockClear();
+      if (syncing) setImmediate(spin);
+    };
+    setImmediate(spin);
+    try {
+      await expect(a.node.antiEntropy.sync(b.name)).resolves.toBe(200);
+    } finally {
+      syncing = false;
+      add.mockRestore();
+    }
+    expect(tableDigest(a.table, Date.now())).toBe(tableDigest(b.table, Date.now()));
+    // Each node built its digests (n states) and summarised its table (n states) on the way, a slice per turn at most.
+    for (const node of [a, b]) {
+      expect(work.get(node.table)!.most).toBeGreaterThanOrEqual(SLICE / 2);
+      expect(work.get(node.table)!.most).toBeLessThanOrEqual(SLICE + 2_000);
+    }
+  }, 60_000);
 
   it('fails the sync, not the process, when the link drops right after the summaries call is sent', async () => {
     const { net, a, b } = await splitPair();

@@ -2,7 +2,7 @@ import type { CacheEngine } from '../engine/cache-engine';
 import type { Table } from '../store/table';
 import type { ClusterNode } from './cluster-node';
 import { bucketCount, differingBuckets } from './digest';
-import { differences, joinParts, keySummaries, SummaryPart, summaryParts } from './key-summaries';
+import { differencesInSlices, joinParts, keySummariesInSlices, SummaryPart, summaryParts } from './key-summaries';
 import { ReplyParts } from './peer-calls';
 import { float64Bytes, float64sOf, uint32Bytes, uint32sOf } from './wire-arrays';
 
@@ -36,19 +36,26 @@ interface FetchRequest {
  * winning side's state when the summaries tell which wins — both directions
  * at once. Used by the `merge` heal and to resync a peer that was dropped for
  * not acknowledging writes.
+ *
+ * The steps that go over a whole table (the first digests, the key
+ * summaries, their comparison) run a slice per event-loop turn, on both
+ * nodes: at a million entries each takes most of a second, and a node that
+ * blocks its event loop that long misses its heartbeats and is taken for dead.
  */
 export class AntiEntropy {
   constructor(
     private readonly node: ClusterNode,
     private readonly engine: CacheEngine,
   ) {
-    node.handle('sync.digests', (_from, body) => {
+    node.handle('sync.digests', async (_from, body) => {
       const { table, count } = body as DigestRequest;
-      return uint32Bytes(this.table(table).liveDigests(count, this.now()));
+      const t = this.table(table);
+      await t.prepareDigests();
+      return uint32Bytes(t.liveDigests(count, this.now()));
     });
-    node.handle('sync.summaries', (_from, body) => {
+    node.handle('sync.summaries', async (_from, body) => {
       const { table, count, buckets } = body as SummaryRequest;
-      return new ReplyParts(summaryParts(keySummaries(this.table(table), count, buckets, this.now())));
+      return new ReplyParts(summaryParts(await keySummariesInSlices(this.table(table), count, buckets, this.now())));
     });
     node.handle('sync.fetch', (from, body) => {
       const { table, keys } = body as FetchRequest;
@@ -62,6 +69,9 @@ export class AntiEntropy {
     for (const table of this.node.replicatedTables()) {
       const count = bucketCount(table.size);
       const theirDigests = this.node.call<Uint8Array>(peer, 'sync.digests', { table: table.name, count } satisfies DigestRequest, HEAL_STEP_TIMEOUT);
+      // Awaited after this node's own digests: a link that drops meanwhile must not reject it unobserved.
+      theirDigests.catch(() => undefined);
+      await table.prepareDigests();
       const buckets = differingBuckets(table.liveDigests(count, this.now()), uint32sOf(await theirDigests));
       if (buckets.length === 0) continue;
       const theirSummaries = this.node.callInParts<SummaryPart>(peer, 'sync.summaries', { table: table.name, count, buckets } satisfies SummaryRequest, HEAL_STEP_TIMEOUT);
@@ -69,8 +79,8 @@ export class AntiEntropy {
       theirSummaries.catch(() => undefined);
       // The peer computes its summaries while this node computes its own: only once the request has left.
       await requestSent();
-      const mine = keySummaries(table, count, buckets, this.now());
-      const { wanted, offered } = differences(mine, joinParts(await theirSummaries));
+      const mine = await keySummariesInSlices(table, count, buckets, this.now());
+      const { wanted, offered } = await differencesInSlices(mine, joinParts(await theirSummaries));
       changed += await this.exchange(peer, table, wanted, offered);
     }
     return changed;

@@ -6,7 +6,8 @@ import { Store } from '../store/store';
 import type { Table } from '../store/table';
 import { MessageCodec } from '../transport/frame-codec';
 import { TRANSPORT_DEFAULTS } from '../transport/transport.constants';
-import { differences, EXPIRY_MARGIN, joinParts, KeySummaries, keySummaries, SummaryPart, summaryParts } from './key-summaries';
+import { SLICE } from '../util/slices';
+import { differences, differencesInSlices, EXPIRY_MARGIN, joinParts, KeySummaries, keySummaries, keySummariesInSlices, SummaryPart, summaryParts } from './key-summaries';
 
 const MIN = 60_000;
 const ALL = Array.from({ length: 64 }, (_, b) => b);
@@ -161,6 +162,53 @@ describe('key summaries', () => {
     const joined = joinParts(received);
     for (const field of ['keys', 'hashes', 'seen', 'versions', 'expiring'] as const) expect(bytes(joined[field]).equals(bytes(big[field]))).toBe(true);
   });
+
+  it('are made and compared a slice per event-loop turn for a heal, as if made at once', async () => {
+    const { clock, a, b, ta, tb } = twoNodes();
+    const n = 2 * SLICE + 500;
+    for (let i = 0; i < n; i += 1000) b.merge(tb, a.write(ta, Array.from({ length: Math.min(1000, n - i) }, (_, j) => put(`k${i + j}`, i + j, clock))));
+    clock.advance(10);
+    for (let i = 0; i < 100; i++) b.write(tb, [put(`k${i}`, 'on b', clock), put(`only-b${i}`, i, clock)]);
+    for (let i = 0; i < 50; i++) a.write(ta, [put(`only-a${i}`, i, clock)]);
+    const reference = { mine: keySummaries(ta, 64, ALL, clock.now()), theirs: keySummaries(tb, 64, ALL, clock.now()) };
+    // States read from the table per event-loop turn.
+    let read = 0;
+    const states = ta.states.bind(ta);
+    ta.states = function* () {
+      for (const state of states()) {
+        read++;
+        yield state;
+      }
+    };
+    const perTurn: number[] = [];
+    let done = false;
+    const spin = () => {
+      perTurn.push(read);
+      read = 0;
+      if (!done) setImmediate(spin);
+    };
+    setImmediate(spin);
+    const mine = await keySummariesInSlices(ta, 64, ALL, clock.now()).finally(() => (done = true));
+    expect(perTurn.length).toBeGreaterThanOrEqual(2);
+    expect(Math.max(...perTurn, read)).toBeLessThanOrEqual(SLICE);
+    for (const field of ['keys', 'hashes', 'seen', 'versions', 'expiring'] as const) expect(bytes(mine[field]).equals(bytes(reference.mine[field]))).toBe(true);
+
+    const sliced = await differencesInSlices(mine, reference.theirs);
+    const atOnce = differences(reference.mine, reference.theirs);
+    expect([bytes(sliced.wanted).equals(bytes(atOnce.wanted)), bytes(sliced.offered).equals(bytes(atOnce.offered))]).toEqual([true, true]);
+    expect([sliced.wanted.length, sliced.offered.length]).toEqual([200, 50]);
+  }, 30_000);
+
+  it('take in the states written while a sliced scan waits for its next turn', async () => {
+    const { clock, a, ta } = twoNodes();
+    for (let i = 0; i < SLICE + 10; i += 1000) a.write(ta, Array.from({ length: 1000 }, (_, j) => put(`k${i + j}`, i + j, clock)));
+    const scanning = keySummariesInSlices(ta, 64, ALL, clock.now());
+    // More new keys than the summaries had room for when the scan began.
+    for (let i = 0; i < 2 * SLICE; i += 1000) a.write(ta, Array.from({ length: 1000 }, (_, j) => put(`new${i + j}`, i + j, clock)));
+    const summaries = await scanning;
+    expect(summaries.keys.length).toBe(ta.size);
+    expect(new Set(summaries.keys)).toEqual(new Set([...ta.states()].map((s) => keyHash(s.ns, s.key))));
+  }, 30_000);
 
   it('send an empty summary as one empty part', () => {
     const { ta, clock } = twoNodes();

@@ -1,6 +1,7 @@
 import { bucketOf } from '../store/bucket-digests';
 import type { Table } from '../store/table';
 import { keyHash, stateHash } from '../store/state-hash';
+import { atOnce, inSlices, SLICE, Sliced } from '../util/slices';
 import { KeyHashTable } from './key-hash-table';
 import { float64Bytes, float64sOf, uint32Bytes, uint32sOf } from './wire-arrays';
 
@@ -38,14 +39,33 @@ export type SummaryPart = [Uint8Array, Uint8Array, Uint8Array, Uint8Array, Uint8
 
 /** The summaries of the live states of `table` in `buckets` (of `count`). */
 export function keySummaries(table: Table, count: number, buckets: readonly number[], now: number): KeySummaries {
+  return atOnce(summarise(table, count, buckets, now));
+}
+
+/**
+ * `keySummaries`, a slice of the table per event-loop turn (a heal reads the
+ * whole table: most of a second at a million entries). States written
+ * meanwhile may be summarised or not — they reach the peer as replicated
+ * writes — and a key removed and written again meanwhile may be summarised
+ * twice, which `differences` treats as keys that share a hash (both ways).
+ */
+export function keySummariesInSlices(table: Table, count: number, buckets: readonly number[], now: number): Promise<KeySummaries> {
+  return inSlices(summarise(table, count, buckets, now));
+}
+
+function* summarise(table: Table, count: number, buckets: readonly number[], now: number): Sliced<KeySummaries> {
   const wanted = new Uint8Array(count);
   for (const bucket of buckets) wanted[bucket] = 1;
-  const summaries = allocate(table.size);
+  let summaries = allocate(table.size);
   let n = 0;
+  let scanned = 0;
   for (const state of table.states()) {
+    if (++scanned % SLICE === 0) yield;
     if (state.expiresAt <= now) continue;
     const key = keyHash(state.ns, state.key);
     if (wanted[bucketOf(key, count)] === 0) continue;
+    // The table grew while this yielded.
+    if (n === summaries.keys.length) summaries = grown(summaries, n);
     summaries.keys[n] = key;
     summaries.hashes[n] = stateHash(key, state);
     summaries.seen[n] = state.seen;
@@ -105,14 +125,33 @@ const COMPARED = 0xfffffffe;
  * when two keys share a hash on either side; the receiving merge then
  * decides, as always.
  */
-export function differences(mine: KeySummaries, theirs: KeySummaries): { wanted: Float64Array; offered: Float64Array } {
+export function differences(mine: KeySummaries, theirs: KeySummaries): KeyDifferences {
+  return atOnce(compare(mine, theirs));
+}
+
+/** `differences`, a slice of the keys per event-loop turn. */
+export function differencesInSlices(mine: KeySummaries, theirs: KeySummaries): Promise<KeyDifferences> {
+  return inSlices(compare(mine, theirs));
+}
+
+/** The keys to fetch from the peer (`wanted`) and to send it (`offered`). */
+export interface KeyDifferences {
+  wanted: Float64Array;
+  offered: Float64Array;
+}
+
+function* compare(mine: KeySummaries, theirs: KeySummaries): Sliced<KeyDifferences> {
   const their = new KeyHashTable(theirs.keys.length);
-  for (let j = 0; j < theirs.keys.length; j++) if (their.set(theirs.keys[j], j) !== undefined) their.set(theirs.keys[j], SHARED);
+  for (let j = 0; j < theirs.keys.length; j++) {
+    if (their.set(theirs.keys[j], j) !== undefined) their.set(theirs.keys[j], SHARED);
+    if ((j + 1) % SLICE === 0) yield;
+  }
   const wanted = new Float64Array(mine.keys.length + theirs.keys.length);
   const offered = new Float64Array(mine.keys.length);
   let w = 0;
   let o = 0;
   for (let i = 0; i < mine.keys.length; i++) {
+    if ((i + 1) % SLICE === 0) yield;
     const key = mine.keys[i];
     const j = their.update(key, COMPARED);
     if (j === undefined) {
@@ -142,6 +181,17 @@ function whichWins(mine: KeySummaries, i: number, theirs: KeySummaries, j: numbe
   if (mine.seen[i] !== theirs.seen[j]) return mine.seen[i] > theirs.seen[j] ? 1 : -1;
   if (mine.versions[i] !== theirs.versions[j]) return mine.versions[i] > theirs.versions[j] ? 1 : -1;
   return 0;
+}
+
+/** `summaries` with room for twice as many keys, the first `n` kept. */
+function grown(summaries: KeySummaries, n: number): KeySummaries {
+  const bigger = allocate(Math.max(64, 2 * n));
+  bigger.keys.set(summaries.keys.subarray(0, n));
+  bigger.hashes.set(summaries.hashes.subarray(0, n));
+  bigger.seen.set(summaries.seen.subarray(0, n));
+  bigger.versions.set(summaries.versions.subarray(0, n));
+  bigger.expiring.set(summaries.expiring.subarray(0, n));
+  return bigger;
 }
 
 function allocate(length: number): KeySummaries {

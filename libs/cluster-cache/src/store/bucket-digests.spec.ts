@@ -1,4 +1,5 @@
-import { bucketOf, MAX_BUCKETS } from './bucket-digests';
+import { SLICE } from '../util/slices';
+import { BucketDigests, bucketOf, MAX_BUCKETS } from './bucket-digests';
 import { ManualClock } from './clock';
 import type { EntryState } from './entry';
 import type { NormalKey } from './key';
@@ -92,8 +93,73 @@ describe('Table.liveDigests (bucket digests kept up to date on every change)', (
     expect(firstDifference(table.liveDigests(64), fromScratch(table, 64, clock.now()))).toBe(-1);
   });
 
+  it('is made a slice of states per event-loop turn by prepareDigests, exact although the table changes in between', async () => {
+    const clock = new ManualClock();
+    const store = new Store('a@h', clock);
+    const table = store.addTable('t', 'replicated');
+    const n = 3 * SLICE + 7;
+    for (let i = 0; i < n; i += 1000) {
+      store.write(table, Array.from({ length: Math.min(1000, n - i) }, (_, j) => ({ ns: 'n', key: `k${i + j}`, value: i + j, expiresAt: clock.now() + (i + j < 500 ? 1000 : MIN) })));
+    }
+    // States the digests take in per event-loop turn (a full scan of a large table in one turn blocks heartbeats).
+    const add = jest.spyOn(BucketDigests.prototype, 'add');
+    const perTurn: number[] = [];
+    let done = false;
+    let turn = 0;
+    const spin = () => {
+      perTurn.push(add.mock.calls.length);
+      add.mockClear();
+      // Between slices: overwrites of states added already and of states not added yet, removals, new keys.
+      if (turn === 1) {
+        store.write(table, [{ ns: 'n', key: 'k1', value: 'new', expiresAt: clock.now() + MIN }]);
+        store.write(table, [{ ns: 'n', key: `k${n - 1}`, value: 'new', expiresAt: clock.now() + MIN }]);
+        store.write(table, [{ ns: 'n', key: 'brand-new', value: 1, expiresAt: clock.now() + MIN }]);
+        store.write(table, [{ ns: 'n', key: `k${n - 2}`, delete: true, keepUntil: clock.now() + MIN }]);
+        clock.advance(2000);
+        expect(table.sweep().length).toBe(499); // k0..k499 but k1 expired
+      }
+      turn++;
+      if (!done) setImmediate(spin);
+    };
+    setImmediate(spin);
+    try {
+      await table.prepareDigests();
+    } finally {
+      done = true;
+      add.mockRestore();
+    }
+    expect(Math.max(...perTurn)).toBeLessThanOrEqual(SLICE + 4); // a slice, and the four writes made during the turn
+    expect(firstDifference(table.liveDigests(64), fromScratch(table, 64, clock.now()))).toBe(-1);
+    expect(firstDifference(table.liveDigests(MAX_BUCKETS), fromScratch(table, MAX_BUCKETS, clock.now()))).toBe(-1);
+  }, 30_000);
+
+  it('is finished at once by liveDigests, and dropped by clear, while prepareDigests is under way', async () => {
+    const clock = new ManualClock();
+    const store = new Store('a@h', clock);
+    const table = store.addTable('t', 'replicated');
+    const fill = (tag: string) => {
+      for (let i = 0; i < SLICE + 1000; i += 1000) store.write(table, Array.from({ length: 1000 }, (_, j) => ({ ns: 'n', key: `${tag}${i + j}`, value: i, expiresAt: clock.now() + MIN })));
+    };
+    fill('a');
+    const preparing = table.prepareDigests();
+    expect(firstDifference(table.liveDigests(64), fromScratch(table, 64, clock.now()))).toBe(-1);
+    await preparing;
+    expect(firstDifference(table.liveDigests(64), fromScratch(table, 64, clock.now()))).toBe(-1);
+
+    const empty = store.addTable('u', 'replicated').liveDigests(64);
+    const other = store.addTable('v', 'replicated');
+    for (let i = 0; i < SLICE + 1000; i += 1000) store.write(other, Array.from({ length: 1000 }, (_, j) => ({ ns: 'n', key: `b${i + j}`, value: i, expiresAt: clock.now() + MIN })));
+    const cleared = other.prepareDigests();
+    other.clear();
+    await cleared;
+    expect(firstDifference(other.liveDigests(64), empty)).toBe(-1);
+    store.write(other, [{ ns: 'n', key: 'after', value: 1, expiresAt: clock.now() + MIN }]);
+    expect(firstDifference(other.liveDigests(64), fromScratch(other, 64, clock.now()))).toBe(-1);
+  }, 30_000);
+
   it('is kept for replicated tables only', () => {
     const store = new Store('a@h', new ManualClock());
     expect(() => store.addTable('jobs', 'local').liveDigests(64)).toThrow(/local/);
+    return expect(store.addTable('queue', 'local').prepareDigests()).rejects.toThrow(/local/);
   });
 });

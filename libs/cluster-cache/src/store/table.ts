@@ -5,6 +5,7 @@ import { ExpiryIndex } from './expiry-index';
 import { ANY, compareKeys, NormalKey, PatternPart } from './key';
 import { NamespaceStore } from './namespace-store';
 import { keyHash } from './state-hash';
+import { atOnce, inSlices, SLICE, Sliced } from '../util/slices';
 
 /**
  * A sweep rebuilds the expiry index once it lists this many times more states
@@ -34,6 +35,11 @@ export class Table {
    * the background sync of `unsplit: merge`).
    */
   private digests: BucketDigests | undefined;
+  /**
+   * While the digests are being made (`prepareDigests`): the states that were
+   * stored when it began, and how many of them are added so far.
+   */
+  private digestsPending: { states: EntryState[]; added: number } | undefined;
 
   constructor(
     readonly name: string,
@@ -111,17 +117,49 @@ export class Table {
    * less the states that expired but were not swept yet. Replicated tables only.
    */
   liveDigests(count: number, now = this.clock.now()): Uint32Array {
-    if (this.mode !== 'replicated') throw new Error(`table "${this.name}" is local: it keeps no digests`);
-    if (this.digests === undefined) {
-      this.digests = new BucketDigests();
-      const digests = this.digests;
-      this.forEachState((state) => digests.add(keyHash(state.ns, state.key), state));
-    }
+    // Made at once if needed (prepareDigests makes them without blocking the event loop).
+    const digests = atOnce(this.makeDigests());
     const expired = new Set<EntryState>(); // a state may be listed twice (installed again after it lost its place)
     this.expiry.forEachDue(now, (state) => {
       if (state.expiresAt <= now && this.current(state.ns, state.key) === state) expired.add(state);
     });
-    return this.digests.fold(count, expired);
+    return digests.fold(count, expired);
+  }
+
+  /**
+   * Makes the digests `liveDigests` reads, if they are not made yet, one
+   * slice of states per event-loop turn: a whole table at once would block
+   * the event loop for as long as a full scan (about half a second at a
+   * million entries).
+   */
+  async prepareDigests(): Promise<void> {
+    await inSlices(this.makeDigests());
+  }
+
+  /**
+   * Adds the states stored when the digests were first asked for, a slice at
+   * a time. Writes and removals in between update the digests as always (the
+   * state replaced out, the new one in); since a digest is a sum and an xor,
+   * the order of those changes does not matter, so the digests are exact
+   * once every state of the list is added.
+   */
+  private *makeDigests(): Sliced<BucketDigests> {
+    if (this.mode !== 'replicated') throw new Error(`table "${this.name}" is local: it keeps no digests`);
+    if (this.digests === undefined) {
+      const states: EntryState[] = [];
+      this.forEachState((state) => states.push(state));
+      this.digests = new BucketDigests();
+      this.digestsPending = { states, added: 0 };
+    }
+    for (let pending = this.digestsPending; pending !== undefined; pending = this.digestsPending) {
+      const { states } = pending;
+      const end = Math.min(states.length, pending.added + SLICE);
+      for (let i = pending.added; i < end; i++) this.digests.add(keyHash(states[i].ns, states[i].key), states[i]);
+      pending.added = end;
+      if (end === states.length) this.digestsPending = undefined;
+      else yield;
+    }
+    return this.digests;
   }
 
   /**
@@ -197,5 +235,6 @@ export class Table {
     for (const ns of this.namespaces.values()) ns.clear();
     this.expiry.clear();
     this.digests?.clear();
+    this.digestsPending = undefined;
   }
 }
