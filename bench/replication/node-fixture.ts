@@ -12,7 +12,8 @@
  * Benchmark-only instrumentation: the fixture wraps this node's
  * `engine.merge` (the single place where states that came from a peer are
  * applied) to count applied entries and to timestamp the arrival of watched
- * keys. Nothing in the library is changed.
+ * keys; and it watches `nodedown` events, link closes and event-loop stalls
+ * (bench/util/link-watch.ts). Nothing in the library is changed.
  */
 import 'reflect-metadata';
 import { ConsoleLogger } from '@nestjs/common';
@@ -22,6 +23,7 @@ import type { ClusterEvent } from '@app/cluster-cache';
 import { ClusterCacheRuntime } from '../../libs/cluster-cache/src/cluster-cache.runtime';
 import type { EntryState } from '../../libs/cluster-cache/src/store/entry';
 import type { Table } from '../../libs/cluster-cache/src/store/table';
+import { LinkWatch } from '../util/link-watch';
 import { sessionKeys, sessionValues } from '../util/session-data';
 import { CLUSTER, COOKIE, inFlight, nowNs, serve, SESSION_TTL, sleep, summarise } from './common';
 
@@ -96,6 +98,8 @@ async function main(): Promise<void> {
   const cluster = moduleRef.get(ClusterService);
   const cache = moduleRef.get(ClusterCache) as ClusterCache<unknown>;
   cluster.events$.subscribe((event) => events.push({ t: nowNs(), event }));
+  // nodedown events, link closes and event-loop stalls, reported per figure by run.ts.
+  const watch = new LinkWatch(runtime, cluster.events$);
 
   const engine = runtime.engine;
   const merge = engine.merge.bind(engine);
@@ -207,6 +211,11 @@ async function main(): Promise<void> {
       }
       (globalThis as { gc?: () => void }).gc?.();
       return { seconds: (nowNs() - start) / 1e9, size: sessions.size, heapMiB: process.memoryUsage().heapUsed / 2 ** 20 };
+    },
+
+    /** nodedowns, link closes and the longest event-loop stall since the last `watch` (or the start). */
+    watch({ reset = true }: { reset?: boolean }) {
+      return watch.report(reset);
     },
 
     async exit() {

@@ -20,6 +20,12 @@
  * its anchor run interleaved (anchor run, our run, anchor run, …) so machine
  * drift hits both alike. Markdown report on stdout, progress on stderr.
  *
+ * Figures 3 and 5 also report failure detection under their load (issue 13:
+ * no false nodedown while a peer is merely busy): the `nodedown` events either
+ * process emitted, its link closes by reason, and its longest event-loop stall
+ * (bench/util/link-watch.ts), on the library's default timing; a nodedown
+ * there is a row marked **not met**.
+ *
  * Every node is the library booted with ClusterCacheModule.forRoot in its own
  * child process (node-fixture.ts), RAM only, on its own 127.0.0.x address and
  * fixed port. redis-server, epmd and the Erlang nodes are started here and
@@ -54,6 +60,7 @@ import {
   spawnFixture,
 } from './common';
 import { killAll, NoiseMeter, procCpu, startProcess, stopProcess, track, version } from './procs';
+import { fmtWatch, LinkWatchReport, unexpectedDowns } from '../util/link-watch';
 
 // ---------- options ----------
 
@@ -280,7 +287,16 @@ interface AsyncRun {
   peerWindowPerSec: number;
 }
 
-async function asyncPair(): Promise<AsyncRun[]> {
+/** What each process of a figure saw of failure detection: [process, report]. */
+type Watched = Array<[string, LinkWatchReport]>;
+
+interface AsyncResults {
+  runs: AsyncRun[];
+  /** Over every round of the figure, warm-up included. */
+  watch: Watched;
+}
+
+async function asyncPair(): Promise<AsyncResults> {
   const a = await fixture('a(async)', 'node-fixture.ts', nodeEnv('aa', HOSTS.asyncA, PORTS.asyncA, 'async'));
   const b = await fixture('b(async peer)', 'node-fixture.ts', nodeEnv('ab', HOSTS.asyncB, PORTS.asyncB, 'sync', [`${HOSTS.asyncA}:${PORTS.asyncA}`]));
   try {
@@ -288,6 +304,7 @@ async function asyncPair(): Promise<AsyncRun[]> {
     await b.call('waitPeers', { n: 1 });
     return await section('3. async replication throughput', async () => {
       const runs: AsyncRun[] = [];
+      await Promise.all([a.call('watch'), b.call('watch')]);
       for (const r of rounds()) {
         const n = SIZES.asyncN;
         const before = await cpuOf([a, b]);
@@ -305,7 +322,9 @@ async function asyncPair(): Promise<AsyncRun[]> {
         log(`  round ${r}: applied on peer ${fmtOps(run.appliedPerSec)} (a's puts ${fmtOps(run.localPerSec)}, peer's apply window ${fmtOps(run.peerWindowPerSec)})`);
         await sleep(200);
       }
-      return kept(runs);
+      const watch: Watched = [['a', await a.call<LinkWatchReport>('watch')], ['b', await b.call<LinkWatchReport>('watch')]];
+      log(`  failure detection during the figure: ${fmtWatch(watch)}`);
+      return { runs: kept(runs), watch };
     });
   } finally {
     await stopAll(a, b);
@@ -352,6 +371,8 @@ interface JoinCopy {
   values: JoinValues;
   fill: { seconds: number; size: number; heapMiB: number };
   runs: JoinRun[];
+  /** The seed and each joiner, from the joiner's spawn to its ready (warm-up included; its leave afterwards is not counted). */
+  watch: Watched;
 }
 
 async function joinCopy(values: JoinValues): Promise<JoinCopy> {
@@ -363,7 +384,9 @@ async function joinCopy(values: JoinValues): Promise<JoinCopy> {
     log(`  loaded in ${fmtS(fill.seconds)} (${fill.size} entries, heap ${fill.heapMiB.toFixed(0)} MiB)`);
     const runs = await section(`5. join copy of 1M sessions (${values})`, async () => {
       const runs: JoinRun[] = [];
+      const watch: Watched = [];
       for (const r of rounds(SIZES.copyRuns)) {
+        await seed.call('watch');
         const seedBefore = (await cpuOf([seed]))[0];
         const joiner = await fixture(`joiner ${r}`, 'node-fixture.ts', {
           ...nodeEnv(`j${r}`, HOSTS.joiner, PORTS.joiner, 'sync', [`${HOSTS.seed}:${PORTS.seed}`]),
@@ -372,19 +395,21 @@ async function joinCopy(values: JoinValues): Promise<JoinCopy> {
         });
         const hello = (await joiner.hello) as { initStart: number; readyAt: number; size: number; cpuInit: Cpu; cpuReady: Cpu };
         const seedAfter = (await cpuOf([seed]))[0];
+        const seen: Watched = [[`seed (joiner ${r})`, await seed.call<LinkWatchReport>('watch')], [`joiner ${r}`, await joiner.call<LinkWatchReport>('watch')]];
+        watch.push(...seen);
         const run = {
           joinerCpu: (hello.cpuReady.user + hello.cpuReady.system - hello.cpuInit.user - hello.cpuInit.system) / 1e6,
           seedCpu: (seedAfter.user + seedAfter.system - seedBefore.user - seedBefore.system) / 1e6,
           initToReady: (hello.readyAt - hello.initStart) / 1e9, spawnToReady: (hello.readyAt - joiner.spawnedAt) / 1e9, size: hello.size };
         runs.push(run);
-        log(`  round ${r}: init→ready ${fmtS(run.initToReady)}, spawn→ready ${fmtS(run.spawnToReady)}, ${run.size} entries`);
+        log(`  round ${r}: init→ready ${fmtS(run.initToReady)}, spawn→ready ${fmtS(run.spawnToReady)}, ${run.size} entries; ${fmtWatch(seen)}`);
         await joiner.stop();
         // The seed must see the joiner leave before the next one (same address) comes.
         while ((await seed.call<{ peers: string[] }>('status')).peers.length > 0) await sleep(20);
       }
-      return kept(runs);
+      return { runs: kept(runs), watch };
     });
-    return { values, fill, runs };
+    return { values, fill, ...runs };
   } finally {
     await seed.stop(30_000);
   }
@@ -517,7 +542,7 @@ function pkgVersion(name: string): string {
   }
 }
 
-function buildReport(pair: PairResults, asyncRuns: AsyncRun[] | undefined, lag1: number[][] | undefined, copied: JoinCopy[], mn: MnesiaResults | undefined): string {
+function buildReport(pair: PairResults, asyncResults: AsyncResults | undefined, lag1: number[][] | undefined, copied: JoinCopy[], mn: MnesiaResults | undefined): string {
   const head = ['figure', 'ours', 'anchor (same run)', 'ratio ours/anchor', 'target', 'met?'];
   const rows: string[][] = [];
   const notes: string[] = [];
@@ -555,6 +580,7 @@ function buildReport(pair: PairResults, asyncRuns: AsyncRun[] | undefined, lag1:
     notes.push(`2. per run — ours: ${list(pair.inflight.ours, fmtOps)}; Redis: ${list(pair.inflight.redis, fmtOps)}.`);
     notes.push(`2. CPU per operation (median of runs) — ours: ${fmtCpu(['writer a', 'peer b'], pair.inflight.cpuOurs)}; Redis: ${fmtCpu(['ioredis client', 'redis-server'], pair.inflight.cpuRedis)}.`);
   }
+  const asyncRuns = asyncResults?.runs;
   if (asyncRuns) {
     const applied = median(asyncRuns.map((r) => r.appliedPerSec));
     rows.push(['3. async writes applied on the peer', fmtOps(applied), '300k ops/s (absolute target)', fmtRatio(applied / 300_000), '≥ 300k ops/s', yes(applied >= 300_000)]);
@@ -565,6 +591,11 @@ function buildReport(pair: PairResults, asyncRuns: AsyncRun[] | undefined, lag1:
       const m = median(mt.map((r) => r.visible_on_b_per_s));
       rows.push(['3. (context) vs Mnesia async_dirty, 1 process, until all visible on b', fmtOps(applied), fmtOps(m), fmtRatio(applied / m), '—', '—']);
     }
+  }
+  if (asyncResults) {
+    const downs = unexpectedDowns(asyncResults.watch);
+    rows.push(['3. (failure detection) nodedown events in either process during figure 3', String(downs), 'none: a peer busy applying bursts is not dead', '—', '0', yes(downs === 0)]);
+    notes.push(`3. failure detection (default timing; every round, warm-up included) — ${fmtWatch(asyncResults.watch)}.`);
   }
   const mLag = mn?.lag && mn.lag.length > 0 ? { p50: median(mn.lag.map((l) => l.p50_us)), p99: median(mn.lag.map((l) => l.p99_us)) } : undefined;
   const mLagText = mLag ? `Mnesia async_dirty lag p99 ${fmtUs(mLag.p99)} (p50 ${fmtUs(mLag.p50)})` : '—';
@@ -595,6 +626,9 @@ function buildReport(pair: PairResults, asyncRuns: AsyncRun[] | undefined, lag1:
     } else {
       rows.push(['5. (context) opaque values on both sides: ours copies each session as its JSON text', fmtS(ours), anchor.text, fmtRatio(ours / anchor.seconds), '—', '—']);
     }
+    const downs = unexpectedDowns(join.watch);
+    rows.push([`5. (failure detection) nodedown events during the ${join.values} joins (seed and joiners)`, String(downs), 'a seed busy copying is not dead', '—', '0', yes(downs === 0)]);
+    notes.push(`5. failure detection during the ${join.values} joins (spawn → ready of each joiner, warm-up included) — ${fmtWatch(join.watch)}.`);
     notes.push(`5. per joiner (${join.values}) — init→ready: ${list(join.runs.map((r) => r.initToReady), fmtS)}; spawn→ready: ${list(join.runs.map((r) => r.spawnToReady), fmtS)}; entries on the joiner: ${join.runs.map((r) => r.size).join(', ')}; CPU of the joiner from init to ready: ${list(join.runs.map((r) => r.joinerCpu), fmtS)}; CPU of the seed while it served the copy: ${list(join.runs.map((r) => r.seedCpu), fmtS)}. Seed load: ${join.fill.size} entries in ${fmtS(join.fill.seconds)}, heap ${join.fill.heapMiB.toFixed(0)} MiB.`);
   }
   if (mn?.available && mn.writes) {
@@ -653,7 +687,7 @@ async function main(): Promise<void> {
   }
   const started = Date.now();
   let pair: PairResults = {};
-  let asyncRuns: AsyncRun[] | undefined;
+  let asyncRuns: AsyncResults | undefined;
   let lag1: number[][] | undefined;
   const copied: JoinCopy[] = [];
   let mn: MnesiaResults | undefined;
