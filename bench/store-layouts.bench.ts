@@ -16,7 +16,7 @@ import { systemClock } from '../libs/cluster-cache/src/store/clock';
 import { ExpiryIndex } from '../libs/cluster-cache/src/store/expiry-index';
 import { KeyIndex } from '../libs/cluster-cache/src/store/key-index';
 import type { EntryState } from '../libs/cluster-cache/src/store/entry';
-import { deepFreeze } from '../libs/cluster-cache/src/util/deep-freeze';
+import { settleValue as deepFreeze } from '../libs/cluster-cache/src/values/settle';
 import { frozenCopy } from '../libs/cluster-cache/src/util/frozen-copy';
 import { flat, fmtBytes, fmtOps, fmtRatio, fullGc, heapAfterGc, interleaved, log, median, nowNs, prng, shuffle, table, timeIt } from './util/harness';
 import { CREATED_AT, sessionKey, sessionKeys, sessionMetadata, sessionValue, sessionValues, SessionValue, token } from './util/session-data';

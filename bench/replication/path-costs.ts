@@ -18,7 +18,7 @@ import { systemClock } from '../../libs/cluster-cache/src/store/clock';
 import type { EntryState } from '../../libs/cluster-cache/src/store/entry';
 import { Store } from '../../libs/cluster-cache/src/store/store';
 import { decodeAckPayload, encodeAckFrame, MessageCodec } from '../../libs/cluster-cache/src/transport/frame-codec';
-import { deepFreeze } from '../../libs/cluster-cache/src/util/deep-freeze';
+import { settleValue as deepFreeze } from '../../libs/cluster-cache/src/values/settle';
 import { sessionKeys, sessionValues } from '../util/session-data';
 import { log, mdTable, median, nowNs, SESSION_TTL } from './common';
 

@@ -7,14 +7,16 @@
  *
  * Env: HEAL_NODE = JSON { name, host, port, extraNodes, unsplit, ackTimeout }.
  * The node is the library booted with ClusterCacheModule.forRoot in a Nest
- * testing module, RAM only, `writes: 'sync'`, timing heartbeatInterval 200 ms
- * and deadPeerTimeout 1000 ms, and `unsplit: { strategy: 'merge' }` unless
- * `unsplit` is false (then the bench calls `UnsplitService.heal()` itself).
+ * testing module, RAM only, `writes: 'sync'`, the default timing (heartbeatInterval
+ * 250 ms, deadPeerTimeout 1 s; ackTimeout from the spec if set), and
+ * `unsplit: { strategy: 'merge' }` unless `unsplit` is false (then the bench
+ * calls `UnsplitService.heal()` itself).
  *
  * Benchmark-only instrumentation, on this process's instances (nothing in the
  * library is changed): `ClusterNode.pull` / `call` / `callInParts` / `spread` and
  * `lock.tryWith` are wrapped to count the states a heal moves and to timestamp
- * its steps. Timestamps are `process.hrtime` (CLOCK_MONOTONIC), one clock for
+ * its steps; `nodedown` events, link closes and event-loop stalls are watched
+ * (bench/util/link-watch.ts). Timestamps are `process.hrtime` (CLOCK_MONOTONIC), one clock for
  * every process of the machine, so the bench compares them across processes.
  */
 import 'reflect-metadata';
@@ -28,7 +30,9 @@ import { ClusterCacheRuntime } from '../../libs/cluster-cache/src/cluster-cache.
 import type { ChunkHandler } from '../../libs/cluster-cache/src/replication/peer-calls';
 import type { EntryState } from '../../libs/cluster-cache/src/store/entry';
 import type { Table } from '../../libs/cluster-cache/src/store/table';
-import { sessionKeys, sessionValues } from '../util/session-data';
+import { LinkWatch } from '../util/link-watch';
+import { prng } from '../util/harness';
+import { sessionKey, sessionValues } from '../util/session-data';
 import { serve } from '../replication/common';
 
 interface NodeSpec {
@@ -70,7 +74,7 @@ async function main(): Promise<void> {
         ttl: SESSION_TTL,
         extraNodes: spec.extraNodes,
         joinTimeout: 30_000,
-        timing: { heartbeatInterval: 200, deadPeerTimeout: 1000, ...(spec.ackTimeout ? { ackTimeout: spec.ackTimeout } : {}) },
+        ...(spec.ackTimeout ? { timing: { ackTimeout: spec.ackTimeout } } : {}),
         ...(spec.unsplit ? { unsplit: { strategy: 'merge' as const } } : {}),
       }),
     ],
@@ -92,6 +96,7 @@ async function main(): Promise<void> {
   let mergedInstalled = 0;
   let mergeCalls = 0;
   cluster.events$.subscribe((event) => events.push({ t: nowNs(), event }));
+  const watch = new LinkWatch(runtime, cluster.events$);
 
   const pull = node.pull.bind(node);
   node.pull = (peer: string, tables: readonly string[], onChunk: ChunkHandler, keys?: Float64Array) => {
@@ -210,14 +215,19 @@ async function main(): Promise<void> {
       return table.size;
     },
 
-    /** Puts `n` keys of seed `seed`, `batch` per putMany (sync: applied on every linked peer when it resolves). */
+    /**
+     * Puts `n` keys of seed `seed`, `batch` per putMany (sync: applied on every linked peer when it resolves),
+     * one batch per event-loop turn: the keys are made as they go and a put with no peer to wait for resolves at
+     * once, so a loop of a million would otherwise block this node for seconds and its peer would take it for dead.
+     */
     async put({ seed, n, valueOffset, batch = 1000 }: { seed: number; n: number; valueOffset: number; batch?: number }) {
-      const keys = sessionKeys(n, seed);
+      const rand = prng(seed); // sessionKeys(n, seed), made batch by batch
       const start = nowNs();
       for (let i = 0; i < n; i += batch) {
         const entries: Array<[string, unknown]> = [];
-        for (let j = i; j < Math.min(n, i + batch); j++) entries.push([keys[j], VALUES[(j + valueOffset) % VALUES.length]]);
+        for (let j = i; j < Math.min(n, i + batch); j++) entries.push([sessionKey(rand), VALUES[(j + valueOffset) % VALUES.length]]);
         await cache.putMany(entries);
+        await new Promise((resolve) => setImmediate(resolve));
       }
       return { seconds: (nowNs() - start) / 1e9, size: table.size };
     },
@@ -289,6 +299,11 @@ async function main(): Promise<void> {
       const start = nowNs();
       const digest = cluster.digest();
       return { digest, ms: (nowNs() - start) / 1e6, end: nowNs(), size: table.size };
+    },
+
+    /** nodedowns, link closes and the longest event-loop stall since the last `watch`. */
+    watch({ reset = true }: { reset?: boolean }) {
+      return watch.report(reset);
     },
 
     async profStop({ file }: { file: string }) {

@@ -10,15 +10,19 @@
  *   --shapes=a,b     any of disjoint, conflict, control (default all three)
  *   --manual         nodes without the `unsplit` option; the bench calls UnsplitService.heal() itself
  *   --ack-timeout=MS the nodes' timing.ackTimeout (default: the library's, 5000)
+ *   --base=N         entries of the common base written before each split (default 100000); e.g.
+ *                    1000000 for a heal whose full-table scans (digests, key summaries) cover 1M entries
  *   --prof=DIR       one extra profiled heal per shape (after the timed runs, not in the tables): V8 CPU
  *                    profiles of both nodes (node:inspector, the sampler behind --cpu-prof) saved in DIR
  *                    and summarised over the heal window and over each step of the heal
  *   --json=FILE      every raw result as JSON
  *   --no-wait        do not wait for other processes on the machine to go quiet first
  *
+ * Env BENCH_CHILD_FLAGS: extra Node flags for both nodes (e.g. `--trace-gc`); BENCH_VERBOSE=1 shows their output.
+ *
  * Setup: two nodes, each the library in its own Node process (heal-node.ts),
  * on 127.0.81.1 (a) and 127.0.81.2 (b), `unsplit: { strategy: 'merge' }`,
- * heartbeatInterval 200 ms, deadPeerTimeout 1000 ms, sync writes, RAM only.
+ * the default timing (heartbeatInterval 250 ms, deadPeerTimeout 1 s), sync writes, RAM only.
  * Two processes rather than TestCluster's one: each side of a heal (digests,
  * streaming out, decoding and merging in) runs on its own core, as it does in
  * production, instead of both sides sharing one event loop.
@@ -36,6 +40,16 @@
  * reported as a separate column ("verified"). "quiet" is when the replicated
  * echo of healed states (see the report) has been acknowledged too.
  *
+ * Failure detection: every run also counts the `nodedown` events either node
+ * emits outside the split itself — while the base is written, and from the
+ * partition's removal until the echo is acknowledged — with the link close
+ * reasons and the longest event-loop stall of each process. Those are false
+ * alarms (a busy peer taken for a dead one); the report shows their number.
+ * Not counted: the bench's own forced full GCs (global.gc in `reset` between
+ * runs, and in `arm` while split), which with a 1M-entry base block a node for
+ * one to three seconds (logged when `reset`'s drops the link; the nodes relink
+ * before the run goes on).
+ *
  * The partition uses its own nftables table (not the library's
  * NftablesPartition table, which TestCluster deletes whole: specs running on
  * the machine at the same time would remove our cuts and we theirs); the
@@ -46,7 +60,8 @@ import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, release, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { Fixture, fmtRatio, log, mdTable, median, nowNs, portFree, ROOT, sleep } from '../replication/common';
+import { childNodeFlags, Fixture, fmtRatio, log, mdTable, median, nowNs, portFree, ROOT, sleep } from '../replication/common';
+import { fmtWatch, LinkWatchReport, unexpectedDowns } from '../util/link-watch';
 import { NoiseMeter } from '../replication/procs';
 import type { Step } from './heal-node';
 import { loadProfile, renderSummary, summariseWindow } from './prof-window';
@@ -65,7 +80,7 @@ const PROF = opt('prof') || undefined;
 const JSON_OUT = opt('json') || undefined;
 const NO_WAIT = opt('no-wait') !== undefined;
 const TARGET_MS = 1000;
-const BASE = 100_000;
+const BASE = Number(opt('base') ?? 100_000);
 
 /** The divergent writes of a run, made on each side while split. */
 interface Shape {
@@ -125,7 +140,7 @@ async function startNode(label: 'a' | 'b', profileFlags: string[] = []): Promise
     unsplit: !MANUAL,
     ackTimeout: ACK_TIMEOUT,
   };
-  const child = spawn(process.execPath, ['--expose-gc', ...profileFlags, '-r', '@swc-node/register', join(__dirname, 'heal-node.ts')], {
+  const child = spawn(process.execPath, ['--expose-gc', ...childNodeFlags, ...profileFlags, '-r', '@swc-node/register', join(__dirname, 'heal-node.ts')], {
     cwd: ROOT,
     env: { ...process.env, NO_COLOR: '1', HEAL_NODE: JSON.stringify(spec) },
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
@@ -217,14 +232,27 @@ export interface RunResult {
   othersPct: number;
   /** Profile summary (markdown), profiled runs only. */
   prof?: string;
+  /** nodedown events outside the split (base written; partition removed → quiet): false alarms. */
+  falseDowns: number;
+  /** What each node saw of failure detection in those two windows. */
+  watch: Array<[string, LinkWatchReport]>;
 }
 
 async function runOnce(a: Fixture, b: Fixture, shape: Shape, round: number, warmup: boolean, noise: NoiseMeter, profile = false): Promise<RunResult> {
+  const watched = () => Promise.all([a.call<LinkWatchReport>('watch'), b.call<LinkWatchReport>('watch')]);
+  await watched();
   await Promise.all([a.call('reset'), b.call('reset')]);
+  // reset forces a full GC (global.gc, not V8's incremental marking): with a 1M-entry heap it blocks
+  // for a second or more, which may drop the link — the bench's doing, not counted; the nodes relink first.
+  const [resetA, resetB] = await watched();
+  if (unexpectedDowns([['a', resetA], ['b', resetB]]) > 0) log(`  reset (forced GC) dropped the link, not counted: ${fmtWatch([['a', resetA], ['b', resetB]])}`);
+  await Promise.all([a.call('waitPeers', { n: 1 }), b.call('waitPeers', { n: 1 })]);
+  await watched();
   const base = await a.call<{ seconds: number; size: number }>('put', { seed: 1, n: BASE, valueOffset: 0 });
   const bStatus = await b.call<{ size: number }>('status');
   if (bStatus.size !== BASE) throw new Error(`base not replicated: b holds ${bStatus.size}`);
-  log(`  base ${BASE} written on a in ${base.seconds.toFixed(2)} s (replicated to b); splitting`);
+  const [baseA, baseB] = await watched();
+  log(`  base ${BASE} written on a in ${base.seconds.toFixed(2)} s (replicated to b); ${fmtWatch([['a', baseA], ['b', baseB]])}; splitting`);
 
   partition.cut(HOSTS.a, HOSTS.b);
   await Promise.all([a.call('waitPeers', { n: 0 }), b.call('waitPeers', { n: 0 })]);
@@ -236,6 +264,7 @@ async function runOnce(a: Fixture, b: Fixture, shape: Shape, round: number, warm
 
   noise.section();
   await Promise.all([a.call('arm', { profile }), b.call('arm', { profile })]);
+  await watched(); // not counted: the split's own nodedowns, and arm's forced full GC
   const unsplitAt = nowNs();
   partition.heal();
 
@@ -264,6 +293,8 @@ async function runOnce(a: Fixture, b: Fixture, shape: Shape, round: number, warm
   }
   const [qa, qb] = await Promise.all([a.call<Quiet>('waitQuiet'), b.call<Quiet>('waitQuiet')]);
   const { othersPct } = noise.section();
+  const [healWatchA, healWatchB] = await watched();
+  const watch: Array<[string, LinkWatchReport]> = [['a (base)', baseA], ['b (base)', baseB], ['a (heal)', healWatchA], ['b (heal)', healWatchB]];
   const tHealed = (side: HealSide) => side.events.find((e) => e.event.type === 'healed')!.t;
   let prof: string | undefined;
   if (profile && PROF) {
@@ -314,13 +345,16 @@ async function runOnce(a: Fixture, b: Fixture, shape: Shape, round: number, warm
     stepsB: healB.steps.map((s) => ({ what: s.what, startMs: ms(s.start - t0), ms: s.end === undefined ? NaN : ms(s.end - s.start), n: s.n })),
     othersPct,
     prof,
+    falseDowns: unexpectedDowns(watch),
+    watch,
   };
   if (!digestsEqual) throw new Error(`digests differ after the heal (${shape.name}, round ${round})`);
   log(
     `  ${warmup ? 'warm-up' : `run ${round}`}: heal ${result.healMs.toFixed(0)} ms (a ${result.healedAMs.toFixed(0)}, b ${result.healedBMs.toFixed(0)}), verified ${result.verifiedMs.toFixed(0)} ms, quiet ${result.quietMs.toFixed(0)} ms; ` +
       `reconnect ${result.reconnectMs.toFixed(0)} ms; ${result.differing}/${result.buckets} buckets differ; pulled b→a ${result.pulledBA}, a→b ${result.pulledAB}; changed ${result.changed}; echo ${result.echo}; ` +
       `cpu a ${result.cpuA.toFixed(0)} ms b ${result.cpuB.toFixed(0)} ms; others ${othersPct.toFixed(0)} %` +
-      (result.healFailed > 0 ? `; ${result.healFailed} heal_failed` : ''),
+      (result.healFailed > 0 ? `; ${result.healFailed} heal_failed` : '') +
+      `; heal window: ${fmtWatch([['a', healWatchA], ['b', healWatchB]])}`,
   );
   return result;
 }
@@ -498,7 +532,15 @@ function report(results: RunResult[], machine: string[]): string {
       '',
     );
   }
-  out.push('## Every run', '', mdTable(['shape', 'round', 'heal ms', 'verified ms', 'quiet ms', 'reconnect ms', 'differing buckets', 'pulled', 'others %'], results.map((r) => [r.shape, r.warmup ? `${r.round} (warm-up)` : String(r.round), f0(r.healMs), f0(r.verifiedMs), f0(r.quietMs), f0(r.reconnectMs), `${r.differing}/${r.buckets}`, k(r.pulledBA + r.pulledAB), f0(r.othersPct)])), '');
+  out.push('## Every run', '', mdTable(['shape', 'round', 'heal ms', 'verified ms', 'quiet ms', 'reconnect ms', 'differing buckets', 'pulled', 'others %', 'false nodedowns', 'longest stall a / b ms'], results.map((r) => [r.shape, r.warmup ? `${r.round} (warm-up)` : String(r.round), f0(r.healMs), f0(r.verifiedMs), f0(r.quietMs), f0(r.reconnectMs), `${r.differing}/${r.buckets}`, k(r.pulledBA + r.pulledAB), f0(r.othersPct), String(r.falseDowns), `${f0(Math.max(r.watch[0][1].loopMaxMs, r.watch[2][1].loopMaxMs))} / ${f0(Math.max(r.watch[1][1].loopMaxMs, r.watch[3][1].loopMaxMs))}`])), '');
+  const falseDowns = results.reduce((n, r) => n + r.falseDowns, 0);
+  const detail = results.filter((r) => r.falseDowns > 0).map((r) => `${r.shape} round ${r.round}: ${fmtWatch(r.watch)}`);
+  out.push(
+    '## Failure detection',
+    '',
+    `nodedown events outside the splits (base writes, and partition removed → quiet), every run and warm-up included: **${falseDowns}**` + (detail.length > 0 ? `\n\n${detail.map((d) => `- ${d}`).join('\n')}` : '') + '.',
+    '',
+  );
   return out.join('\n');
 }
 
@@ -562,7 +604,7 @@ async function main(): Promise<void> {
 
   const machine = [
     `${cpus().length} vCPU ${cpus()[0]?.model ?? '?'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB RAM, Linux ${release()}, Node ${process.version}`,
-    `two node processes (a ${NAMES.a}, b ${NAMES.b}), heartbeatInterval 200 ms, deadPeerTimeout 1000 ms, ackTimeout ${ACK_TIMEOUT ?? 'default (5000)'} ms, sync writes, RAM only, ${MANUAL ? 'no unsplit option: heal() called by the bench' : "unsplit: { strategy: 'merge' }"}`,
+    `two node processes (a ${NAMES.a}, b ${NAMES.b}), common base ${BASE} entries, default heartbeatInterval (250 ms) and deadPeerTimeout (1 s), ackTimeout ${ACK_TIMEOUT ?? 'default (5000)'} ms, sync writes, RAM only, ${MANUAL ? 'no unsplit option: heal() called by the bench' : "unsplit: { strategy: 'merge' }"}`,
     `session values ~203 B JSON (bench/util/session-data.ts), keys "session:"+uuid (44 B), TTL 30 min`,
     codeVersion,
     `wall time of the whole run ${((Date.now() - started) / 1000).toFixed(0)} s; /proc/loadavg at the end: ${load}`,

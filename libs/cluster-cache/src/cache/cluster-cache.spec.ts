@@ -1,6 +1,7 @@
 import { InvalidArgumentError } from '../errors/cluster-cache.error';
 import { ANY } from '../store/key';
 import { localCache } from './testing/local-cache';
+import { heldEncoding } from '../values/held-encodings';
 import { MAX_VALUE_BYTES } from './write-plan';
 
 const MIN = 60_000;
@@ -120,12 +121,33 @@ describe('ClusterCache', () => {
     expect((cache.get('fits') as { a: string }).a).toHaveLength(MAX_VALUE_BYTES / 2);
     const tooLarge = cache.put('huge', { a: big, b: big, c: 'z'.repeat(1000) });
     await expect(tooLarge).rejects.toThrow(InvalidArgumentError);
-    await expect(tooLarge).rejects.toThrow(new RegExp(`value for key "huge" is \\d+ bytes encoded; values are limited to ${MAX_VALUE_BYTES} bytes`));
+    await expect(tooLarge).rejects.toThrow(new RegExp(`value for key "huge" is (at least )?\\d+ bytes encoded; values are limited to ${MAX_VALUE_BYTES} bytes`));
     await expect(cache.putMany([['small', 1], ['huge', 'é'.repeat(MAX_VALUE_BYTES / 2 + 1)]])).rejects.toThrow(/limited to/);
     expect(cache.get('huge')).toBeUndefined();
     expect(cache.get('small')).toBeUndefined();
     await cache.put('after', 'small values are not measured'); // the character count starts afresh per value
     expect(cache.get('after')).toBe('small values are not measured');
+  });
+
+  it('measures a value exactly when its bound is above the limit: many small numbers fit, 3M floats do not; the encoding is let go after the write', async () => {
+    const { cache } = localCache({ ttl: MIN });
+    await cache.put('small numbers', Array.from({ length: 1_200_000 }, (_, i) => i % 100)); // bound 19 MB, 1.2 MB encoded
+    expect((cache.get('small numbers') as number[]).length).toBe(1_200_000);
+    expect(heldEncoding(cache.get('small numbers'))).toBeUndefined();
+    const floats = cache.put('floats', Array.from({ length: 3_000_000 }, (_, i) => i + 0.5));
+    await expect(floats).rejects.toThrow(`the value for key "floats" is 27000005 bytes encoded; values are limited to ${MAX_VALUE_BYTES} bytes`);
+    await expect(cache.put('bytes', new Uint8Array(20 * 1024 * 1024))).rejects.toThrow(/"bytes" is at least 20971521 bytes encoded/);
+  });
+
+  it('hands out a Uint8Array or Date value as a fresh copy on every read, by scalar or array key and from all()', async () => {
+    const { cache } = localCache({ ttl: MIN });
+    await cache.putMany([['bytes', new Uint8Array([1])], [['at', 1], new Date(5)]]);
+    for (let i = 0; i < 3; i++) (cache.get('bytes') as Uint8Array)[0] = 9; // the fast path never holds it
+    (cache.get(['at', 1]) as Date).setTime(0);
+    (cache.all(['at', ANY])[0][1] as Date).setTime(0);
+    expect(cache.get('bytes')).toEqual(new Uint8Array([1]));
+    expect(cache.all(ANY)).toEqual([['bytes', new Uint8Array([1])]]);
+    expect(cache.get(['at', 1])).toEqual(new Date(5));
   });
 
   it('writes putMany atomically: nothing at all when one element is invalid', async () => {

@@ -8,7 +8,9 @@ import type { NamespaceObserver } from '../store/namespace-observer';
 import type { NamespaceStore } from '../store/namespace-store';
 import type { Table } from '../store/table';
 import type { WriteOp } from '../store/write-op';
-import { checkedKey, checkedPattern, checkedTtl, expiryOf, plannedPut, planWrite } from './write-plan';
+import { releaseEncoding } from '../values/held-encodings';
+import { readValue } from '../values/leaves';
+import { checkedKey, checkedPattern, checkedTtl, expiryOf, plannedPut, planWrite, releasePlanned } from './write-plan';
 
 /** How long a tombstone of a key this node never had is kept, when the namespace has no TTL. */
 const ORPHAN_TOMBSTONE_MS = 60_000;
@@ -18,9 +20,11 @@ const ORPHAN_TOMBSTONE_MS = 60_000;
  * of the cluster when the table is (Pow's `Store.Base`).
  *
  * The mesh backend's `CacheStore`. Reads are local and synchronous; writes
- * resolve when every connected node has applied them (`writes: 'sync'`, the default). Values are copied and deeply
- * frozen on the way in, so a value handed out cannot change behind the cache's
- * back. Expired entries are never returned, even before they are swept.
+ * resolve when every connected node has applied them (`writes: 'sync'`, the default). Values are checked and
+ * copied on the way in (values/value-copy.ts: deeply frozen, a Uint8Array or
+ * Date handed out as a fresh copy on every read), so a value handed out
+ * cannot change behind the cache's back, and every node holds the same value.
+ * Expired entries are never returned, even before they are swept.
  *
  * @example
  * await cache.put(['user', 42], { name: 'Ada' }, { ttl: 60_000 });
@@ -58,16 +62,18 @@ export class ClusterCache<V = unknown> extends CacheStore<V> {
 
   /** The value under `key`, or `undefined` if there is none or it expired. */
   get(key: CacheKey): V | undefined {
-    if (typeof key === 'object') return this.valueOf(this.store.current(checkedKey(key)), this.clock.now());
+    if (typeof key === 'object') return readValue(this.valueOf(this.store.current(checkedKey(key)), this.clock.now()));
     const now = this.clock.now();
     // Surely live (see LiveValues): no need to load the state.
     const fast = this.store.live.get(key, now);
     if (fast !== undefined) return fast as V;
     const state = this.store.scalars.get(key);
     const value = this.valueOf(state, now);
-    // Read once, read again: the next read of the key takes the fast path.
-    if (value !== undefined) this.store.live.fill(key, state!, now);
-    return value;
+    if (value === undefined) return undefined;
+    const read = readValue(value);
+    // Read once, read again: the next read of the key takes the fast path (not a Uint8Array or Date, copied on every read).
+    if (read === value) this.store.live.fill(key, state!, now);
+    return read;
   }
 
   private valueOf(state: EntryState | undefined, now: number): V | undefined {
@@ -96,7 +102,12 @@ export class ClusterCache<V = unknown> extends CacheStore<V> {
     try {
       const now = this.clock.now();
       const put = plannedPut(key, value, expiryOf(options, { namespace: this.namespaceName, ttl: this.ttl, now }));
-      return this.engine.write(this.table, [{ ns: this.namespaceName, key: put.key, value: put.value, expiresAt: put.expiresAt }]);
+      try {
+        return this.engine.write(this.table, [{ ns: this.namespaceName, key: put.key, value: put.value, expiresAt: put.expiresAt }]);
+      } finally {
+        // The disk copy and the replication took the value's encoding, if the put held one.
+        releaseEncoding(put.value);
+      }
     } catch (error) {
       return Promise.reject(error);
     }
@@ -114,7 +125,11 @@ export class ClusterCache<V = unknown> extends CacheStore<V> {
       const ops: WriteOp[] = puts.map(({ key, value, expiresAt }) => ({ ns, key, value, expiresAt }));
       const keepUntil = now + (this.ttl ?? ORPHAN_TOMBSTONE_MS);
       for (const key of deletes) ops.push({ ns, key, delete: true, keepUntil });
-      return this.engine.write(this.table, ops);
+      try {
+        return this.engine.write(this.table, ops);
+      } finally {
+        releasePlanned(puts);
+      }
     } catch (error) {
       return Promise.reject(error);
     }
@@ -127,7 +142,7 @@ export class ClusterCache<V = unknown> extends CacheStore<V> {
    * fixed leading elements walks an index instead of scanning the namespace.
    */
   all(pattern: KeyPattern): Array<[NormalKey, V]> {
-    return this.table.match(this.namespaceName, checkedPattern(pattern)).map((s: EntryState) => [s.key, s.value as V]);
+    return this.table.match(this.namespaceName, checkedPattern(pattern)).map((s: EntryState) => [s.key, readValue(s.value as V)]);
   }
 
   /**

@@ -1,20 +1,19 @@
-import { pack } from 'msgpackr';
 import type { PutOptions, WriteChanges } from '../contract/cache-store';
 import { InvalidArgumentError } from '../errors/cluster-cache.error';
 import { messages } from '../errors/messages';
 import { CacheKey, KeyPattern, keyProblem, NormalKey, normalizeKey, PatternPart, patternParts, patternProblem } from '../store/key';
-import { TRANSPORT_DEFAULTS } from '../transport/transport.constants';
-import { frozenCopy, takeCopiedChars } from '../util/frozen-copy';
+import { holdEncoding, releaseEncoding } from '../values/held-encodings';
+import { encodeValue } from '../values/value-codec';
+import { copyValue, upperSizeBound, ValueError, ValueTooLargeError } from '../values/value-copy';
+import { MAX_VALUE_BYTES } from '../values/value-limits';
+
+export { MAX_VALUE_BYTES };
 
 /**
- * The largest value a put accepts, encoded: every node must be able to send
- * it to the others in one frame (with its key and the message around it), and
- * every backend accepts the same values.
- * @publicApi
+ * A validated put: normalised key, the value as the store holds it (see
+ * values/value-copy.ts), absolute expiry. A large value's encoding is held
+ * until {@link releasePlanned} (see values/held-encodings.ts).
  */
-export const MAX_VALUE_BYTES = TRANSPORT_DEFAULTS.maxFrameBytes - 64 * 1024;
-
-/** A validated put: normalised key, frozen copy of the value, absolute expiry. */
 export interface PlannedPut {
   readonly key: NormalKey;
   readonly value: unknown;
@@ -44,12 +43,17 @@ export interface WriteContext {
 export function planWrite(changes: WriteChanges<unknown>, options: PutOptions | undefined, context: WriteContext): WritePlan {
   const puts: PlannedPut[] = [];
   let shared: number | undefined;
-  for (const [key, value, own] of changes.put ?? []) {
-    puts.push(plannedPut(key, value, own === undefined ? (shared ??= expiryOf(options, context)) : expiryOf(own, context)));
+  try {
+    for (const [key, value, own] of changes.put ?? []) {
+      puts.push(plannedPut(key, value, own === undefined ? (shared ??= expiryOf(options, context)) : expiryOf(own, context)));
+    }
+    const deletes = (changes.delete ?? []).map(checkedKey);
+    if (puts.length === 0 && deletes.length === 0) throw new InvalidArgumentError(messages.emptyBatch('write'));
+    return { puts, deletes };
+  } catch (error) {
+    releasePlanned(puts);
+    throw error;
   }
-  const deletes = (changes.delete ?? []).map(checkedKey);
-  if (puts.length === 0 && deletes.length === 0) throw new InvalidArgumentError(messages.emptyBatch('write'));
-  return { puts, deletes };
 }
 
 /**
@@ -104,19 +108,36 @@ export function expiryOf(options: PutOptions | undefined, context: WriteContext)
   return expiresAt;
 }
 
+/**
+ * Releases the encodings the puts of a plan hold (see values/held-encodings.ts):
+ * call it once the write was handed to the engine (or Redis).
+ */
+export function releasePlanned(puts: readonly PlannedPut[]): void {
+  for (const put of puts) releaseEncoding(put.value);
+}
+
+/**
+ * The value a put stores: checked against the value model and copied (see
+ * values/value-copy.ts), and its encoded size checked against
+ * MAX_VALUE_BYTES. The copy counts what bounds the encoding; only a value
+ * whose bound exceeds the limit is encoded to measure it exactly, and that
+ * encoding is held for the disk copy and the replication (or Redis) to reuse.
+ * @throws InvalidArgumentError naming the key.
+ */
 function frozenValue(key: CacheKey, value: unknown): unknown {
   if (value === undefined) throw new InvalidArgumentError(messages.undefinedValue(key));
   let copy: unknown;
-  takeCopiedChars();
   try {
-    copy = frozenCopy(value);
+    copy = copyValue(value, MAX_VALUE_BYTES);
   } catch (error) {
-    throw new InvalidArgumentError(messages.unclonableValue(key, (error as Error).message));
+    if (error instanceof ValueTooLargeError) throw new InvalidArgumentError(messages.valueTooLarge(key, error.bytes, MAX_VALUE_BYTES, true));
+    if (error instanceof ValueError) throw new InvalidArgumentError(messages.unclonableValue(key, error.message));
+    throw error;
   }
-  // Only values with much text can be too large; those few are measured exactly.
-  if (takeCopiedChars() > MAX_VALUE_BYTES / 4) {
-    const bytes = pack(copy).length;
-    if (bytes > MAX_VALUE_BYTES) throw new InvalidArgumentError(messages.valueTooLarge(key, bytes, MAX_VALUE_BYTES));
+  if (upperSizeBound() > MAX_VALUE_BYTES) {
+    const bytes = encodeValue(copy);
+    if (bytes.length > MAX_VALUE_BYTES) throw new InvalidArgumentError(messages.valueTooLarge(key, bytes.length, MAX_VALUE_BYTES));
+    if (typeof copy === 'object' && copy !== null) holdEncoding(copy, bytes);
   }
   return copy;
 }

@@ -8,8 +8,8 @@ export const messages = {
   badPattern: (problem: string, pattern: unknown) => `invalid pattern ${describe(pattern)}: ${problem}`,
   undefinedValue: (key: unknown) => `cannot store undefined under key ${describe(key)} (use delete to remove a key)`,
   unclonableValue: (key: unknown, reason: string) => `the value for key ${describe(key)} cannot be stored: ${reason}`,
-  valueTooLarge: (key: unknown, bytes: number, max: number) =>
-    `the value for key ${describe(key)} is ${bytes} bytes encoded; values are limited to ${max} bytes (one cluster frame)`,
+  valueTooLarge: (key: unknown, bytes: number, max: number, atLeast = false) =>
+    `the value for key ${describe(key)} is ${atLeast ? 'at least ' : ''}${bytes} bytes encoded; values are limited to ${max} bytes (one cluster frame)`,
   emptyBatch: (method: string) => `${method} needs at least one element`,
   noCluster: () => 'this node runs alone: set the `cookie` option to form a cluster (no cookie, no cluster)',
   noClusterOnRedis: () => 'with backend "redis" the app nodes form no cluster of their own: Redis holds the data',

@@ -2,6 +2,9 @@ import { pack } from 'msgpackr';
 import type { EntryState } from '../store/entry';
 import { encodeStoredKey } from './key-codec';
 import { StateCodec } from './state-codec';
+import { holdEncoding, releaseEncoding } from '../values/held-encodings';
+import { encodeValue } from '../values/value-codec';
+import { copyValue } from '../values/value-copy';
 
 const live: EntryState = {
   ns: 'credentials',
@@ -29,12 +32,27 @@ describe('StateCodec', () => {
     expect(roundTrip(tombstone)).toEqual(tombstone);
   });
 
-  it('freezes the decoded value all the way down', () => {
-    const value = roundTrip(live).value as { user: { roles: string[] }; at: Date };
+  it('settles the decoded value: frozen all the way down, binaries as Uint8Array, a Date or binary read as a copy', () => {
+    const value = roundTrip(live).value as { user: { roles: string[] }; at: Date; raw: Uint8Array };
     expect(Object.isFrozen(value)).toBe(true);
     expect(Object.isFrozen(value.user)).toBe(true);
     expect(Object.isFrozen(value.user.roles)).toBe(true);
-    expect(Object.isFrozen(value.at)).toBe(true);
+    expect(value.raw.constructor).toBe(Uint8Array);
+    value.at.setTime(0);
+    value.raw[0] = 0;
+    expect(value).toEqual({ user: { id: 1, roles: ['admin'] }, at: new Date(5), raw: new Uint8Array(Buffer.from('hi')) });
+  });
+
+  it('writes the encoding a put holds without encoding the value again, byte for byte as it would', () => {
+    const value = copyValue({ text: 'x'.repeat(1000), at: new Date(5) });
+    const state = { ...live, value };
+    const fresh = codec.encode(state);
+    holdEncoding(value, encodeValue(value));
+    try {
+      expect(codec.encode(state)).toEqual(fresh);
+    } finally {
+      releaseEncoding(value);
+    }
   });
 
   it('refuses a value MessagePack cannot encode', () => {

@@ -1,6 +1,7 @@
-import { Packr, Unpackr } from 'msgpackr';
 import { EntryState, isTombstone } from '../store/entry';
-import { deepFreeze } from '../util/deep-freeze';
+import { heldEncoding } from '../values/held-encodings';
+import { settleValue } from '../values/settle';
+import { encodeValue, encodeWithTail, unpackRecord } from '../values/value-codec';
 import { decodeStoredKey, encodeStoredKey } from './key-codec';
 import { recordChecksum } from './record-checksum';
 
@@ -35,26 +36,27 @@ const HEADER = 5;
  * checksum; `decode` reads them only when told the table may hold such
  * records (`strict: false`).
  *
- * Plain MessagePack without msgpackr records: every value decodes on its own,
- * with no shared structure table that could be lost or damaged.
+ * The payload is in the value codec (values/value-codec.ts): plain
+ * MessagePack without msgpackr records, so every value decodes on its own,
+ * with no shared structure table that could be lost or damaged, and binary
+ * data is copied out of LMDB's reused buffers. It is the encoding a put
+ * measures and Redis stores; a value whose put still holds its encoding (a
+ * large one) is not encoded again. Decoded values are settled as every stored
+ * value is (values/settle.ts).
  */
 export class StateCodec {
-  private readonly packr = new Packr({ useRecords: false });
-  // copyBuffers: LMDB hands out buffers it reuses, so binary data must be copied out.
-  private readonly unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, copyBuffers: true });
-
   /**
    * @throws Error saying why the state cannot be stored.
    */
   encode(state: EntryState): StoredState {
     const key = encodeStoredKey(state.ns, state.key);
     if (!Number.isFinite(state.version)) throw new Error(`its version ${state.version} is not a finite number`);
-    const record = isTombstone(state)
-      ? [state.expiresAt, state.seen, state.origin, TOMBSTONE]
-      : [state.expiresAt, state.seen, state.origin, LIVE, state.value];
+    const held = heldEncoding(state.value);
     let payload: Buffer;
     try {
-      payload = this.packr.pack(record);
+      if (isTombstone(state)) payload = encodeValue([state.expiresAt, state.seen, state.origin, TOMBSTONE]);
+      else if (held === undefined) payload = encodeValue([state.expiresAt, state.seen, state.origin, LIVE, state.value]);
+      else payload = encodeWithTail([state.expiresAt, state.seen, state.origin, LIVE], held);
     } catch (error) {
       throw new Error(`its value cannot be encoded as MessagePack (${error instanceof Error ? error.message : String(error)})`);
     }
@@ -86,7 +88,7 @@ export class StateCodec {
       payload = value;
     }
     const { ns, key: normalKey } = decodeStoredKey(key);
-    const record: unknown = this.unpackr.unpack(payload);
+    const record: unknown = unpackRecord(payload);
     if (!Array.isArray(record) || (record.length !== 4 && record.length !== 5)) throw new Error('its value is not a state record');
     const [expiresAt, seen, origin, kind] = record as unknown[];
     if (typeof expiresAt !== 'number' || typeof seen !== 'number' || typeof origin !== 'string') {
@@ -98,7 +100,7 @@ export class StateCodec {
     return {
       ns,
       key: normalKey,
-      value: kind === LIVE ? deepFreeze(record[4]) : undefined,
+      value: kind === LIVE ? settleValue(record[4]) : undefined,
       expiresAt,
       version,
       seen,

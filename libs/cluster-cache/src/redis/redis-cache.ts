@@ -1,6 +1,6 @@
 import { CacheStore } from '../contract/cache-store';
 import type { NamespaceOptions, PutOptions, WriteChanges } from '../contract/cache-store';
-import { checkedKey, checkedPattern, checkedTtl, planWrite } from '../cache/write-plan';
+import { checkedKey, checkedPattern, checkedTtl, planWrite, releasePlanned } from '../cache/write-plan';
 import { decodeKeyElements } from '../persistence/key-codec';
 import type { Clock } from '../store/clock';
 import { ANY, compareKeys, KeyPart } from '../store/key';
@@ -133,6 +133,7 @@ export class RedisCache<V = unknown> extends CacheStore<V> {
       keys.push(Buffer.concat([this.keys.entryPrefix, member]));
       args.push(member, packValue(value), ttl);
     }
+    releasePlanned(puts); // packValue took the encodings the puts held
     for (const key of deletes) {
       const member = this.keys.member(key);
       keys.push(Buffer.concat([this.keys.entryPrefix, member]));

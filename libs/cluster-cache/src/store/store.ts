@@ -3,7 +3,7 @@ import { EntryState, isTombstone } from './entry';
 import { HybridLogicalClock } from './hlc';
 import { Table, TableMode } from './table';
 import { isDelete, WriteOp } from './write-op';
-import { deepFreeze } from '../util/deep-freeze';
+import { settleValue } from '../values/settle';
 
 /**
  * Every table of this node, the node's hybrid logical clock, and the two ways
@@ -71,7 +71,10 @@ export class Store {
   /**
    * Offers states from another node (replication, a join copy, a heal) and
    * advances the clock past their versions. The values of those that win are
-   * deeply frozen (values handed out must not change); losers cost nothing more.
+   * settled: deeply frozen, binaries as Uint8Array, mutable leaves as copying
+   * getters (values handed out must not change; see values/settle.ts); losers
+   * cost nothing more. A value that is itself a binary was settled by the
+   * decoder already (values/wire-value.ts).
    * @returns the states that won and were installed.
    */
   merge(table: Table, states: readonly EntryState[]): EntryState[] {
@@ -80,7 +83,7 @@ export class Store {
     for (const state of states) {
       this.hlc.observe(state.version);
       if (table.offer(state, now)) {
-        deepFreeze(state.value);
+        settleValue(state.value);
         installed.push(state);
       }
     }

@@ -5,16 +5,20 @@
  * separate property array (+32 B for an 8-field session value).
  *
  * Strings, numbers, booleans, `null` and `undefined` are taken as they are, in
- * line (a call per field cost more than the rest of the copy); the strings'
- * lengths are added up and reported once through `countChars`. Every other
- * field (objects, and what is not data: `copyField` rejects it) goes through
- * `copyField` with `depth`.
+ * line (a call per field cost more than the rest of the copy), with the two
+ * checks the value model needs of them: `-0` becomes `0` (MessagePack has no
+ * negative zero) and a string that is not well-formed UTF-16 (a lone
+ * surrogate, which UTF-8 cannot hold) goes to `copyField`, which refuses it.
+ * The size of the object is reported once through `count`: the characters of
+ * its keys and string fields, and its slots (each key and each field; see
+ * value-copy.ts). Every other field (objects, and what is not data:
+ * `copyField` rejects it) goes through `copyField` with `depth`.
  */
 export type LiteralFactory = (
   source: Record<string, unknown>,
   copyField: (value: unknown, depth: number) => unknown,
   depth: number,
-  countChars: (chars: number) => void,
+  count: (chars: number, slots: number) => void,
 ) => Record<string, unknown>;
 
 /** Most key lists compiled; past that, callers fall back to their generic path. */
@@ -33,8 +37,10 @@ const factories = new Map<string, Compiled | undefined>();
 /**
  * A factory for objects with exactly these own keys (in `Object.keys` order),
  * compiled once per key list; `undefined` when it cannot be made (a
- * `__proto__` key, which a literal would turn into the prototype; code
- * generation disabled; more than MAX_KEYS keys; MAX_FACTORIES key lists made).
+ * `__proto__` key, which a literal would turn into the prototype; a key that
+ * is not well-formed UTF-16; code generation disabled; more than MAX_KEYS
+ * keys; MAX_FACTORIES key lists made). Callers fall back to a generic copy,
+ * which also refuses what the value model refuses.
  */
 export function literalFactory(keys: readonly string[]): LiteralFactory | undefined {
   if (keys.length > MAX_KEYS) return undefined;
@@ -64,18 +70,27 @@ function sameKeys(known: readonly string[], keys: readonly string[]): boolean {
 }
 
 function compile(keys: readonly string[]): Compiled | undefined {
-  if (keys.includes('__proto__')) return undefined;
+  if (keys.includes('__proto__') || !keys.every(isWellFormed)) return undefined;
+  let keyChars = 0;
+  for (const key of keys) keyChars += key.length;
   const reads = keys.map(
     (key, i) =>
       `let v${i} = s[${JSON.stringify(key)}];\n` +
-      `if (typeof v${i} === 'string') n += v${i}.length;\n` +
+      `if (typeof v${i} === 'string') { n += v${i}.length; if (!v${i}.isWellFormed()) v${i} = c(v${i}, d); }\n` +
+      `else if (v${i} === 0) v${i} = 0;\n` +
       `else if (typeof v${i} === 'object' ? v${i} !== null : typeof v${i} !== 'number' && typeof v${i} !== 'boolean' && v${i} !== undefined) v${i} = c(v${i}, d);`,
   );
   const fields = keys.map((key, i) => `${JSON.stringify(key)}: v${i}`).join(', ');
-  const body = `let n = 0;\n${reads.join('\n')}\nt(n);\nreturn { ${fields} };`;
+  // Slots: a key and a field per key (the object's own slot is its holder's).
+  const body = `let n = ${keyChars};\n${reads.join('\n')}\nt(n, ${2 * keys.length});\nreturn { ${fields} };`;
   try {
     return { keys: [...keys], make: new Function('s', 'c', 'd', 't', body) as LiteralFactory };
   } catch {
     return undefined; // e.g. --disallow-code-generation-from-strings
   }
+}
+
+/** Whether a string is well-formed UTF-16 (no lone surrogate): `String.prototype.isWellFormed` (ES2024, Node 20). */
+export function isWellFormed(text: string): boolean {
+  return (text as string & { isWellFormed(): boolean }).isWellFormed();
 }
