@@ -1,9 +1,11 @@
 import type { EntryState } from '../store/entry';
+import { fromWire, toWire } from '../values/wire-value';
 
 /**
  * States as one flat array, `STATE_FIELDS` values per state:
  * `ns, key, value, expiresAt, version, seen, origin` (`value` undefined for a
- * tombstone; msgpackr keeps undefined apart from null). Replicated writes and
+ * tombstone; msgpackr keeps undefined apart from null; a binary `value` is the
+ * value's bytes, see values/wire-value.ts). Replicated writes and
  * copies send states by the million: one array per write batch or copy chunk
  * costs neither side an object per state, and msgpackr encodes and decodes a
  * flat array faster than records or tuples. A state whose `ns` or `origin`
@@ -29,7 +31,7 @@ export function putFlat(flat: FlatStates, index: number, state: EntryState, prev
   const at = index * STATE_FIELDS;
   flat[at] = previous !== undefined && previous.ns === state.ns ? null : state.ns;
   flat[at + 1] = state.key;
-  flat[at + 2] = state.value;
+  flat[at + 2] = toWire(state.value);
   flat[at + 3] = state.expiresAt;
   flat[at + 4] = state.version;
   flat[at + 5] = state.seen;
@@ -55,7 +57,8 @@ export function splitFlat(flat: FlatStates): [FlatStates, FlatStates] {
 
 /**
  * The states of a flat array from a peer. Array keys are frozen, as every
- * stored key is; values are frozen only if they win a merge (`Store.merge`).
+ * stored key is; values sent as bytes are decoded, and values are settled
+ * (frozen) only if they win a merge (`Store.merge`).
  * Runs of equal namespaces and origins share one string.
  * @throws Error when the array is not whole states.
  */
@@ -73,7 +76,7 @@ export function fromFlat(flat: FlatStates): EntryState[] {
     states[i] = {
       ns,
       key: typeof key === 'object' ? Object.freeze(key) : key,
-      value: flat[at + 2],
+      value: fromWire(flat[at + 2]),
       expiresAt: flat[at + 3] as number,
       version: flat[at + 4] as number,
       seen: flat[at + 5] as number,

@@ -44,9 +44,23 @@ describe('splitMessage', () => {
     expect(parts.flatMap((p) => fromFlat((p as { states: unknown[] }).states))).toEqual(states);
   });
 
-  it('cannot split one state or another kind of message', () => {
-    expect(splitMessage({ t: 'write', id: 1, batches: [['t', flat([state(0)])]] })).toBeUndefined();
-    expect(splitMessage({ t: 'copy-chunk', id: 1, table: 't', states: flat([state(0)]) })).toBeUndefined();
+  it('sends one state with its value in line as the bytes of that value, then cannot make it smaller', () => {
+    const write: WriteMessage = { t: 'write', id: 1, batches: [['t', flat([state(0)])]], more: 1 };
+    const [bytes, ...rest] = splitMessage(write) as WriteMessage[];
+    expect(rest).toEqual([]);
+    expect(bytes).toMatchObject({ t: 'write', id: 1, more: 1 });
+    expect(bytes.batches[0][1][2]).toBeInstanceOf(Uint8Array);
+    expect(fromFlat(bytes.batches[0][1])).toEqual([state(0)]);
+    expect(write.batches[0][1][2]).toEqual({ i: 0 }); // the message sent to other peers is left alone
+    expect(splitMessage(bytes)).toBeUndefined();
+    const [chunk] = splitMessage({ t: 'copy-chunk', id: 1, table: 't', states: flat([state(0)]) }) as Array<{ states: unknown[] }>;
+    expect(fromFlat(chunk.states)).toEqual([state(0)]);
+    expect(splitMessage(chunk as ReplicationMessage)).toBeUndefined();
+    const tombstone = { ...state(0), value: undefined };
+    expect(splitMessage({ t: 'copy-chunk', id: 1, table: 't', states: flat([tombstone]) })).toBeUndefined();
+  });
+
+  it('cannot split another kind of message', () => {
     expect(splitMessage({ t: 'copy-end', id: 1 })).toBeUndefined();
   });
 });

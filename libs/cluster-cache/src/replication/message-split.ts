@@ -1,15 +1,22 @@
+import { asWireBytes } from '../values/wire-value';
 import { FlatStates, splitFlat, STATE_FIELDS } from './flat-states';
 import type { ReplicationMessage, WriteBatch, WriteMessage } from './messages';
 
 /**
- * Two messages that carry, in order, what `message` carries: for a write or a
+ * Messages that carry, in order, what `message` carries: for a write or a
  * copy chunk whose encoding is larger than a frame (many large values in one
- * batch). `undefined` when it cannot be split: another kind of message, or a
- * single state (a put refuses values that large, see write-plan.ts).
+ * batch). Two halves; or, for a single state whose value went in line, that
+ * state with its value as its bytes (values/wire-value.ts: a put measured
+ * those, so they fit a frame, where msgpackr's records in line may not).
+ * `undefined` when it cannot be made smaller: another kind of message, or a
+ * single state already sent as bytes.
  */
-export function splitMessage(message: ReplicationMessage): [ReplicationMessage, ReplicationMessage] | undefined {
+export function splitMessage(message: ReplicationMessage): ReplicationMessage[] | undefined {
   if (message.t === 'copy-chunk') {
-    if (message.states.length <= STATE_FIELDS) return undefined;
+    if (message.states.length <= STATE_FIELDS) {
+      const states = valueAsBytes(message.states);
+      return states === undefined ? undefined : [{ ...message, states }];
+    }
     const [first, second] = splitFlat(message.states);
     return [
       { ...message, states: first },
@@ -17,24 +24,37 @@ export function splitMessage(message: ReplicationMessage): [ReplicationMessage, 
     ];
   }
   if (message.t === 'write') {
-    const halves = splitBatches(message.batches);
-    if (halves === undefined) return undefined;
+    const parts = splitBatches(message.batches);
+    if (parts === undefined) return undefined;
+    if (parts.length === 1) return [{ ...message, batches: parts[0] }];
     // Only the last part is acknowledged: the writer's promise waits for all of them.
-    const first: WriteMessage = { t: 'write', id: message.id, batches: halves[0], more: 1 };
-    const second: WriteMessage = { t: 'write', id: message.id, batches: halves[1] };
+    const first: WriteMessage = { t: 'write', id: message.id, batches: parts[0], more: 1 };
+    const second: WriteMessage = { t: 'write', id: message.id, batches: parts[1] };
     if (message.more === 1) second.more = 1;
     return [first, second];
   }
   return undefined;
 }
 
-function splitBatches(batches: WriteBatch[]): [WriteBatch[], WriteBatch[]] | undefined {
+function splitBatches(batches: WriteBatch[]): WriteBatch[][] | undefined {
   if (batches.length > 1) {
     const at = batches.length >> 1;
     return [batches.slice(0, at), batches.slice(at)];
   }
   const [table, flat] = batches[0];
-  if (flat.length <= STATE_FIELDS) return undefined;
+  if (flat.length <= STATE_FIELDS) {
+    const single = valueAsBytes(flat);
+    return single === undefined ? undefined : [[[table, single]]];
+  }
   const [first, second]: FlatStates[] = splitFlat(flat);
   return [[[table, first]], [[table, second]]];
+}
+
+/** A one-state flat array with its value as bytes; undefined if it is already (or a tombstone). */
+function valueAsBytes(flat: FlatStates): FlatStates | undefined {
+  const bytes = asWireBytes(flat[2]);
+  if (bytes === undefined) return undefined;
+  const copy = flat.slice();
+  copy[2] = bytes;
+  return copy;
 }
