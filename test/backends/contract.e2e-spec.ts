@@ -6,6 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { ANY, CacheStore, InvalidArgumentError, IssuedSession, SessionRevokedError } from '@app/cluster-cache';
+import { readProblems, REFUSED_CASES, VALUE_CASES } from '@app/cluster-cache/values/testing/value-set';
 import { waitFor } from '../utils/wait-for';
 import { BackendUnderTest, startMesh, startRedisClusterBackend, startSingleRedis } from './backends';
 
@@ -131,6 +132,41 @@ describe.each(backends)('the cache and session contract on %s', (_, start) => {
       await reader;
       expect([...seen].every((n) => n === 0 || n === 50)).toBe(true);
       expect(await ns('b').get(['moved', 1])).toBe('here');
+    });
+  });
+
+  describe('values (the same allowed types on every backend)', () => {
+    it('gives back every allowed value on the other node exactly: frozen, binaries as Uint8Array, Uint8Array and Date as copies', async () => {
+      for (const c of VALUE_CASES) await ns('a').put(['value', c.name], c.input() as never);
+      await ns('b').putMany(VALUE_CASES.map((c): [string[], never] => [['again', c.name], c.input() as never]));
+      const problems: string[] = [];
+      for (const c of VALUE_CASES) {
+        for (const [node, prefix] of [['b', 'value'], ['a', 'again']] as const) {
+          for (const problem of await readProblems(() => ns(node).get([prefix, c.name]), (c.expected ?? c.input)())) problems.push(`${c.name} (${prefix} on ${node}): ${problem}`);
+        }
+      }
+      expect(problems).toEqual([]);
+      const found = await ns('b').all(['value', 'a Date']);
+      expect(found).toEqual([[['value', 'a Date'], new Date(1_700_000_000_123)]]);
+    }, 60_000);
+
+    it('refuses at the put, naming the key, a value that cannot be encoded or is larger than MAX_VALUE_BYTES', async () => {
+      for (const c of REFUSED_CASES) {
+        const put = ns('a').put(['refused', c.name], c.input() as never);
+        await expect(put).rejects.toBeInstanceOf(InvalidArgumentError);
+        await expect(put).rejects.toThrow(`the value for key ["refused","${c.name}"]`);
+        await expect(put).rejects.toThrow(c.message);
+        expect(await ns('b').get(['refused', c.name])).toBeUndefined();
+      }
+      await expect(ns('a').putMany([['fine', 1], ['cyclic', REFUSED_CASES[0].input() as never]])).rejects.toThrow(/cyclic/);
+      expect(await ns('b').get('fine')).toBeUndefined();
+    }, 60_000);
+
+    it('gives back session metadata with a Date and bytes exactly, as copies', async () => {
+      const metadata = { signedInAt: new Date(1_700_000_000_000), device: new Uint8Array([1, 2, 3]), tags: ['a'] };
+      const { token } = await backend.a.sessions.create(`user-${randomUUID()}`, metadata);
+      const problems = await readProblems(async () => (await backend.b.sessions.get(token))?.metadata, metadata);
+      expect(problems).toEqual([]);
     });
   });
 
