@@ -8,9 +8,16 @@
  * app's clock never decides when something expires in Redis.
  */
 
-/** Redis's own clock in ms, read once per script: the expiry index is scored and trimmed by it. */
+/**
+ * Redis's own clock in ms, read once per script: the expiry index is scored
+ * and trimmed by it. `due(ttl)` is an index score for a key that expires in
+ * `ttl` ms: the whole second after its expiry, plus one (so 1–2 s late). A key
+ * rewritten within the same second keeps its score, which spares Redis moving
+ * it in the sorted set; the index holds an expired key at most 2 s longer.
+ */
 const NOW = `local t = redis.call('TIME')
-local now = t[1] * 1000 + math.floor(t[2] / 1000)`;
+local now = t[1] * 1000 + math.floor(t[2] / 1000)
+local function due(ttl) return (t[1] + 2 + math.floor(ttl / 1000)) * 1000 end`;
 
 /** Drops up to N expired members from both indexes; `limit` a Lua expression. */
 const trim = (limit: string) => `local expired = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, ${limit})
@@ -22,6 +29,7 @@ end`;
 /**
  * KEYS: index, expiry index, then one entry key per change.
  * ARGV: number of puts P; P × (member, value, ttl in ms); then one member per delete.
+ * (Six Redis calls for one put: TIME, SET, two ZADDs, the trim's ZRANGEBYSCORE, PEXPIRETIME.)
  *
  * Also drops a few expired members from the indexes (the sweep does the rest,
  * see `NamespaceSweeper`), and keeps the indexes' own TTL past their longest
@@ -38,7 +46,7 @@ for i = 3, #KEYS do
     local ttl = tonumber(ARGV[a + 2])
     redis.call('SET', KEYS[i], ARGV[a + 1], 'PX', ttl)
     redis.call('ZADD', KEYS[1], 0, ARGV[a])
-    redis.call('ZADD', KEYS[2], now + ttl, ARGV[a])
+    redis.call('ZADD', KEYS[2], due(ttl), ARGV[a])
     if ttl > longest then longest = ttl end
     a = a + 3
   else

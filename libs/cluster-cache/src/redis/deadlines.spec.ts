@@ -4,12 +4,12 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('Deadlines', () => {
   it('fails a call that gets no answer at its own deadline, counted from its start', async () => {
-    const deadlines = new Deadlines(50);
-    const failedAt: number[] = [];
     const start = Date.now();
-    deadlines.add(() => failedAt.push(Date.now() - start));
+    const failedAt: number[] = [];
+    const deadlines = new Deadlines(50, () => failedAt.push(Date.now() - start));
+    deadlines.add(() => undefined);
     await sleep(20);
-    deadlines.add(() => failedAt.push(Date.now() - start));
+    deadlines.add(() => undefined);
     await sleep(80);
     expect(failedAt).toHaveLength(2);
     expect(failedAt[0]).toBeGreaterThanOrEqual(48);
@@ -19,8 +19,8 @@ describe('Deadlines', () => {
   });
 
   it('does not fail an answered call, and says whether the answer came in time', async () => {
-    const deadlines = new Deadlines(30);
     const failed = jest.fn();
+    const deadlines = new Deadlines(30, (reject) => reject(new Error('late')));
     const answered = deadlines.add(failed);
     const late = deadlines.add(failed);
     expect(deadlines.settle(answered)).toBe(true);
@@ -32,8 +32,8 @@ describe('Deadlines', () => {
   });
 
   it('lets answers come out of order', async () => {
-    const deadlines = new Deadlines(30);
     const failed = jest.fn();
+    const deadlines = new Deadlines(30, (reject) => reject(new Error('late')));
     const calls = Array.from({ length: 5 }, () => deadlines.add(failed));
     for (const i of [3, 1, 4, 0]) deadlines.settle(calls[i]);
     expect(deadlines.pending).toBe(1);
@@ -43,20 +43,21 @@ describe('Deadlines', () => {
   });
 
   it('keeps no settled call around under in-order answers', () => {
-    const deadlines = new Deadlines(1_000);
+    const deadlines = new Deadlines(1_000, () => undefined);
     for (let i = 0; i < 10_000; i++) deadlines.settle(deadlines.add(() => undefined));
     expect((deadlines as unknown as { queue: unknown[] }).queue).toHaveLength(0);
-    deadlines.failAll();
+    deadlines.failAll(new Error('closed'));
   });
 
   it('fails every pending call on failAll', () => {
-    const deadlines = new Deadlines(1_000);
+    const deadlines = new Deadlines(1_000, () => undefined);
     const failed = jest.fn();
     const answered = deadlines.add(failed);
     deadlines.add(failed);
     deadlines.add(failed);
     deadlines.settle(answered);
-    deadlines.failAll();
-    expect(failed).toHaveBeenCalledTimes(2);
+    const closed = new Error('closed');
+    deadlines.failAll(closed);
+    expect(failed.mock.calls).toEqual([[closed], [closed]]);
   });
 });

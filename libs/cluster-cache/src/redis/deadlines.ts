@@ -7,7 +7,8 @@ export class Deadline {
   constructor(
     /** `performance.now()` at which the call fails. */
     readonly at: number,
-    readonly fail: () => void,
+    /** Rejects the call's promise. */
+    readonly reject: (error: Error) => void,
   ) {}
 }
 
@@ -30,11 +31,13 @@ export class Deadlines {
   constructor(
     /** How long a call may take, in ms. */
     readonly timeout: number,
+    /** Fails a call whose deadline passed: given the call's `reject`. */
+    private readonly expired: (reject: (error: Error) => void) => void,
   ) {}
 
-  /** Starts the deadline of a call; `fail` runs if it is not settled by then. */
-  add(fail: () => void): Deadline {
-    const deadline = new Deadline(performance.now() + this.timeout, fail);
+  /** Starts the deadline of a call; `expired(reject)` runs if it is not settled by then. */
+  add(reject: (error: Error) => void): Deadline {
+    const deadline = new Deadline(performance.now() + this.timeout, reject);
     this.queue.push(deadline);
     if (this.timer === undefined) this.arm(this.timeout);
     return deadline;
@@ -55,8 +58,8 @@ export class Deadlines {
     return n;
   }
 
-  /** Fails every pending call now (on close). */
-  failAll(): void {
+  /** Fails every pending call now, with `error` (on close). */
+  failAll(error: Error): void {
     clearTimeout(this.timer);
     this.timer = undefined;
     const queue = this.queue;
@@ -67,7 +70,7 @@ export class Deadlines {
       const deadline = queue[i];
       if (deadline.settled) continue;
       deadline.settled = true;
-      deadline.fail();
+      deadline.reject(error);
     }
   }
 
@@ -107,6 +110,6 @@ export class Deadlines {
     }
     this.dropSettled();
     if (this.head < this.queue.length) this.arm(this.queue[this.head].at - now);
-    for (const deadline of expired) deadline.fail();
+    for (const deadline of expired) this.expired(deadline.reject);
   }
 }

@@ -19,8 +19,8 @@ export const SWEEP_NAMESPACES = 64;
  * indexes are empty is forgotten until it is written again.
  *
  * So an index holds its live entries plus those expired in the last
- * `SWEEP_INTERVAL` (more only past `SWEEP_BATCH` expiries per second and
- * namespace). Should every app stop, the indexes still go: they carry a Redis
+ * `SWEEP_INTERVAL` and the 1–2 s its scores are rounded up by (see `WRITE`;
+ * more only past `SWEEP_BATCH` expiries per second and namespace). Should every app stop, the indexes still go: they carry a Redis
  * TTL past their longest entry (see `WRITE`).
  */
 export class NamespaceSweeper {

@@ -147,8 +147,11 @@ export class RedisConnection {
   ) {
     const ioredis = loadIoredis();
     this.ReplyError = ioredis.ReplyError;
-    this.deadlines = new Deadlines(options.commandTimeout);
     this.timeoutReason = `no answer within ${options.commandTimeout} ms (redis.commandTimeout)`;
+    this.deadlines = new Deadlines(options.commandTimeout, (reject) => {
+      reject(new BackendUnavailableError(this.address, this.timeoutReason));
+      this.probeSoon();
+    });
     // No ioredis commandTimeout: the deadlines above replace it (they also cover a call waiting in an auto-pipeline).
     const common = {
       connectTimeout: options.connectTimeout,
@@ -290,10 +293,7 @@ export class RedisConnection {
       return Promise.reject(this.translate(error));
     }
     return new Promise<T>((resolve, reject) => {
-      const deadline = this.deadlines.add(() => {
-        reject(new BackendUnavailableError(this.address, this.timeoutReason));
-        this.probeSoon();
-      });
+      const deadline = this.deadlines.add(reject);
       sent.then(
         (value) => {
           this.inFlight--;
@@ -354,7 +354,7 @@ export class RedisConnection {
     } catch {
       this.client.disconnect();
     }
-    this.deadlines.failAll();
+    this.deadlines.failAll(new BackendUnavailableError(this.address, 'the connection was closed'));
   }
 
   // ---------- health ----------

@@ -234,7 +234,18 @@ function session<M>(handle: string, stored: Buffer): Session<M> {
     handle,
     userId: JSON.parse(stored.toString('utf8', afterCreated + 1, nul)) as UserId,
     metadata: unpackValue<M>(stored.subarray(nul + 1)),
-    createdAt: Number(stored.toString('latin1', afterExpiry + 1, afterCreated)),
-    expiresAt: Number(stored.toString('latin1', 1, afterExpiry)),
+    createdAt: numberAt(stored, afterExpiry + 1, afterCreated),
+    expiresAt: numberAt(stored, 1, afterExpiry),
   };
+}
+
+/** The number written in `bytes[from, to)`: digits read in place (no string), anything else by Number. */
+function numberAt(bytes: Buffer, from: number, to: number): number {
+  let n = 0;
+  for (let i = from; i < to; i++) {
+    const digit = bytes[i] - 0x30;
+    if (digit < 0 || digit > 9) return Number(bytes.toString('latin1', from, to));
+    n = n * 10 + digit;
+  }
+  return n;
 }
