@@ -28,6 +28,22 @@ describe('FrameSealer and FrameOpener', () => {
     expect(onWire(sealer.seal(message)).includes('signed in')).toBe(false);
   });
 
+  it('round-trip frames sealed and opened with ciphers made ahead while idle, and without', async () => {
+    const { sealer, opener } = direction();
+    const idle = () => new Promise((resolve) => setImmediate(resolve));
+    const sent: Buffer[] = [];
+    for (let i = 0; i < 6; i++) {
+      sent.push(onWire(sealer.seal(encodeFrame(FrameKind.Message, Buffer.from(`frame ${i}`)))));
+      if (i % 2 === 1) await idle(); // frames 2 and 4 use a cipher made ahead; the others one made on the spot
+    }
+    const opened: string[] = [];
+    for (const payload of sent) {
+      opened.push(opener.open(payload).toString());
+      await idle();
+    }
+    expect(opened).toEqual([0, 1, 2, 3, 4, 5].map((i) => `frame ${i}`));
+  });
+
   it('seal AES-256-GCM with the frame number as nonce and the header as associated data', () => {
     const { key, sealer } = direction();
     sealer.seal(message); // frame 0

@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, createSecretKey, type KeyObject } from 'node:crypto';
+import { type CipherGCM, createCipheriv, createDecipheriv, createSecretKey, type DecipherGCM, type KeyObject } from 'node:crypto';
 import { FRAME_HEADER_BYTES, FRAME_OVERHEAD_BYTES } from './frame-codec';
 import { transportMessages } from './transport.messages';
 import { TransportError } from './transport.error';
@@ -38,12 +38,19 @@ export type FrameProtection = 'encrypted' | 'authenticated';
  * nonce         4 zero bytes | u64 frame number (big-endian)
  * AAD           u32 length | u8 kind          (authenticated only: | body)
  * ```
+ *
+ * Making a cipher object costs several times what sealing a session-sized
+ * frame with it does (node:crypto sets up an OpenSSL context per object). The
+ * next frame's number is known, so its cipher is made ahead, once the event
+ * loop is idle (`setImmediate`): a sync write waiting for its ack pays only
+ * for the sealing on its way out and the opening of the ack.
  */
-abstract class FrameDirection {
-  /** Frames sealed or opened so far; the next one's number. */
-  protected frames = 0;
+abstract class FrameDirection<C> {
+  /** Frames sealed or opened so far: the next one's number. */
+  private frames = 0;
+  private prepared?: { number: number; cipher: C };
+  private preparing = false;
   protected readonly key: KeyObject;
-  private readonly nonce = Buffer.alloc(NONCE_BYTES);
 
   constructor(
     key: Buffer,
@@ -52,17 +59,44 @@ abstract class FrameDirection {
     this.key = createSecretKey(key);
   }
 
-  /** The nonce of the next frame (a view, reused: the cipher copies it). */
-  protected nextNonce(): Buffer {
-    const n = this.frames++;
-    this.nonce.writeUInt32BE(Math.floor(n / 2 ** 32), 4);
-    this.nonce.writeUInt32BE(n >>> 0, 8);
-    return this.nonce;
+  /** Makes the cipher of the frame whose nonce is `nonce`. */
+  protected abstract create(nonce: Buffer): C;
+
+  /** The number of the next frame and its cipher (the one made ahead, if any). */
+  protected next(): { number: number; cipher: C } {
+    const number = this.frames++;
+    const prepared = this.prepared;
+    this.prepared = undefined;
+    const cipher = prepared?.number === number ? prepared.cipher : this.create(nonceOf(number));
+    this.prepareSoon();
+    return { number, cipher };
+  }
+
+  private prepareSoon(): void {
+    if (this.preparing) return;
+    this.preparing = true;
+    setImmediate(() => {
+      this.preparing = false;
+      const number = this.frames;
+      if (this.prepared?.number !== number) this.prepared = { number, cipher: this.create(nonceOf(number)) };
+    }).unref();
   }
 }
 
+/** The nonce of frame `number`: 4 zero bytes, then the number as a u64 (big-endian). */
+function nonceOf(number: number): Buffer {
+  const nonce = Buffer.alloc(NONCE_BYTES);
+  nonce.writeUInt32BE(Math.floor(number / 2 ** 32), 4);
+  nonce.writeUInt32BE(number >>> 0, 8);
+  return nonce;
+}
+
 /** Seals the frames one side sends on a link. */
-export class FrameSealer extends FrameDirection {
+export class FrameSealer extends FrameDirection<CipherGCM> {
+  protected create(nonce: Buffer): CipherGCM {
+    return createCipheriv(FRAME_CIPHER, this.key, nonce, { authTagLength: FRAME_TAG_BYTES });
+  }
+
   /**
    * Seals a complete frame (header, kind byte, body) and returns the parts of
    * the sealed frame, to be written in order. `frame` is not changed, so one
@@ -74,7 +108,7 @@ export class FrameSealer extends FrameDirection {
     header.writeUInt32BE(frame.length - FRAME_HEADER_BYTES + FRAME_TAG_BYTES, 0);
     header[FRAME_HEADER_BYTES] = frame[FRAME_HEADER_BYTES];
     const body = frame.subarray(FRAME_OVERHEAD_BYTES);
-    const cipher = createCipheriv(FRAME_CIPHER, this.key, this.nextNonce(), { authTagLength: FRAME_TAG_BYTES });
+    const { cipher } = this.next();
     cipher.setAAD(header);
     if (this.protection === 'authenticated') {
       cipher.setAAD(body);
@@ -88,8 +122,12 @@ export class FrameSealer extends FrameDirection {
 }
 
 /** Opens the frames one side receives on a link. */
-export class FrameOpener extends FrameDirection {
+export class FrameOpener extends FrameDirection<DecipherGCM> {
   private readonly header = Buffer.alloc(FRAME_OVERHEAD_BYTES);
+
+  protected create(nonce: Buffer): DecipherGCM {
+    return createDecipheriv(FRAME_CIPHER, this.key, nonce, { authTagLength: FRAME_TAG_BYTES });
+  }
 
   /**
    * Checks a sealed payload (kind byte, body, tag; the decoder took the length
@@ -100,13 +138,12 @@ export class FrameOpener extends FrameDirection {
    * (replayed, reordered, or one before it was dropped). The link must close.
    */
   open(payload: Buffer): Buffer {
-    const number = this.frames;
+    const { number, cipher: decipher } = this.next();
     if (payload.length < 1 + FRAME_TAG_BYTES) {
       throw new TransportError('frame-auth-failed', transportMessages.frameTooShortToOpen(number, payload.length));
     }
     this.header.writeUInt32BE(payload.length, 0);
     this.header[FRAME_HEADER_BYTES] = payload[0];
-    const decipher = createDecipheriv(FRAME_CIPHER, this.key, this.nextNonce(), { authTagLength: FRAME_TAG_BYTES });
     decipher.setAAD(this.header);
     decipher.setAuthTag(payload.subarray(payload.length - FRAME_TAG_BYTES));
     const body = payload.subarray(1, payload.length - FRAME_TAG_BYTES);
