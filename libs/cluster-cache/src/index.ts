@@ -38,12 +38,14 @@ export type {
   UnsplitOptions,
   SessionOptionsConfig,
   TimingOptions,
+  ConnectionLimitOptions,
   TableOptions,
   RedisBackendOptions,
 } from './options/cluster-cache-options.interface';
 export { ClusterCacheError, InvalidOptionError, InvalidArgumentError, BackendUnavailableError } from './errors/cluster-cache.error';
 export { PersistenceError } from './persistence/persistence.error';
 export type { TransportTlsOptions } from './transport/transport-options.interface';
+export type { TransportStats } from './transport/transport-stats.interface';
 export { TransportError } from './transport/transport.error';
 export type { TransportErrorCode } from './transport/transport.error';
 export { MAX_KEY_BYTES } from './store/key';

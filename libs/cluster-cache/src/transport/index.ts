@@ -14,3 +14,4 @@ export { TransportError, type TransportErrorCode } from './transport.error';
 export type { Transport } from './transport.interface';
 export type { TransportLogger } from './transport-logger.interface';
 export type { TransportOptions, TransportTlsOptions } from './transport-options.interface';
+export type { TransportStats } from './transport-stats.interface';
