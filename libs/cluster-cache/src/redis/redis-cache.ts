@@ -120,27 +120,27 @@ export class RedisCache<V = unknown> extends CacheStore<V> {
    * Cluster. Each put's expiry goes to Redis as a TTL (its `expiresAt` minus
    * the app's now), so a skewed app clock neither loses nor shortens it.
    */
-  async write(changes: WriteChanges<V>, options?: PutOptions): Promise<void> {
-    const now = this.clockNow();
-    const { puts, deletes } = planWrite(changes, options, { namespace: this.namespaceName, ttl: this.ttl, now });
-    const keys: Array<string | Buffer> = [this.keys.index, this.keys.expiry];
-    const args: Array<string | Buffer | number> = [puts.length];
+  write(changes: WriteChanges<V>, options?: PutOptions): Promise<void> {
+    const args: Array<string | Buffer | number> = [this.keys.entryPrefix];
     let shortest = Infinity;
-    for (const { key, value, expiresAt } of puts) {
-      const member = this.keys.member(key);
-      const ttl = Math.max(1, Math.ceil(expiresAt - now));
-      if (ttl < shortest) shortest = ttl;
-      keys.push(Buffer.concat([this.keys.entryPrefix, member]));
-      args.push(member, packValue(value), ttl);
+    try {
+      const now = this.clockNow();
+      const { puts, deletes } = planWrite(changes, options, { namespace: this.namespaceName, ttl: this.ttl, now });
+      args.push(puts.length);
+      for (const { key, value, expiresAt } of puts) {
+        const ttl = Math.max(1, Math.ceil(expiresAt - now));
+        if (ttl < shortest) shortest = ttl;
+        args.push(this.keys.member(key), packValue(value), ttl);
+      }
+      releasePlanned(puts); // packValue took the encodings the puts held
+      for (const key of deletes) args.push(this.keys.member(key));
+    } catch (error) {
+      return Promise.reject(error as Error);
     }
-    releasePlanned(puts); // packValue took the encodings the puts held
-    for (const key of deletes) {
-      const member = this.keys.member(key);
-      keys.push(Buffer.concat([this.keys.entryPrefix, member]));
-      args.push(member);
-    }
-    await this.table.writeScript(keys, args);
-    if (puts.length > 0) this.table.sweeper.wrote(this.keys, shortest);
+    // No async function: one promise fewer per write.
+    return this.table.writeScript([this.keys.index, this.keys.expiry], args).then(() => {
+      if (shortest !== Infinity) this.table.sweeper.wrote(this.keys, shortest);
+    });
   }
 
   namespace<T = unknown>(name: string, options: NamespaceOptions = {}): RedisCache<T> {

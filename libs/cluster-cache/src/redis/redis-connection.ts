@@ -275,8 +275,9 @@ export class RedisConnection {
    * at once if Redis cannot serve `key` now, and at its deadline if no answer
    * came; other failures come out as this library's errors.
    * @param key the (first) key the command touches: on a Cluster, its slot decides whether it can be served.
+   * @param retry given the error of `send`, another attempt within the same deadline, or undefined for none.
    */
-  call<T>(key: string | Buffer, send: (client: Client) => Promise<T>): Promise<T> {
+  call<T>(key: string | Buffer, send: (client: Client) => Promise<T>, retry?: (client: Client, error: unknown) => Promise<T> | undefined): Promise<T> {
     if (this.state !== 'up') {
       const refusal = this.refusal(key);
       if (refusal !== undefined) return Promise.reject(new BackendUnavailableError(this.address, refusal));
@@ -294,18 +295,25 @@ export class RedisConnection {
     }
     return new Promise<T>((resolve, reject) => {
       const deadline = this.deadlines.add(reject);
-      sent.then(
-        (value) => {
-          this.inFlight--;
-          if (this.deadlines.settle(deadline)) resolve(value);
-        },
-        (error: unknown) => {
-          this.inFlight--;
-          const translated = this.translate(error);
-          if (translated instanceof BackendUnavailableError) this.probeSoon();
-          if (this.deadlines.settle(deadline)) reject(translated);
-        },
-      );
+      const answered = (value: T) => {
+        this.inFlight--;
+        if (this.deadlines.settle(deadline)) resolve(value);
+      };
+      const failed = (error: unknown) => {
+        this.inFlight--;
+        const translated = this.translate(error);
+        if (translated instanceof BackendUnavailableError) this.probeSoon();
+        if (this.deadlines.settle(deadline)) reject(translated);
+      };
+      if (retry === undefined) {
+        sent.then(answered, failed);
+        return;
+      }
+      sent.then(answered, (error: unknown) => {
+        const again = deadline.settled ? undefined : retry(client, error);
+        if (again === undefined) failed(error);
+        else again.then(answered, failed);
+      });
     });
   }
 
@@ -322,14 +330,15 @@ export class RedisConnection {
     const sha = createHash('sha1').update(lua).digest('hex');
     const evalsha = binary ? 'evalshaBuffer' : 'evalsha';
     const evalFull = binary ? 'evalBuffer' : 'eval';
+    type Commands = Record<string, (...a: unknown[]) => Promise<unknown>>;
     const call: ScriptCall = (keys, args) =>
-      this.call(keys[0], (client) => {
-        const commands = client as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>;
-        return commands[evalsha](sha, keys.length, ...keys, ...args).catch((error: unknown) => {
-          if (!(error instanceof this.ReplyError && (error as Error).message.startsWith('NOSCRIPT'))) throw error;
-          return commands[evalFull](lua, keys.length, ...keys, ...args);
-        });
-      });
+      this.call(
+        keys[0],
+        (client) => (client as unknown as Commands)[evalsha](sha, keys.length, ...keys, ...args),
+        // Redis restarted (or flushed its scripts): EVAL sends the script, and caches it again.
+        (client, error) =>
+          error instanceof this.ReplyError && (error as Error).message.startsWith('NOSCRIPT') ? (client as unknown as Commands)[evalFull](lua, keys.length, ...keys, ...args) : undefined,
+      );
     this.scripts.set(name, call);
     return call;
   }
