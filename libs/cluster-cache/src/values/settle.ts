@@ -1,4 +1,4 @@
-import { leavesToGetters } from './leaves';
+import { leavesToGetters, noteLeafValue } from './leaves';
 
 /**
  * A decoded value (from a peer, the disk copy or Redis) made into what the
@@ -14,8 +14,15 @@ import { leavesToGetters } from './leaves';
  */
 export function settleValue<T>(value: T): T {
   if (typeof value !== 'object' || value === null) return value;
-  if (ArrayBuffer.isView(value)) return asUint8Array(value) as T;
-  if (value instanceof Date || Object.isFrozen(value)) return value;
+  if (ArrayBuffer.isView(value)) {
+    noteLeafValue();
+    return asUint8Array(value) as T;
+  }
+  if (value instanceof Date) {
+    noteLeafValue();
+    return value;
+  }
+  if (Object.isFrozen(value)) return value;
   settleTree(value as Record<string, unknown>);
   return value;
 }

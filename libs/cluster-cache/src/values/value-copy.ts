@@ -1,4 +1,4 @@
-import { isHeldLeaf, leavesToGetters } from './leaves';
+import { isHeldLeaf, leavesToGetters, noteLeafValue } from './leaves';
 import { isWellFormed, literalFactory } from './literal-factory';
 
 /**
@@ -34,7 +34,7 @@ export const MAX_DEPTH = 64;
 let slots = 0;
 let chars = 0;
 let binary = 0;
-/** Stop the copy once its encoding surely exceeds this (the put's limit). */
+/** Stop the copy once its encoding surely exceeds this (the current copy's limit: every copy sets it). */
 let limit = Infinity;
 
 function count(c: number, s: number): void {
@@ -87,13 +87,13 @@ export function copyValue<T>(value: T, maxBytes = Infinity): T {
   binary = 0;
   limit = maxBytes;
   try {
-    return copy(value, 0);
+    const out = copy(value, 0);
+    if (typeof out === 'object' && out !== null && isHeldLeaf(out)) noteLeafValue();
+    return out;
   } catch (error) {
     if (error instanceof ValueTooLargeError || !(error instanceof ValueError)) throw error;
     // Only now find where the problem is: the copy itself keeps no path.
     throw new ValueError(`${error.message}${pathOfProblem(value)}`);
-  } finally {
-    limit = Infinity;
   }
 }
 
