@@ -61,7 +61,10 @@ export class TcpTransport implements Transport {
   private readonly unauthenticated: UnauthenticatedConnections;
   /** Frees the place of an accepted connection once it authenticates, by `address:port`. */
   private readonly admissions = new Map<string, () => void>();
-  /** One line per kind of refusal per period: a flood of connections must not flood the log. */
+  /**
+   * One line per kind of refusal per period: a flood of connections must not flood the log.
+   * The clock is read through `Date.now` on each call, so a spec can move it.
+   */
   private readonly refusals = new LogLimiter({ lines: 1, window: REFUSAL_LOG_PERIOD }, () => Date.now());
   private readonly counters = { refused: { limit: 0, addressLimit: 0, handshake: 0 }, forgedFrames: 0 };
   /** The announced link of each peer, by node name. */
