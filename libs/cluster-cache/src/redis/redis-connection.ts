@@ -105,8 +105,9 @@ class ProbedServer {
  * - **The clock skew** between the app and each server comes from the same
  *   `TIME` answers; expiry never uses it (Redis counts TTLs by its own clock).
  * - **Auto-pipelining only under load**: a call made while no other is in
- *   flight is written at once (no wait for the next event-loop turn); calls
- *   made while others are in flight are batched into one write per server.
+ *   flight (and none were lately) is written at once (no wait for the next
+ *   event-loop turn); calls made under concurrent traffic are batched into one
+ *   write per server.
  */
 export class RedisConnection {
   /** The Redis address, without credentials, for messages and events. */
@@ -120,6 +121,13 @@ export class RedisConnection {
   private readonly timeoutReason: string;
   /** Calls sent and not answered yet (answered or failed by the client, not by their deadline). */
   private inFlight = 0;
+  /**
+   * How many calls were in flight when a call was made, smoothed over the
+   * last calls or so: above 1/2 means concurrent traffic. Under load the
+   * count drops to 0 between batches (every answer of a batch is handled
+   * before any caller goes on); this keeps those first calls batched too.
+   */
+  private concurrency = 0;
   private readonly onClose: Array<() => void> = [];
   private closed = false;
 
@@ -283,8 +291,10 @@ export class RedisConnection {
       if (refusal !== undefined) return Promise.reject(new BackendUnavailableError(this.address, refusal));
     }
     const client = this.client;
-    // Auto-pipelining only when others are in flight: a lone call is written at once (ioredis reads this per call).
-    client.options.enableAutoPipelining = this.inFlight > 0;
+    // Auto-pipelining only under concurrent traffic: a lone call is written at once, without waiting
+    // for the next event-loop turn (ioredis reads this option per call).
+    client.options.enableAutoPipelining = this.inFlight > 0 || this.concurrency > 0.5;
+    this.concurrency += (this.inFlight - this.concurrency) / 16;
     this.inFlight++;
     let sent: Promise<T>;
     try {
