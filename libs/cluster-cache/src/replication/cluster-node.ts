@@ -121,7 +121,9 @@ export class ClusterNode {
     private readonly options: ClusterNodeOptions,
     private readonly logger: LoggerService,
   ) {
-    this.fanout = new WriteFanout(engine.store.clock, options.ackTimeout);
+    // Ack deadlines are real durations, read afresh: the store's clock keeps one reading per callback, and a
+    // long synchronous step before a write (copying a huge value) would date the batch back and time it out early.
+    this.fanout = new WriteFanout({ now: () => Date.now() }, options.ackTimeout);
     this.calls = new PeerCalls(
       (peer, message) => {
         const session = this.sessions.get(peer);
