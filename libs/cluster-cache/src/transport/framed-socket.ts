@@ -19,8 +19,6 @@ export class FramedSocket {
   readonly closed: Promise<void>;
   /** Bytes received so far; any byte proves the peer alive. */
   bytesReceived = 0;
-  /** Frames written so far; lets the heartbeat tell whether the link was idle. */
-  framesWritten = 0;
 
   private readonly decoder: FrameDecoder;
   private queue: Buffer[] = [];
@@ -108,7 +106,6 @@ export class FramedSocket {
         this.queuedBytes += part.length;
       }
     }
-    this.framesWritten++;
     if (this.queuedBytes >= FLUSH_THRESHOLD_BYTES) return this.flush();
     if (this.flushScheduled) return;
     this.flushScheduled = true;

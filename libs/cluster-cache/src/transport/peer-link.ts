@@ -32,10 +32,13 @@ const GRACEFUL = new Set<LinkCloseReason>(['leave', 'shutdown', 'duplicate', 'cl
  * and every frame received is opened before anything else looks at it: one that fails
  * closes the link as `'protocol-error'` ("frame authentication failed").
  *
- * Heartbeats: every `heartbeatInterval` the link sends a ping if it sent nothing since
- * the last tick, and counts the time since it last received a byte (any byte, even part
- * of a large frame). Counting ticks rather than reading a clock means a stall of this
- * process (GC, busy loop) costs one tick, not a false `'heartbeat-timeout'`.
+ * Heartbeats: every `heartbeatInterval` the link sends a ping, and counts the time since
+ * it last received a byte (any byte, even part of a large frame). A ping every tick, even
+ * while other frames flow, keeps the peer's longest silence to one interval plus this
+ * process's stalls. The count is taken after the event loop has read the sockets (an
+ * immediate after the timer), so bytes that arrived during a stall of this process (GC, a
+ * busy loop) count as received; and counting ticks rather than reading a clock means such
+ * a stall costs at most one tick, not a false `'heartbeat-timeout'`.
  */
 export class SocketPeerLink implements PeerLink {
   readonly id: string;
@@ -50,7 +53,6 @@ export class SocketPeerLink implements PeerLink {
   private heartbeat?: NodeJS.Timeout;
   private silentFor = 0;
   private lastBytesReceived = 0;
-  private lastFramesWritten = 0;
 
   constructor(
     private readonly conn: FramedSocket,
@@ -89,7 +91,7 @@ export class SocketPeerLink implements PeerLink {
     this.conn.setFrameHandler((payload) => this.receive(payload));
     // A frame that came with the handshake may have closed the link already (a peer refused at its hello).
     if (this.reason) return;
-    this.heartbeat = setInterval(() => this.tick(), this.options.heartbeatInterval);
+    this.heartbeat = setInterval(() => setImmediate(() => this.tick()), this.options.heartbeatInterval);
   }
 
   send(message: unknown): boolean {
@@ -187,6 +189,7 @@ export class SocketPeerLink implements PeerLink {
   }
 
   private tick(): void {
+    if (this.reason) return;
     const { heartbeatInterval, deadPeerTimeout } = this.options;
     if (this.conn.bytesReceived === this.lastBytesReceived) {
       this.silentFor += heartbeatInterval;
@@ -200,8 +203,7 @@ export class SocketPeerLink implements PeerLink {
         new Error(`nothing received for ${this.silentFor} ms`),
       );
     }
-    if (this.conn.framesWritten === this.lastFramesWritten) this.write(PING_FRAME);
-    this.lastFramesWritten = this.conn.framesWritten;
+    this.write(PING_FRAME);
   }
 
   private finish(reason: LinkCloseReason, error?: Error, local = false): void {
