@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
-import { ANY, ClusterCache, ClusterCacheTestingModule, ClusterService, ManualClock, SessionCache } from '@app/cluster-cache';
+import { ANY, ClusterCache, ClusterService, SessionCache } from '@app/cluster-cache';
+import { ClusterCacheTestingModule, ManualClock } from '@app/cluster-cache/testing';
 
 /** A user's own service, tested the way a user would with the testing module. */
 @Injectable()

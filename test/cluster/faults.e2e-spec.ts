@@ -1,8 +1,10 @@
 import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { HealthIndicatorService } from '@nestjs/terminus';
-import { ClusterCacheModule, ClusterService, TestCluster } from '@app/cluster-cache';
-import type { ClusterEvent, TestClusterNode } from '@app/cluster-cache';
+import { ClusterCacheModule, ClusterService } from '@app/cluster-cache';
+import type { ClusterEvent } from '@app/cluster-cache';
+import { TestCluster } from '@app/cluster-cache/testing';
+import type { TestClusterNode } from '@app/cluster-cache/testing';
 import { ClusterCacheRuntime } from '@app/cluster-cache/cluster-cache.runtime';
 import { ClusterCacheHealthIndicator } from '@app/cluster-cache/health';
 import type { PeerLink } from '@app/cluster-cache/transport/peer-link.interface';

@@ -1,4 +1,5 @@
-import { ANY, ClusterCache, ClusterCacheModule, getClusterCacheToken, TestCluster } from '@app/cluster-cache';
+import { ANY, ClusterCache, ClusterCacheModule, getClusterCacheToken } from '@app/cluster-cache';
+import { TestCluster } from '@app/cluster-cache/testing';
 import type { ClusterCacheOptions } from '@app/cluster-cache';
 
 /** Fast failure detection so splits are seen in about a second. */

@@ -1,6 +1,10 @@
 /**
  * nest-cluster-cache: a replicated auth-session cache for NestJS clusters.
- * Only what is exported here is public API.
+ * Only what is exported here is public API: the production API. Other entry
+ * points, each loading only what it needs (see package.json `exports`):
+ * `nest-cluster-cache/health` (@nestjs/terminus), `nest-cluster-cache/prometheus`
+ * (prom-client), `nest-cluster-cache/testing` (test helpers), and one per
+ * drop-in store.
  */
 export { ClusterCacheModule } from './cluster-cache.module';
 export { CLUSTER_CACHE_MODULE_OPTIONS } from './cluster-cache.module-definition';
@@ -51,8 +55,3 @@ export type { TransportErrorCode } from './transport/transport.error';
 export { MAX_KEY_BYTES } from './store/key';
 export { MAX_VALUE_BYTES } from './cache/write-plan';
 export * from './discovery';
-export { TestCluster } from './testing/test-cluster';
-export type { TestClusterNode, TestClusterOptions } from './testing/test-cluster';
-export { NftablesPartition } from './testing/nftables-partition';
-export { ClusterCacheTestingModule } from './testing/cluster-cache-testing.module';
-export type { ClusterCacheTestingOptions } from './testing/cluster-cache-testing.module';

@@ -1,8 +1,8 @@
 import { Controller, Get, Header, Injectable, OnModuleDestroy, UseGuards } from '@nestjs/common';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { ClusterService } from '@app/cluster-cache';
+import { ClusterCacheMetrics } from '@app/cluster-cache/prometheus';
 import { AdminGuard } from '../security/admin.guard';
-import { ClusterCacheMetrics } from './cluster-cache.metrics';
 
 /** This app's prom-client registry: process metrics plus the cache's. */
 @Injectable()

@@ -1,5 +1,6 @@
 import { Test } from '@nestjs/testing';
-import { ANY, ClusterCache, ClusterCacheTestingModule, ManualClock } from '@app/cluster-cache';
+import { ANY, ClusterCache } from '@app/cluster-cache';
+import { ClusterCacheTestingModule, ManualClock } from '@app/cluster-cache/testing';
 import { ClusterThrottlerStorage } from './cluster-throttler-storage';
 
 const MINUTE = 60_000;

@@ -1,10 +1,12 @@
-import { Counter, Gauge, Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Subscription } from 'rxjs';
-import type { ClusterService } from '@app/cluster-cache';
+import type { ClusterService } from '../cluster/cluster.service';
 
 /**
  * Publishes nest-cluster-cache's state as Prometheus metrics on a prom-client
  * registry, built only on the public `ClusterService` (stats(), events$).
+ * Import it from `nest-cluster-cache/prometheus` (prom-client is an optional
+ * peer dependency: only this entry point loads it).
  * Gauges are read from `stats()` at scrape time; events are counted as they
  * happen (subscribe before the cache starts to count this node's `joined`).
  *
@@ -18,6 +20,12 @@ import type { ClusterService } from '@app/cluster-cache';
  * | cluster_cache_replication_lag_seconds| gauge   | peer   | stats().lag               |
  * | cluster_cache_unhealed_splits        | gauge   |        | stats().unhealed.length   |
  * | cluster_cache_events_total           | counter | type   | events$                   |
+ *
+ * @example
+ * const registry = new Registry();
+ * const metrics = new ClusterCacheMetrics(app.get(ClusterService), registry);
+ * // GET /metrics: registry.metrics(); on shutdown: metrics.close()
+ * @publicApi
  */
 export class ClusterCacheMetrics {
   private readonly subscription: Subscription;
