@@ -55,3 +55,5 @@ export type { TransportErrorCode } from './transport/transport.error';
 export { MAX_KEY_BYTES } from './store/key';
 export { MAX_VALUE_BYTES } from './cache/write-plan';
 export * from './discovery';
+// The auth kit (issue 16): SessionAuthModule, SessionAuthGuard, SessionAuthService, @Public(), @CurrentSession(), @CurrentUserId().
+export * from './auth';
