@@ -97,7 +97,7 @@ describe.each(CACHE_KINDS)('ExpressSessionStore on %s', (_, makeCache) => {
     const touched = JSON.parse(JSON.stringify(sess)) as SessionData & { n: number };
     (touched.cookie as unknown as { expires: string }).expires = new Date(Date.now() + 20 * MIN).toISOString();
     await call((cb) => store.touch('s', touched, () => cb(null)));
-    const read = (await call((cb) => store.get('s', cb))) as { n: number; cookie: { expires: string } };
+    const read = (await call<SessionData | null>((cb) => store.get('s', cb))) as unknown as { n: number; cookie: { expires: string } };
     expect(read.n).toBe(2);
     expect(read.cookie.expires).toBe(touched.cookie.expires);
     expect((await store.cache.expiresAt('s'))! - clock.now()).toBeGreaterThan(20 * MIN - 1000);
@@ -123,7 +123,7 @@ describe.each(CACHE_KINDS)('ExpressSessionStore on %s', (_, makeCache) => {
     await cache.put('not-a-session', 'kept');
     for (let i = 0; i < 1_100; i++) await call((cb) => store.set(`sid-${i}`, { cookie: { maxAge: MIN }, i } as unknown as SessionData, cb));
     expect(await call((cb) => store.length(cb))).toBe(1_100);
-    const all = (await call((cb) => store.all(cb))) as Record<string, { i: number }>;
+    const all = (await call<{ [sid: string]: SessionData } | null>((cb) => store.all(cb))) as unknown as Record<string, { i: number }>;
     expect(Object.keys(all)).toHaveLength(1_100);
     expect(all['sid-42'].i).toBe(42);
 

@@ -1,4 +1,6 @@
 import { EventEmitter } from 'node:events';
+import type { SessionStore } from '@fastify/session';
+import type { Session } from 'fastify';
 import type { CacheStore } from '../contract/cache-store';
 import { SessionRecords, settle } from './session-records';
 import type { SessionStoreOptions } from './session-records';
@@ -32,7 +34,7 @@ type Callback = (error?: unknown) => void;
  * await app.register(fastifySession, { secret, store: new FastifySessionStore(app.get(CacheStore)), saveUninitialized: false });
  * @publicApi
  */
-export class FastifySessionStore extends EventEmitter {
+export class FastifySessionStore extends EventEmitter implements SessionStore {
   /** The namespace view the sessions are stored in (one string per session id). */
   readonly cache: CacheStore<string>;
   private readonly records: SessionRecords;
@@ -43,12 +45,12 @@ export class FastifySessionStore extends EventEmitter {
     this.cache = this.records.cache;
   }
 
-  set(sessionId: string, session: object, callback: Callback): void {
+  set(sessionId: string, session: Session, callback: Callback): void {
     settle(() => this.records.set(sessionId, session), callback);
   }
 
-  get(sessionId: string, callback: (error: unknown, session?: Record<string, unknown> | null) => void): void {
-    settle<Record<string, unknown> | undefined>(() => this.records.get(sessionId) as Promise<Record<string, unknown> | undefined>, callback);
+  get(sessionId: string, callback: (error: unknown, session?: Session | null) => void): void {
+    settle<Session | undefined>(() => this.records.get(sessionId) as Promise<Session | undefined>, callback);
   }
 
   destroy(sessionId: string, callback: Callback): void {
@@ -56,13 +58,13 @@ export class FastifySessionStore extends EventEmitter {
   }
 
   /** Extends a stored session's life to its cookie's expiry, keeping the data stored. */
-  touch(sessionId: string, session: object, callback?: Callback): void {
+  touch(sessionId: string, session: Session, callback?: Callback): void {
     settle(() => this.records.touch(sessionId, session), callback);
   }
 
   /** Every live session, by session id. */
-  all(callback: (error: unknown, sessions?: Record<string, Record<string, unknown>>) => void): void {
-    settle(async () => Object.fromEntries(await this.records.all()) as Record<string, Record<string, unknown>>, callback);
+  all(callback: (error: unknown, sessions?: Record<string, Session>) => void): void {
+    settle(async () => Object.fromEntries(await this.records.all()) as Record<string, Session>, callback);
   }
 
   length(callback: (error: unknown, length?: number) => void): void {
