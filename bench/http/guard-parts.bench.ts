@@ -1,20 +1,29 @@
 /**
- * The pieces of the demo's SessionGuard, timed one by one in one process (no
- * HTTP), next to the versions they replaced and other variants: where the
- * guard's CPU time per request goes (docs/benchmarks-http.md). The variants
- * and the earlier versions are written out below.
+ * The pieces of the library's SessionAuthGuard (the auth kit, which the demo
+ * uses), timed one by one in one process (no HTTP), next to the versions they
+ * replaced and other variants: where the guard's CPU time per request goes
+ * (docs/benchmarks-http.md). The variants and the earlier versions are
+ * written out below.
  *
  *   node -r @swc-node/register bench/http/guard-parts.bench.ts [--runs=7] [--ops=200000]
  *
  * Each row: median ns/op of `runs` timed runs (after one discarded warm-up
  * run), all rows interleaved run by run so machine drift hits them alike.
  */
+import 'reflect-metadata';
+import type { ExecutionContext } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
 import { createHash, createHmac, createSecretKey, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { IncomingMessage } from 'node:http';
+import { IncomingMessage } from 'node:http';
 import { localCache } from '../../libs/cluster-cache/src/cache/testing/local-cache';
 import { LocalSessionLock } from '../../libs/cluster-cache/src/sessions/session-lock.interface';
 import { SessionCache } from '../../libs/cluster-cache/src/sessions/session-cache';
-import { readCookie, SessionCookies, sign, unsign } from '../../apps/demo/src/auth/session-cookie';
+import { AuthStateAttachment } from '../../libs/cluster-cache/src/auth/auth-state';
+import { bearerTokenOf } from '../../libs/cluster-cache/src/auth/bearer-token';
+import { resolveAuthOptions } from '../../libs/cluster-cache/src/auth/resolve-auth-options';
+import { SessionAuthGuard } from '../../libs/cluster-cache/src/auth/session-auth.guard';
+import { SessionCredentials } from '../../libs/cluster-cache/src/auth/session-credentials';
+import { readCookie, signToken, verifySigned } from '../../libs/cluster-cache/src/auth/signed-cookie';
 import { interleaved, median, nowNs } from '../util/harness';
 
 const argv = process.argv.slice(2);
@@ -24,7 +33,9 @@ const OPS = arg('ops', 200_000);
 
 const SECRET = 'nest-cluster-cache-demo-secret-change-me';
 const token = randomBytes(32).toString('base64url');
-const cookieValue = sign(token, SECRET);
+const cookieValue = signToken(token, SECRET);
+const sign = signToken;
+const unsign = (value: string, secret: string) => verifySigned(value, [secret]);
 /** What autocannon sends, and what a browser with a few other cookies sends. */
 const headerAlone = `demo_session=${cookieValue}`;
 const headerBrowser = `_ga=GA1.1.123456789.1700000000; theme=dark; demo_session=${cookieValue}; lang=en-GB`;
@@ -69,9 +80,11 @@ function unsignRaw(value: string): string | undefined {
   return given.length === expected.length && timingSafeEqual(given, expected) ? tok : undefined;
 }
 
-/** The demo's SessionCookies, on a request it has seen before (a verified value, remembered). */
-const cookies = new SessionCookies({ secret: SECRET, secure: false });
-const browserRequest = { headers: { cookie: headerBrowser } } as IncomingMessage;
+/** The kit's SessionCredentials, on a request it has seen before (a verified value, remembered). */
+const authOptions = resolveAuthOptions({ cookie: { name: 'demo_session', secret: SECRET, secure: false } }, 30 * 60_000);
+const cookies = new SessionCredentials(authOptions, true);
+const browserRequest = { headers: { cookie: headerBrowser } } as unknown as IncomingMessage;
+const bearerRequest = { headers: { authorization: `Bearer ${token}` } } as unknown as IncomingMessage;
 
 /** The handle as the library computed it before crypto.hash. */
 const handleMultiStep = (tok: string) => createHash('sha256').update(tok).digest('base64url');
@@ -109,7 +122,8 @@ function row(name: string, op: () => unknown) {
 
 async function main(): Promise<void> {
   // Sanity: the variants agree with the demo's functions.
-  for (const v of [unsignKeyObject(cookieValue), unsignRaw(cookieValue), cookies.read(browserRequest)?.token]) if (v !== token) throw new Error('a variant disagrees with unsign');
+  const read = cookies.read(browserRequest);
+  for (const v of [unsignKeyObject(cookieValue), unsignRaw(cookieValue), typeof read === 'string' ? read : read.token]) if (v !== token) throw new Error('a variant disagrees with unsign');
   if (readCookieSplit(headerBrowser, 'demo_session') !== readCookie(headerBrowser, 'demo_session')) throw new Error('readCookieSplit disagrees');
   if (handleMultiStep(token) !== SessionCache.handleOf(token)) throw new Error('createHash disagrees with handleOf');
 
@@ -118,6 +132,20 @@ async function main(): Promise<void> {
   const own = await sessionCache(1000, true);
   for (const c of [plain, marked, own]) if (c.sessions.get(c.token)?.handle !== c.handle) throw new Error('the session is not found');
 
+  // The whole guard, as Nest calls it, on a remembered cookie and a remembered bearer token (plain: 10k sessions).
+  const guard = new SessionAuthGuard(authOptions, plain.sessions, cookies, new Reflector());
+  const meHandler = () => undefined;
+  class MeController {}
+  const guardContext = (request: object) => ({ getArgByIndex: (i: number) => (i === 0 ? request : undefined), getHandler: () => meHandler, getClass: () => MeController }) as unknown as ExecutionContext;
+  const plainCookie = { headers: { cookie: `_ga=GA1.1.123456789.1700000000; theme=dark; demo_session=${sign(plain.token, SECRET)}; lang=en-GB` } } as unknown as IncomingMessage;
+  const plainBearer = { headers: { authorization: `Bearer ${plain.token}` } } as unknown as IncomingMessage;
+  const bearerGuard = new SessionAuthGuard(resolveAuthOptions({}, 30 * 60_000), plain.sessions, new SessionCredentials(resolveAuthOptions({}, 30 * 60_000), true), new Reflector());
+  if (guard.canActivate(guardContext(plainCookie)) !== true || bearerGuard.canActivate(guardContext(plainBearer)) !== true) throw new Error('the guard refused');
+  // Where the guard's result goes: fresh requests shaped as Express makes them (its own prototype per app, set per request).
+  const expressProto = Object.create(IncomingMessage.prototype) as object;
+  const freshRequest = () => Object.setPrototypeOf(new IncomingMessage(null as never), expressProto) as IncomingMessage & { authSession?: unknown };
+  const attachment = new AuthStateAttachment('authSession');
+  const state = { session: plain.sessions.get(plain.token)!, token: plain.token, source: 'cookie' as const };
   const syncGuard = (): boolean => true;
   const asyncGuard = async (): Promise<boolean> => true;
   const rows = [
@@ -127,7 +155,14 @@ async function main(): Promise<void> {
     row('unsign: createHmac(string key) + base64url + timingSafeEqual (demo, first sight of a cookie)', () => unsign(cookieValue, SECRET)),
     row('  variant: key imported once (createSecretKey)', () => unsignKeyObject(cookieValue)),
     row('  variant: KeyObject + raw digest compare', () => unsignRaw(cookieValue)),
-    row('SessionCookies.read, a remembered cookie, 4 cookies (demo: cookie + Map hit)', () => cookies.read(browserRequest)),
+    row('SessionCredentials.read, a remembered cookie, 4 cookies (kit: cookie + Map hit)', () => cookies.read(browserRequest)),
+    row('SessionCredentials.read, a remembered bearer token (kit: header + Map hit)', () => cookies.read(bearerRequest)),
+    row('bearerTokenOf (kit: case-insensitive scheme, no copy of the header)', () => bearerTokenOf(bearerRequest.headers.authorization)),
+    row('SessionAuthGuard.canActivate, remembered cookie, 10k sessions (whole guard, hot path)', () => guard.canActivate(guardContext(plainCookie))),
+    row('SessionAuthGuard.canActivate, remembered bearer token, 10k sessions', () => bearerGuard.canActivate(guardContext(plainBearer))),
+    row('new IncomingMessage + Express-style prototype (baseline of the next two rows)', () => freshRequest()),
+    row('  + attach (kit: WeakMap entry; getter on the prototype, defined once)', () => attachment.attach(freshRequest(), state)),
+    row('  + request.authSession = session (an own property per request)', () => (freshRequest().authSession = state.session)),
     row('SessionCache.handleOf: crypto.hash(sha256, token, base64url) (library)', () => SessionCache.handleOf(token)),
     row('  before: createHash(sha256)…digest(base64url)', () => handleMultiStep(token)),
     row('SessionCache.get(token), 10k sessions, no user signed out everywhere', () => plain.sessions.get(plain.token)),
@@ -149,8 +184,8 @@ async function main(): Promise<void> {
   };
   const hops = await interleaved(
     [
-      { name: 'guard returns boolean (demo; Nest skips pickResult)', run: () => hop(syncGuard) },
-      { name: 'async guard: a Promise, awaited (demo before)', run: () => hop(asyncGuard) },
+      { name: 'guard returns boolean (kit on the mesh; Nest skips pickResult)', run: () => hop(syncGuard) },
+      { name: 'async guard: a Promise, awaited (a guard written from the docs; the kit on Redis)', run: () => hop(asyncGuard) },
     ],
     RUNS,
     1,

@@ -20,15 +20,17 @@ interface Probe {
 
 /** What the demo's GET /me and GET /ping run, in the order of a request. */
 export const PROBES: readonly Probe[] = [
-  { label: 'SessionGuard.canActivate (whole guard)', name: 'canActivate', file: 'auth/session.guard.js' },
-  { label: '  SessionCookies.read: cookie + signature (remembered after the first check)', name: 'read', file: 'auth/session-cookie.js' },
-  { label: '    readCookie (indexOf/slice, the one cookie)', name: 'readCookie', file: 'auth/session-cookie.js' },
-  { label: '    unsign (HMAC-SHA256 + timingSafeEqual; first sight of a cookie only)', name: 'unsign', file: 'auth/session-cookie.js' },
+  { label: 'SessionAuthGuard.canActivate (whole guard, the library\'s auth kit)', name: 'canActivate', file: 'auth/session-auth.guard.js' },
+  { label: '  SessionAuthGuard.isPublic (a Map lookup per handler)', name: 'isPublic', file: 'auth/session-auth.guard.js' },
+  { label: '  SessionCredentials.read: cookie + signature (remembered after the first check)', name: 'read', file: 'auth/session-credentials.js' },
+  { label: '    readCookie (indexOf/slice, the one cookie)', name: 'readCookie', file: 'auth/signed-cookie.js' },
+  { label: '    verifySigned (HMAC-SHA256 + timingSafeEqual; first sight of a cookie only)', name: 'verifySigned', file: 'auth/signed-cookie.js' },
   { label: '  SessionCache.byHandle (cache.get + expiresAt)', name: 'byHandle', file: 'sessions/session-cache.js' },
   { label: '  SessionCache.get (SHA-256 handle + lookup; rotation grace and misses only)', name: 'get', file: 'sessions/session-cache.js' },
   { label: '  SessionCache.isOlderThan (rotation check)', name: 'isOlderThan', file: 'sessions/session-cache.js' },
-  { label: '  SessionGuard.admit (user lookup, WeakMap entry)', name: 'admit', file: 'auth/session.guard.js' },
-  { label: 'SessionController.me (handler)', name: 'me', file: 'auth/session.controller.js' },
+  { label: '  SessionAuthGuard.admit (WeakMap entry, request property getter)', name: 'admit', file: 'auth/session-auth.guard.js' },
+  { label: 'CurrentSession (parameter decorator)', name: '', file: 'auth/current-session.decorator.js' },
+  { label: 'SessionController.me (handler, user lookup)', name: 'me', file: 'auth/session.controller.js' },
   { label: 'PageController.ping (handler)', name: 'ping', file: 'page/page.controller.js' },
   { label: 'Nest GuardsConsumer.tryActivate', name: 'tryActivate', file: '@nestjs/core/guards/guards-consumer.js' },
 ];

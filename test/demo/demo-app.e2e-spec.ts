@@ -3,7 +3,7 @@ import { ExecutionContext, INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import request from 'supertest';
 import type { IncomingMessage } from 'node:http';
-import { authOf, SessionGuard } from '../../apps/demo/src/auth/session.guard';
+import { authStateOf, SessionAuthGuard } from '@app/cluster-cache';
 import { configureDemoApp } from '../../apps/demo/src/demo-app';
 import { DemoModule } from '../../apps/demo/src/demo.module';
 
@@ -189,16 +189,17 @@ describe('session rotation by age (SESSION_RENEW_AFTER=0: every request renews)'
     const server = app.getHttpServer();
     const cookie = cookieOf(await request(server).post('/session').send(ADA).expect(200));
     // Four requests in the guard at the same moment (over HTTP they would rarely overlap).
-    const guard = app.get(SessionGuard);
+    const guard = app.get(SessionAuthGuard);
+    const me = () => undefined;
     const calls = [1, 2, 3, 4].map(() => {
       const req = { headers: { cookie } } as unknown as IncomingMessage;
       const cookies: string[] = [];
       const res = { appendHeader: (_name: string, value: string) => cookies.push(value) };
-      const context = { getArgByIndex: (index: number) => [req, res][index] } as unknown as ExecutionContext;
+      const context = { getArgByIndex: (index: number) => [req, res][index], getHandler: () => me, getClass: () => Object } as unknown as ExecutionContext;
       return { req, cookies, passed: guard.canActivate(context) };
     });
     expect(await Promise.all(calls.map((c) => c.passed))).toEqual([true, true, true, true]);
-    expect(new Set(calls.map((c) => authOf(c.req).session.handle)).size).toBe(1);
+    expect(new Set(calls.map((c) => authStateOf(c.req)!.session.handle)).size).toBe(1);
     expect(new Set(calls.map((c) => c.cookies.join())).size).toBe(1);
     const rotated = calls[0].cookies[0].split(';')[0];
     expect(rotated).not.toBe(cookie);

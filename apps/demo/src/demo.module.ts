@@ -3,14 +3,12 @@ import { APP_GUARD } from '@nestjs/core';
 import { ConfigModule, ConfigService } from '@nestjs/config';
 import { TerminusModule } from '@nestjs/terminus';
 import { ThrottlerModule } from '@nestjs/throttler';
-import { ClusterCache, ClusterCacheModule, ClusterService, getClusterCacheToken } from '@app/cluster-cache';
+import { ClusterCache, ClusterCacheModule, ClusterService, getClusterCacheToken, SessionAuthModule } from '@app/cluster-cache';
 import { SessionController } from './auth/session.controller';
-import { SessionCookies } from './auth/session-cookie';
-import { SessionGuard } from './auth/session.guard';
 import { UsersService } from './auth/users.service';
 import { ClusterController } from './cluster/cluster.controller';
 import { ClusterEventsService } from './cluster/cluster-events.service';
-import { clusterCacheOptions, SIGNIN_WINDOW, signInLimit } from './config/demo-config';
+import { clusterCacheOptions, sessionAuthOptions, SIGNIN_WINDOW, signInLimit } from './config/demo-config';
 import { DemoSettings } from './config/demo-settings';
 import { ClusterCacheHealthIndicator } from '@app/cluster-cache/health';
 import { HealthController } from './health/health.controller';
@@ -24,6 +22,10 @@ import { OriginGuard } from './security/origin.guard';
  * The demo app: one node of the cluster. Everything it knows about its place
  * in the cluster comes from the environment (see `clusterCacheOptions`).
  *
+ * Sign-in, sign-out and the session routes use the library's auth kit
+ * (`SessionAuthModule`: `SessionAuthGuard`, `SessionAuthService`, `@Public()`,
+ * `@CurrentSession()`) with a signed HttpOnly cookie.
+ *
  * Its guard rails: `OriginGuard` refuses cross-site POSTs and DELETEs (every
  * route), `ThrottlerGuard` limits sign-ins per client address on the whole
  * cluster (its counters live in the replicated `throttle` table), and `AdminGuard` keeps
@@ -35,6 +37,10 @@ import { OriginGuard } from './security/origin.guard';
     ClusterCacheModule.forRootAsync({
       inject: [ConfigService],
       useFactory: (config: ConfigService) => clusterCacheOptions(config),
+    }),
+    SessionAuthModule.forRootAsync({
+      inject: [ConfigService],
+      useFactory: (config: ConfigService) => sessionAuthOptions(config),
     }),
     TerminusModule.forRoot({ errorLogStyle: 'pretty' }),
     // Used by POST /session only (@UseGuards(ThrottlerGuard)); the counters are in a replicated table of their own.
@@ -51,9 +57,7 @@ import { OriginGuard } from './security/origin.guard';
   controllers: [PageController, SessionController, ClusterController, HealthController, MetricsController],
   providers: [
     { provide: DemoSettings, inject: [ConfigService], useFactory: (config: ConfigService) => DemoSettings.fromConfig(config) },
-    { provide: SessionCookies, inject: [DemoSettings], useFactory: (settings: DemoSettings) => new SessionCookies(settings) },
     UsersService,
-    SessionGuard,
     ClusterEventsService,
     ClusterCacheHealthIndicator,
     MetricsService,

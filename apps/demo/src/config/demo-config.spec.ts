@@ -1,5 +1,9 @@
+import { Logger } from '@nestjs/common';
 import type { ConfigService } from '@nestjs/config';
-import { adminToken, allowedOrigins, signInLimit } from './demo-config';
+import { adminToken, allowedOrigins, DEMO_SESSION_SECRET, sessionAuthOptions, signInLimit } from './demo-config';
+
+// sessionAuthOptions warns when SESSION_SECRET is missing: not in the spec's output.
+beforeAll(() => Logger.overrideLogger(false));
 
 /** The settings as ConfigService gives them, without process.env (PORT may be set where the specs run). */
 const config = (env: Record<string, string>) => ({ get: (key: string) => env[key] }) as unknown as ConfigService;
@@ -35,5 +39,17 @@ describe('adminToken and signInLimit', () => {
     expect(signInLimit(config({ DEMO_SIGNIN_LIMIT: '25' }))).toBe(25);
     expect(() => signInLimit(config({ DEMO_SIGNIN_LIMIT: '0' }))).toThrow(/DEMO_SIGNIN_LIMIT must be a whole number/);
     expect(() => signInLimit(config({ DEMO_SIGNIN_LIMIT: 'many' }))).toThrow(/DEMO_SIGNIN_LIMIT must be a whole number/);
+  });
+});
+
+describe('sessionAuthOptions (the auth kit)', () => {
+  it('signs the demo_session cookie with SESSION_SECRET (or the demo secret), Secure with COOKIE_SECURE, no bearer tokens', () => {
+    expect(sessionAuthOptions(config({ SESSION_SECRET: 'a-secret-for-the-specs', COOKIE_SECURE: 'true', SESSION_RENEW_AFTER: '60000' }))).toEqual({
+      bearer: false,
+      cookie: { name: 'demo_session', secret: 'a-secret-for-the-specs', secure: true },
+      renewAfter: 60_000,
+    });
+    expect(sessionAuthOptions(config({}))).toEqual({ bearer: false, cookie: { name: 'demo_session', secret: DEMO_SESSION_SECRET, secure: false }, renewAfter: undefined });
+    expect(() => sessionAuthOptions(config({ SESSION_RENEW_AFTER: 'soon' }))).toThrow(/SESSION_RENEW_AFTER must be a whole number of milliseconds/);
   });
 });

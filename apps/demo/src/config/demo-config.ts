@@ -1,8 +1,9 @@
+import { Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import type { ClusterCacheOptions } from '@app/cluster-cache';
+import type { ClusterCacheOptions, SessionAuthOptions } from '@app/cluster-cache';
 
-/** Pow renews sessions older than 15 minutes; so does the demo unless SESSION_RENEW_AFTER says otherwise. */
-export const DEFAULT_RENEW_AFTER = 15 * 60_000;
+/** Name of the demo's session cookie. */
+export const SESSION_COOKIE = 'demo_session';
 
 /** The HMAC key of the demo's session cookie when SESSION_SECRET is not set. Demo only: set your own. */
 export const DEMO_SESSION_SECRET = 'nest-cluster-cache-demo-secret-change-me';
@@ -46,10 +47,36 @@ export function clusterCacheOptions(config: ConfigService): ClusterCacheOptions 
   };
 }
 
-/** SESSION_RENEW_AFTER (ms): sessions older than this are rotated by the guard. */
-export function renewAfter(config: ConfigService): number {
+/**
+ * The auth kit's options (`SessionAuthModule`) of one demo node: the signed
+ * cookie only (a browser demo; no bearer tokens), from the environment:
+ *
+ * | variable            | option              | default                          |
+ * |---------------------|---------------------|----------------------------------|
+ * | SESSION_SECRET      | cookie.secret       | the demo's (a warning is logged) |
+ * | COOKIE_SECURE       | cookie.secure       | false (`true` behind HTTPS)      |
+ * | SESSION_RENEW_AFTER | renewAfter (ms)     | 15 min (half of a shorter TTL)   |
+ *
+ * The cookie is `demo_session`, HttpOnly, SameSite=Lax, Path=/. The kit
+ * validates the values and names the bad option at start.
+ */
+export function sessionAuthOptions(config: ConfigService): SessionAuthOptions {
+  let secret = nonEmpty(config.get<string>('SESSION_SECRET'));
+  if (secret === undefined) {
+    new Logger('Demo').warn('SESSION_SECRET is not set: using the demo secret; set your own outside the demo');
+    secret = DEMO_SESSION_SECRET;
+  }
+  return {
+    bearer: false,
+    cookie: { name: SESSION_COOKIE, secret, secure: config.get<string>('COOKIE_SECURE') === 'true' },
+    renewAfter: renewAfter(config),
+  };
+}
+
+/** SESSION_RENEW_AFTER (ms): sessions older than this are rotated by the guard; undefined: the kit's default. */
+export function renewAfter(config: ConfigService): number | undefined {
   const value = numeric(nonEmpty(config.get<string>('SESSION_RENEW_AFTER')));
-  if (value === undefined) return DEFAULT_RENEW_AFTER;
+  if (value === undefined) return undefined;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
     throw new Error(`SESSION_RENEW_AFTER must be a whole number of milliseconds, got ${JSON.stringify(value)}`);
   }
