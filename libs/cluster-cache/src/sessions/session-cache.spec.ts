@@ -137,6 +137,24 @@ describe('SessionCache', () => {
     expect(s.get(token)).toBeDefined();
   });
 
+  it('keeps the old token when another node rotated the session between the lookup and the lock', async () => {
+    // Node a rotates while b waits for the lock; a's write reaches b before a releases it (sync writes).
+    const nodes = twoNodes();
+    const { token } = await nodes.a.sessions.create('u1');
+    let winner: Awaited<ReturnType<SessionCache['rotate']>>;
+    const lock = {
+      async tryWith<T>(_resource: string, fn: () => Promise<T>) {
+        winner = await nodes.a.sessions.rotate(token);
+        return { acquired: true as const, result: await fn() };
+      },
+    };
+    const b = new SessionCache(nodes.b.credentials, lock, 30 * MIN);
+    const result = await b.rotate(token);
+    expect(winner!).toMatchObject({ rotated: true });
+    expect(result).toEqual({ token, session: winner!.session, rotated: false });
+    expect(nodes.b.sessions.list('u1')).toHaveLength(1);
+  });
+
   describe('create racing revokeAll (issue 13, finding 3)', () => {
     it('rejects with SessionRevokedError when a revokeAll of the user ends the session while its write is in flight', async () => {
       const { sessions: s } = sessions();

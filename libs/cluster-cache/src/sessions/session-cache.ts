@@ -273,8 +273,13 @@ export class SessionCache<M = Record<string, unknown>> extends SessionStore<M> {
   }
 
   private async rotateOnce(token: string, old: Session<M>, options: SessionOptions): Promise<RotationResult<M> | undefined> {
-    const outcome = await this.lock.tryWith(`session:${old.handle}`, async () => {
-      if (this.byHandle(old.handle) === undefined) return undefined;
+    const outcome = await this.lock.tryWith(`session:${old.handle}`, async (): Promise<RotationResult<M> | undefined> => {
+      if (this.byHandle(old.handle) === undefined) {
+        // Another node rotated it between our lookup and our lock (its write arrived before its lock was
+        // released): the token is in its grace, so keep it, on the new session, as a lost race does.
+        const moved = this.get(token);
+        return moved === undefined ? undefined : { token, session: moved, rotated: false };
+      }
       // The new session keeps the sign-in's version: a rotation does not escape a revokeAll made after the sign-in.
       const signedIn = signedInOf(this.cache.liveState(old.handle)!);
       const next = newToken();
