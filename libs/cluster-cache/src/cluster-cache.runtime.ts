@@ -79,6 +79,7 @@ export class ClusterCacheRuntime implements OnModuleInit, BeforeApplicationShutd
           cluster: options.cluster,
           keepLocalOnJoin: options.unsplit?.strategy === 'merge',
           unsplit: options.unsplit?.strategy ?? 'off',
+          minPeers: options.minPeers,
         },
         this.logger,
       );
@@ -144,6 +145,16 @@ export class ClusterCacheRuntime implements OnModuleInit, BeforeApplicationShutd
       const persisted = options.tables === undefined ? table.mode === 'replicated' : options.tables.includes(table.name);
       if (persisted) this.engine.persist(table, await directory.table(table.name));
     }
+  }
+
+  /**
+   * Whether the options name other nodes (`extraNodes`, `discovery`) or ask
+   * for peers (`minPeers`): a ready node with none linked is then alone
+   * against its configuration.
+   */
+  get peersConfigured(): boolean {
+    const { extraNodes, discovery, minPeers } = this.options;
+    return typeof extraNodes === 'function' || (extraNodes?.length ?? 0) > 0 || discovery.length > 0 || minPeers > 0;
   }
 
   /** `extraNodes` (Pow's `extra_db_nodes`): a list, or a function evaluated each time it is needed. */

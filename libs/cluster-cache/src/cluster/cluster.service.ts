@@ -47,6 +47,13 @@ export interface ClusterStats {
    * handshakes), links closed for forged frames.
    */
   connections?: TransportStats;
+  /**
+   * With a cluster port: the peers this node needs before it becomes ready
+   * (the `minPeers` option), and whether its options name other nodes
+   * (`extraNodes`, `discovery`) or ask for peers — a ready node with none
+   * linked is then a lone node (the health indicator says so).
+   */
+  expectedPeers?: { minPeers: number; configured: boolean };
 }
 
 /**
@@ -137,6 +144,7 @@ export class ClusterService {
       ...this.diskStats(),
       ...(this.runtime.redis === undefined ? {} : { backend: this.runtime.redis.stats() }),
       ...(this.runtime.transport === undefined ? {} : { connections: this.runtime.transport.stats() }),
+      ...(node === undefined ? {} : { expectedPeers: { minPeers: node.minPeers, configured: this.runtime.peersConfigured } }),
     };
   }
 

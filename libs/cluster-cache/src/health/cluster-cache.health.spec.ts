@@ -49,3 +49,29 @@ describe('ClusterCacheHealthIndicator and the disk copy', () => {
     expect(indicator({ ready: false, disk: { ...disk, writing: false } }).status).toBe('down');
   });
 });
+
+describe('ClusterCacheHealthIndicator and peers that were asked for', () => {
+  it('shows a lone node: ready with no peer linked while the options name other nodes (degraded, lone: true)', () => {
+    const report = indicator({ peers: [], expectedPeers: { minPeers: 0, configured: true } }) as { status: string; message?: string; lone?: boolean };
+    expect(report.status).toBe('degraded');
+    expect(report.lone).toBe(true);
+    expect(report.message).toBe(
+      'lone node: no peer linked, though the options name other nodes (extraNodes, discovery or minPeers); sessions made here reach no other node until one links (see the log for why)',
+    );
+  });
+
+  it('is up alone when nothing named other nodes, and up once a peer is linked', () => {
+    expect(indicator({ peers: [], expectedPeers: { minPeers: 0, configured: false } }).status).toBe('up');
+    expect(indicator({ peers: [] }).status).toBe('up'); // no cookie: runs alone by design
+    const linked = indicator({ peers: ['b@h'], expectedPeers: { minPeers: 1, configured: true } }) as { status: string; lone?: boolean };
+    expect(linked.status).toBe('up');
+    expect(linked.lone).toBeUndefined();
+  });
+
+  it('is down while the node waits for minPeers peers, saying how many it has', () => {
+    const report = indicator({ ready: false, peers: [], expectedPeers: { minPeers: 2, configured: true } });
+    expect(report.status).toBe('down');
+    expect(report.message).toBe('not ready: waiting for at least 2 peer(s) (minPeers), 0 linked');
+    expect(indicator({ ready: false, peers: ['b@h', 'c@h'], expectedPeers: { minPeers: 2, configured: true } }).message).toBe('not ready: still joining the cluster');
+  });
+});

@@ -21,14 +21,17 @@ export interface ClusterCacheHealthOptions {
  * `nest-cluster-cache/health`; @nestjs/terminus is an optional peer).
  *
  * - `down` (HTTP 503) while the node does not hold the cluster's data yet
- *   (`ready` is false: still joining, or refused by peers whose settings
- *   differ — the message says which), so a load balancer keeps it out;
+ *   (`ready` is false: still joining, waiting for `minPeers` peers, or
+ *   refused by peers whose settings differ — the message says which), so a
+ *   load balancer keeps it out;
  * - `degraded` (HTTP 200) while writes do not reach the disk copy (`disk: …`,
  *   a full or failing disk: the node serves from memory and rewrites the
  *   disk copy once the disk takes writes again), while damaged records found
- *   at start were not replaced by a copy from a peer, with fewer peers than
- *   `minPeers`, a peer whose backlog of unacknowledged writes is above
- *   `maxBacklog`, or a netsplit not reconciled yet (not in sync);
+ *   at start were not replaced by a copy from a peer, as a lone node (no peer
+ *   linked although the module options name other nodes: `lone: true` in the
+ *   details), with fewer peers than `minPeers`, a peer whose backlog of
+ *   unacknowledged writes is above `maxBacklog`, or a netsplit not
+ *   reconciled yet (not in sync);
  * - `up` otherwise.
  *
  * A lost peer never makes a node `down`: the survivors must keep serving.
@@ -76,10 +79,24 @@ export class ClusterCacheHealthIndicator {
     };
     if (!stats.ready) {
       const refused = Object.values(stats.refused);
-      return check.down({ ...data, message: refused.length === 0 ? 'not ready: still joining the cluster' : `not ready: ${refused.join('; ')}` });
+      const waiting = stats.expectedPeers !== undefined && stats.peers.length < stats.expectedPeers.minPeers;
+      const message =
+        refused.length > 0
+          ? `not ready: ${refused.join('; ')}`
+          : waiting
+            ? `not ready: waiting for at least ${stats.expectedPeers!.minPeers} peer(s) (minPeers), ${stats.peers.length} linked`
+            : 'not ready: still joining the cluster';
+      return check.down({ ...data, message });
     }
     const disk = diskProblem(stats.disk);
     if (disk !== undefined) return check.degraded({ ...data, message: disk });
+    if (stats.peers.length === 0 && stats.expectedPeers?.configured === true) {
+      return check.degraded({
+        ...data,
+        lone: true,
+        message: 'lone node: no peer linked, though the options name other nodes (extraNodes, discovery or minPeers); sessions made here reach no other node until one links (see the log for why)',
+      });
+    }
     if (stats.peers.length < minPeers) return check.degraded({ ...data, message: `${stats.peers.length} of at least ${minPeers} peers linked` });
     if (lagging.length > 0) return check.degraded({ ...data, message: `peers behind by more than ${maxBacklog} writes: ${lagging.join(', ')}` });
     if (!data.inSync) return check.degraded({ ...data, message: `not in sync after a netsplit with ${stats.unhealed.join(', ')}` });

@@ -128,7 +128,9 @@ export interface RedisBackendOptions {
 
 /**
  * Options of `ClusterCacheModule.forRoot` / `forRootAsync`. Everything is
- * optional: with no `cookie` the node runs alone (no cluster).
+ * optional: with no `cookie` the node runs alone (no cluster), and then
+ * `node.port`, `extraNodes`, `discovery` and `minPeers` are refused (they
+ * would suggest a cluster that never forms).
  * @publicApi
  */
 export interface ClusterCacheOptions {
@@ -143,14 +145,30 @@ export interface ClusterCacheOptions {
   /** The Redis backend's connection; required with `backend: 'redis'`. */
   redis?: RedisBackendOptions;
   node?: NodeOptions;
-  /** Shared secret of the cluster; no cookie, no cluster. Never sent over the wire. */
+  /**
+   * Shared secret of the cluster, at least 16 characters, the same on every
+   * node; no cookie, no cluster. Never sent over the wire.
+   */
   cookie?: string;
   /** Name of the cluster; nodes of another cluster are refused. Default `nest-cluster-cache`. */
   cluster?: string;
   /** How nodes find each other; several strategies may run together. */
   discovery?: DiscoveryOptions[];
-  /** Nodes to join at start (Pow's `extra_db_nodes`): `host:port` addresses, or a function evaluated when needed. */
-  extraNodes?: string[] | (() => string[] | Promise<string[]>);
+  /**
+   * Nodes to join at start and keep reaching (Pow's `extra_db_nodes`):
+   * `host:port` addresses, as a list or one comma-separated string (such as an
+   * environment variable: entries are trimmed, empty ones dropped), or a
+   * function evaluated when needed. Needs a `cookie`.
+   */
+  extraNodes?: string | string[] | (() => string[] | Promise<string[]>);
+  /**
+   * Linked peers this node needs before it becomes ready (holds the cluster's
+   * data and reports `ready`): it does not start a cluster of its own while
+   * fewer answer, and its health is `down` meanwhile. Once ready it stays
+   * ready whatever happens to its peers (the survivors must keep serving).
+   * Needs a `cookie`. Default 0: a node that finds no one starts the cluster.
+   */
+  minPeers?: number;
   /** How long app start waits to join a running cluster, in ms. Default 15000. */
   joinTimeout?: number;
   /** When two clusters that never met find each other: `merge` (default) or Pow's `reset-younger`. */

@@ -50,7 +50,7 @@ describe('resolveOptions', () => {
     [{ discovery: [{ strategy: 'carrier-pigeon' }] }, 'discovery[0].strategy', /"gossip"/],
     [{ discovery: [{ strategy: 'static', nodes: ['nohost'] }] }, 'discovery[0].nodes', /host:port/],
     [{ discovery: [{ strategy: 'dns' }] }, 'discovery[0].name', /DNS name/],
-    [{ extraNodes: ['127.0.0.1'] }, 'extraNodes', /host:port/],
+    [{ cookie: 'a-long-enough-cookie', extraNodes: ['127.0.0.1'] }, 'extraNodes', /host:port/],
     [{ unsplit: { strategy: 'coin-flip' } }, 'unsplit.strategy', /"merge", "oldest-wins"/],
     [{ unsplit: { flushTables: 'some' } }, 'unsplit.flushTables', /false, "all"/],
     [{ timing: { deadPeerTimeout: 0 } }, 'timing.deadPeerTimeout', /integer from 1/],
@@ -80,7 +80,7 @@ describe('resolveOptions', () => {
   it('keeps a given clock, extra nodes and discovery entries', () => {
     const clock = new ManualClock();
     const fn = () => ['127.0.0.1:1'];
-    const o = resolveOptions({ clock, extraNodes: fn, discovery: [{ strategy: 'static', nodes: ['127.0.0.1:14000', '[::1]:14001'] }] });
+    const o = resolveOptions({ clock, cookie: 'a-long-enough-cookie', extraNodes: fn, discovery: [{ strategy: 'static', nodes: ['127.0.0.1:14000', '[::1]:14001'] }] });
     expect(o.clock).toBe(clock);
     expect(o.extraNodes).toBe(fn);
     expect(o.discovery).toHaveLength(1);
@@ -96,6 +96,88 @@ describe('resolveOptions', () => {
   it('recognises host:port addresses', () => {
     expect(['127.0.0.1:14000', 'node-a.svc:80', '[::1]:5'].every(isAddress)).toBe(true);
     expect(['127.0.0.1', ':80', 'a:99999', 5].some(isAddress)).toBe(false);
+  });
+});
+
+describe('resolveOptions: fail fast when a cluster cannot form', () => {
+  const COOKIE = 'a-long-enough-cookie';
+
+  function refusal(options: object): InvalidOptionError {
+    try {
+      resolveOptions(options as never);
+    } catch (error) {
+      expect(error).toBeInstanceOf(InvalidOptionError);
+      return error as InvalidOptionError;
+    }
+    throw new Error(`accepted ${JSON.stringify(options)}`);
+  }
+
+  it.each([
+    [{ node: { port: 14000 } }, /`cookie` is not set, but node\.port is 14000: without a cookie this node runs alone \(no cluster port, no peers\)/],
+    [{ node: { port: '14000' } }, /but node\.port is 14000:/],
+    [{ extraNodes: ['127.0.0.1:14002'] }, /but extraNodes names 127\.0\.0\.1:14002:/],
+    [{ extraNodes: '127.0.0.1:14002, 127.0.0.1:14004' }, /but extraNodes names 127\.0\.0\.1:14002, 127\.0\.0\.1:14004:/],
+    [{ extraNodes: () => ['127.0.0.1:14002'] }, /but extraNodes is a function:/],
+    [{ discovery: [{ strategy: 'static', nodes: ['127.0.0.1:14002'] }] }, /but discovery has 1 strategy:/],
+    [{ minPeers: 1 }, /but minPeers is 1:/],
+    [{ node: { name: 'a@127.0.0.1', port: 14000 }, extraNodes: '127.0.0.1:14002' }, /but node\.port is 14000 and extraNodes names 127\.0\.0\.1:14002: .*Give every node the same cookie \(at least 16 characters\), or remove node\.port, extraNodes, discovery and minPeers to run it alone/],
+  ])('refuses %j without a cookie: the node would run alone while the others answer 401', (options, message) => {
+    const error = refusal(options);
+    expect(error.option).toBe('cookie');
+    expect(error.message).toMatch(message);
+  });
+
+  it('lets a node without a cookie run alone when nothing asks for a cluster (port 0, no seeds)', () => {
+    for (const options of [{}, { node: { name: 'a@127.0.0.1', port: 0 } }, { extraNodes: '' }, { extraNodes: ' , ' }, { extraNodes: [] }, { discovery: [] }, { minPeers: 0 }]) {
+      expect(resolveOptions(options).cookie).toBeUndefined();
+    }
+  });
+
+  it.each([
+    ['', /`cookie` is empty: set the cluster secret/],
+    [' '.repeat(20), /`cookie` is only whitespace: set the cluster secret \(at least 16 characters, the same on every node\), or leave cookie unset/],
+    ['\t\n  \r\n        \t   ', /is only whitespace/],
+    [`${COOKIE}\n`, /`cookie` starts or ends with whitespace \(a copied space or newline\?\): remove it/],
+    [`  ${COOKIE}`, /starts or ends with whitespace/],
+  ])('refuses the cookie %j', (cookie, message) => {
+    const error = refusal({ cookie, node: { port: 14000 } });
+    expect(error.option).toBe('cookie');
+    expect(error.message).toMatch(message);
+  });
+
+  it('keeps spaces inside a cookie (a passphrase)', () => {
+    expect(resolveOptions({ cookie: 'correct horse battery staple' }).cookie).toBe('correct horse battery staple');
+  });
+
+  it('takes extraNodes as one comma-separated string (an environment variable as it is): trimmed, empty entries dropped', () => {
+    expect(resolveOptions({ cookie: COOKIE, extraNodes: ' 127.0.0.1:14002 , ,[::1]:14004,node-c.svc:80 ,' }).extraNodes).toEqual(['127.0.0.1:14002', '[::1]:14004', 'node-c.svc:80']);
+    expect(resolveOptions({ cookie: COOKIE, extraNodes: '127.0.0.1:14002' }).extraNodes).toEqual(['127.0.0.1:14002']);
+    expect(resolveOptions({ cookie: COOKIE, extraNodes: '' }).extraNodes).toEqual([]);
+    // A list is trimmed the same way (e.g. CLUSTER_SEEDS.split(',') with a trailing comma).
+    expect(resolveOptions({ cookie: COOKIE, extraNodes: ['127.0.0.1:14002 ', ''] }).extraNodes).toEqual(['127.0.0.1:14002']);
+  });
+
+  it.each([
+    ['127.0.0.1:14002,127.0.0.1', /`extraNodes` has "127\.0\.0\.1", which is not a "host:port" address \(e\.g\. "10\.0\.0\.6:14000", "\[::1\]:14000"\)/],
+    ['127.0.0.1:14002;127.0.0.1:14004', /has "127\.0\.0\.1:14002;127\.0\.0\.1:14004", which is not a "host:port" address/],
+    ['127.0.0.1:99999', /has "127\.0\.0\.1:99999", which is not/],
+    [['127.0.0.1:14002', 14004], /has 14004, which is not a "host:port" address/],
+    [['127.0.0.1:14002', null], /has null, which is not/],
+    [{ nodes: ['127.0.0.1:14002'] }, /`extraNodes` must be "host:port" addresses \(a list, or one comma-separated string\) or a function returning a list, got an object/],
+    [14002, /got 14002/],
+  ])('reports the bad entry of extraNodes %j with its value', (extraNodes, message) => {
+    const error = refusal({ cookie: COOKIE, extraNodes });
+    expect(error.option).toBe('extraNodes');
+    expect(error.message).toMatch(message);
+  });
+
+  it('takes minPeers (from a string too), default 0, and refuses what is not a count', () => {
+    expect(resolveOptions({}).minPeers).toBe(0);
+    expect(resolveOptions({ cookie: COOKIE, minPeers: 2 }).minPeers).toBe(2);
+    expect(resolveOptions({ cookie: COOKIE, minPeers: '1' as never }).minPeers).toBe(1);
+    expect(refusal({ cookie: COOKIE, minPeers: -1 }).message).toMatch(/`minPeers` must be an integer from 0 to 1000, got -1/);
+    expect(refusal({ cookie: COOKIE, minPeers: 1.5 }).option).toBe('minPeers');
+    expect(refusal({ backend: 'redis', redis: { url: 'redis://127.0.0.1:6379' }, minPeers: 1 }).message).toMatch(/`minPeers` is a mesh option/);
   });
 });
 
@@ -177,8 +259,8 @@ describe('resolveOptions: the discovery option', () => {
     expect(error.option).toBe('node.port');
     expect(error.message).toMatch(/is 0 \(any free port\), outside discovery\[0\]\.ports 14000-14010: the other nodes probe only that range/);
     expect(refusal({ cookie: COOKIE, node: { port: 15000 }, discovery: [{ strategy: 'hosts-file', path: hostsFile }] }).message).toMatch(/is 15000, outside discovery\[0\]\.ports 14000-14010/);
-    // A node without a cookie runs alone: its port does not matter.
-    expect(resolveOptions({ discovery: [{ strategy: 'hosts-file', path: hostsFile }] }).discovery).toHaveLength(1);
+    // A node without a cookie runs alone: discovery is refused, naming the missing cookie rather than the port.
+    expect(refusal({ discovery: [{ strategy: 'hosts-file', path: hostsFile }] }).option).toBe('cookie');
   });
 
   it('accepts every strategy, several at once, and normalizes numbers given as strings', () => {

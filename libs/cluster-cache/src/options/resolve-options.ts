@@ -48,7 +48,7 @@ export interface ResolvedRedisOptions {
  * `clock` is not one: on Redis it gives the times the app reads (`createdAt`,
  * `expiresAt`, `clockNow`), while Redis counts TTLs by its own clock.
  */
-const MESH_ONLY = ['cookie', 'cluster', 'discovery', 'extraNodes', 'joinTimeout', 'autoInitialize', 'writes', 'persistence', 'unsplit', 'timing', 'tls', 'encryptFrames', 'connections'] as const;
+const MESH_ONLY = ['cookie', 'cluster', 'discovery', 'extraNodes', 'minPeers', 'joinTimeout', 'autoInitialize', 'writes', 'persistence', 'unsplit', 'timing', 'tls', 'encryptFrames', 'connections'] as const;
 
 /** Options after validation, with every default filled in. */
 export interface ResolvedOptions {
@@ -59,7 +59,10 @@ export interface ResolvedOptions {
   cookie: string | undefined;
   cluster: string;
   discovery: DiscoveryOptions[];
-  extraNodes: ClusterCacheOptions['extraNodes'];
+  /** Addresses (a comma-separated string is split), or the function given. */
+  extraNodes: string[] | (() => string[] | Promise<string[]>) | undefined;
+  /** Linked peers needed before this node becomes ready. */
+  minPeers: number;
   joinTimeout: number;
   autoInitialize: 'merge' | 'reset-younger';
   writes: WriteMode;
@@ -94,18 +97,22 @@ export function resolveOptions(options: ClusterCacheOptions | undefined): Resolv
   }
   const port = integer(o.node?.port, 'node.port', 0, 65535) ?? DEFAULTS.port;
 
-  const cookie = optionalString(o.cookie, 'cookie');
-  if (cookie !== undefined && cookie.length < 16) throw new InvalidOptionError('cookie', 'must be at least 16 characters (it is the cluster secret)');
-
+  const cookie = cookieOption(o.cookie);
   const backend = oneOf(o.backend, 'backend', ['mesh', 'redis']) ?? 'mesh';
+  const resolvedRedis = redis(o, backend);
+  const seeds = extraNodes(o.extraNodes);
+  const strategies = discovery(o.discovery, cookie === undefined ? undefined : port);
+  const minPeers = integer(o.minPeers, 'minPeers', 0, 1_000) ?? 0;
+  if (backend === 'mesh' && cookie === undefined) refuseClusterWithoutCookie(port, seeds, strategies, minPeers);
   return {
     backend,
-    redis: redis(o, backend),
+    redis: resolvedRedis,
     node: { name, host, port },
     cookie,
     cluster: optionalString(o.cluster, 'cluster') ?? DEFAULTS.cluster,
-    discovery: discovery(o.discovery, cookie === undefined ? undefined : port),
-    extraNodes: extraNodes(o.extraNodes),
+    discovery: strategies,
+    extraNodes: seeds,
+    minPeers,
     joinTimeout: integer(o.joinTimeout, 'joinTimeout', 0) ?? DEFAULTS.joinTimeout,
     autoInitialize: oneOf(o.autoInitialize, 'autoInitialize', ['merge', 'reset-younger']) ?? 'merge',
     writes: oneOf(o.writes, 'writes', ['sync', 'async']) ?? 'sync',
@@ -190,12 +197,75 @@ function discovery(value: unknown, nodePort: number | undefined): DiscoveryOptio
   return validateDiscovery(value, { nodePort });
 }
 
-function extraNodes(value: unknown): ClusterCacheOptions['extraNodes'] {
-  if (value === undefined || typeof value === 'function') return value as ClusterCacheOptions['extraNodes'];
-  if (!Array.isArray(value) || !value.every(isAddress)) {
-    throw new InvalidOptionError('extraNodes', 'must be a list of "host:port" addresses or a function returning one');
+/**
+ * The cookie: a string of at least 16 characters that is not blank and has no
+ * whitespace at either end (a copied newline or space would make this node's
+ * cookie differ from the others', and every handshake fail).
+ */
+function cookieOption(value: unknown): string | undefined {
+  const cookie = optionalString(value, 'cookie');
+  if (cookie === undefined) return undefined;
+  if (cookie.trim() === '') {
+    throw new InvalidOptionError('cookie', `is ${cookie === '' ? 'empty' : 'only whitespace'}: set the cluster secret (at least 16 characters, the same on every node), or leave cookie unset to run the node alone`);
   }
-  return value;
+  if (cookie.trim() !== cookie) {
+    throw new InvalidOptionError('cookie', 'starts or ends with whitespace (a copied space or newline?): remove it, or nodes given the cookie without it refuse this one');
+  }
+  if (cookie.length < 16) throw new InvalidOptionError('cookie', 'must be at least 16 characters (it is the cluster secret)');
+  return cookie;
+}
+
+/**
+ * A mesh node without a cookie runs alone: no cluster port, no peers. Options
+ * that only make sense in a cluster are refused then, naming what was given,
+ * instead of leaving a node that runs alone while its users get 401s from the
+ * other nodes (which never see its sessions).
+ */
+function refuseClusterWithoutCookie(port: number, seeds: ResolvedOptions['extraNodes'], strategies: DiscoveryOptions[], minPeers: number): void {
+  const given: string[] = [];
+  if (port !== 0) given.push(`node.port is ${port}`);
+  if (typeof seeds === 'function') given.push('extraNodes is a function');
+  else if (seeds !== undefined && seeds.length > 0) given.push(`extraNodes names ${seeds.join(', ')}`);
+  if (strategies.length > 0) given.push(`discovery has ${strategies.length} strateg${strategies.length === 1 ? 'y' : 'ies'}`);
+  if (minPeers > 0) given.push(`minPeers is ${minPeers}`);
+  if (given.length === 0) return;
+  throw new InvalidOptionError(
+    'cookie',
+    `is not set, but ${given.join(' and ')}: without a cookie this node runs alone (no cluster port, no peers), ` +
+      'and sessions made on the other nodes would be unknown here. Give every node the same cookie (at least 16 characters), ' +
+      'or remove node.port, extraNodes, discovery and minPeers to run it alone',
+  );
+}
+
+/**
+ * `extraNodes`: a list of `host:port` addresses, one comma-separated string of
+ * them (an environment variable as it is), or a function returning a list. Entries
+ * are trimmed and empty ones dropped; the first that is not an address is named.
+ */
+function extraNodes(value: unknown): ResolvedOptions['extraNodes'] {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value === 'function') return value as () => string[] | Promise<string[]>;
+  const entries: unknown[] = typeof value === 'string' ? value.split(',') : Array.isArray(value) ? value : [];
+  if (typeof value !== 'string' && !Array.isArray(value)) {
+    throw new InvalidOptionError('extraNodes', `must be "host:port" addresses (a list, or one comma-separated string) or a function returning a list, got ${shown(value)}`);
+  }
+  const addresses: string[] = [];
+  for (const entry of entries) {
+    const address = typeof entry === 'string' ? entry.trim() : entry;
+    if (address === '') continue;
+    if (!isAddress(address)) {
+      throw new InvalidOptionError('extraNodes', `has ${shown(entry)}, which is not a "host:port" address (e.g. "10.0.0.6:14000", "[::1]:14000")`);
+    }
+    addresses.push(address as string);
+  }
+  return addresses;
+}
+
+/** A value as an error message shows it: strings and numbers as JSON, other things by type. */
+function shown(value: unknown): string {
+  if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') return JSON.stringify(value);
+  if (value === null) return 'null';
+  return Array.isArray(value) ? 'an array' : `a${typeof value === 'object' ? 'n' : ''} ${typeof value}`;
 }
 
 

@@ -38,6 +38,37 @@ describe('ClusterNode (in-memory network)', () => {
     expect(c.cache.get('before-b')).toBe(1);
   });
 
+  it('with minPeers, neither starts a cluster nor joins one until that many peers are linked', async () => {
+    const net = new InMemoryNetwork();
+    const a = await start(makeNode(net, 'a@10.0.0.1', [], { minPeers: 2, joinTimeout: 50 }));
+    expect(a.node.ready).toBe(false); // no one answered: it does not start a cluster alone
+    const b = await start(makeNode(net, 'b@10.0.0.2', [a.address()], { minPeers: 2, joinTimeout: 50 }));
+    await waitFor(() => a.node.peers().length === 1 && b.node.peers().length === 1);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect([a.node.ready, b.node.ready]).toEqual([false, false]); // one peer each: not enough
+    // A third node links: a (the oldest of three starting nodes) starts the cluster, the others copy from it.
+    const c = await start(makeNode(net, 'c@10.0.0.3', [a.address()], { minPeers: 2, joinTimeout: 5_000 }));
+    await waitFor(() => a.node.ready && b.node.ready && c.node.ready);
+    expect(a.events).toContainEqual({ type: 'joined', node: 'a@10.0.0.1', from: undefined, entries: 0 });
+    expect(b.events.find((e) => e.type === 'joined')).toMatchObject({ from: 'a@10.0.0.1' });
+    // Once ready, a node stays ready when its peers go: the survivors must keep serving.
+    await Promise.all([b.node.stop(), c.node.stop()]);
+    await waitFor(() => a.node.peers().length === 0);
+    expect(a.node.ready).toBe(true);
+  });
+
+  it('with minPeers, joins a running cluster as soon as enough peers are linked', async () => {
+    const net = new InMemoryNetwork();
+    const a = await start(makeNode(net, 'a@10.0.0.1'));
+    const b = await start(makeNode(net, 'b@10.0.0.2', [a.address()]));
+    await a.cache.put('before-c', 1);
+    const c = await start(makeNode(net, 'c@10.0.0.3', [a.address()], { minPeers: 2 }));
+    expect(c.node.ready).toBe(true);
+    expect(c.node.peers()).toHaveLength(2);
+    expect(c.cache.get('before-c')).toBe(1);
+    expect(b.node.peers()).toHaveLength(2);
+  });
+
   it('resolves a sync write once every connected node has applied it', async () => {
     const net = new InMemoryNetwork();
     const a = await start(makeNode(net, 'a@10.0.0.1'));

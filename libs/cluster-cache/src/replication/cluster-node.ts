@@ -9,6 +9,8 @@ import { versionAt } from '../store/hlc';
 import { keyHash } from '../store/state-hash';
 import type { Table } from '../store/table';
 import type { NodeInfo } from '../transport/node-info';
+import { errorMessage, TransportError } from '../transport/transport.error';
+import { handshakeHint } from '../transport/transport.messages';
 import type { LinkCloseReason, PeerLink } from '../transport/peer-link.interface';
 import type { Transport } from '../transport/transport.interface';
 import { isAddress } from '../util/address';
@@ -54,6 +56,11 @@ export interface ClusterNodeOptions {
   keepLocalOnJoin: boolean;
   /** The Unsplit strategy (`'off'` without Unsplit): peers must have the same. */
   unsplit: ClusterShape['unsplit'];
+  /**
+   * Linked peers needed before this node becomes ready: with fewer it neither
+   * joins nor starts a cluster (`minPeers`). Default 0.
+   */
+  minPeers?: number;
 }
 
 /**
@@ -272,20 +279,29 @@ export class ClusterNode {
     // Seeds that answer within a moment of the first are heard before deciding (nodes starting together pick one initiator);
     // one cut off by a partition does not hold the start for its whole connect timeout.
     const attempts = seeds.map((address) => this.connect(address));
+    // Nodes that answered but refused this one (a cookie that differs): said when this node then starts alone.
+    const refusedBy = new Map<string, string>();
+    attempts.forEach((attempt, i) => attempt.catch((error: unknown) => isRefusal(error) && refusedBy.set(seeds[i], refusalReason(error))));
     const reached = await anyResolves(attempts);
     if (reached) await Promise.race([Promise.allSettled(attempts), new Promise((resolve) => setTimeout(resolve, SEED_GRACE).unref())]);
     this.reconnector.start();
     // Discovery may have linked a peer (and started a join) during the grace period already.
     const underway = this.phase !== 'joining' || this.copySource !== undefined || this.peers().length > 0;
-    if (!reached && !underway) {
-      await this.initiate();
+    if (!reached && !underway && this.minPeers === 0) {
+      await this.initiate(refusedBy.size === 0 ? undefined : { refusedBy });
     } else {
+      if (!reached && !underway) this.logger.log(this.waitingForPeers(seeds, refusedBy));
       this.decideJoin();
       await this.waitReady(this.options.joinTimeout);
       if ((this.phase as Phase) === 'stopped') return; // stop() ran meanwhile
-      if (!this.ready) this.logger.warn?.(`${this.self.name} has not joined the cluster after ${this.options.joinTimeout} ms; still trying`);
+      if (!this.ready) this.logger.warn?.(this.notReadyYet());
     }
     this.reconnectTimer = setInterval(() => void this.reconnectSeeds(), this.options.reconnectInterval).unref();
+  }
+
+  /** Linked peers this node needs before it becomes ready (`minPeers`). */
+  get minPeers(): number {
+    return this.options.minPeers ?? 0;
   }
 
   /** This node's cluster address, `host:port`. */
@@ -382,14 +398,50 @@ export class ClusterNode {
     if (this.options.discoveryGrace > 0) await new Promise((resolve) => setTimeout(resolve, this.options.discoveryGrace));
   }
 
-  /** No one answered: this node starts the cluster, from its disk copy if it has one. */
-  private async initiate(): Promise<void> {
+  /**
+   * This node starts the cluster, from its disk copy if it has one: no one
+   * answered, or only nodes that refused it (`refusedBy`: it then runs alone,
+   * and says so as a warning), or the linked peers (`with`) are all starting
+   * and this node is the oldest.
+   */
+  private async initiate(how: { refusedBy?: ReadonlyMap<string, string>; with?: string[] } = {}): Promise<void> {
     if (this.phase !== 'joining' || this.copySource !== undefined || this.initiating) return;
     this.initiating = true;
     const loaded = [...(await this.engine.loadPersisted()).values()].reduce((n, states) => n + states.length, 0);
     this.clusterId = randomBytes(8).toString('hex');
-    this.logger.log(`no cluster found: ${this.self.name} initiated the cluster` + (loaded > 0 ? ` with ${loaded} entries from disk` : ''));
+    const fromDisk = loaded > 0 ? ` with ${loaded} entries from disk` : '';
+    if (how.refusedBy !== undefined) {
+      const refusals = [...how.refusedBy].map(([address, reason]) => `${address} refused it (${reason})`).join('; ');
+      this.logger.warn?.(
+        `${this.self.name} found no node it may join: ${refusals}. It runs alone, as a cluster of its own${fromDisk}: ` +
+          'sessions made here are unknown to those nodes and theirs here, until they link; it keeps trying them',
+      );
+    } else if (how.with !== undefined) {
+      this.logger.log(`${this.self.name} initiated the cluster with ${how.with.join(', ')}, which were starting too${fromDisk}`);
+    } else {
+      this.logger.log(`no cluster found: ${this.self.name} initiated the cluster${fromDisk}`);
+    }
     this.becomeReady(undefined, loaded);
+  }
+
+  /** What a node with `minPeers` says when no one answered at start. */
+  private waitingForPeers(seeds: readonly string[], refusedBy: ReadonlyMap<string, string>): string {
+    const tried = seeds.filter((address) => !refusedBy.has(address));
+    const refusals = [...refusedBy].map(([address, reason]) => `; ${address} refused it (${reason})`).join('');
+    return (
+      `${this.self.name} waits for ${this.minPeers} peer(s) before it becomes ready (minPeers)` +
+      (tried.length > 0 ? `; no node answered at ${tried.join(', ')}` : '') +
+      refusals
+    );
+  }
+
+  /** Why this node is not ready after `joinTimeout`. */
+  private notReadyYet(): string {
+    const linked = this.peers().length;
+    if (linked < this.minPeers) {
+      return `${this.self.name} is not ready after ${this.options.joinTimeout} ms: it waits for at least ${this.minPeers} peer(s) (minPeers) and has ${linked} linked; still trying`;
+    }
+    return `${this.self.name} has not joined the cluster after ${this.options.joinTimeout} ms; still trying`;
   }
 
   private attach(link: PeerLink): void {
@@ -639,6 +691,8 @@ export class ClusterNode {
   private decideJoin(): void {
     if (this.phase !== 'joining' || this.copySource !== undefined || this.initiating) return;
     const linked = [...this.sessions.values()].filter(greeted);
+    // With minPeers, too few peers: neither join nor start a cluster yet (more may link).
+    if (linked.length < this.minPeers) return;
     const source = linked.find((s) => s.ready);
     if (source !== undefined) {
       this.copySource = source;
@@ -652,7 +706,7 @@ export class ClusterNode {
     }
     const oldest = linked.every((s) => s.info.startedAt > this.self.startedAt || (s.info.startedAt === this.self.startedAt && s.name > this.self.name));
     if (linked.length > 0 && oldest) {
-      this.initiate().catch((error: unknown) => this.logger.error(`${this.self.name} could not start the cluster: ${String(error)}`));
+      this.initiate({ with: linked.map((s) => s.name) }).catch((error: unknown) => this.logger.error(`${this.self.name} could not start the cluster: ${String(error)}`));
     }
   }
 
@@ -735,6 +789,17 @@ export class ClusterNode {
     const table = this.engine.store.table(name);
     return table?.mode === 'replicated' ? table : undefined;
   }
+}
+
+/** Whether a failed dial means the node answered but refused this one (a setting that differs), not that no one is there. */
+function isRefusal(error: unknown): error is TransportError {
+  return error instanceof TransportError && ['auth-failed', 'wrong-cluster', 'name-conflict', 'protocol-version', 'protocol-error'].includes(error.code);
+}
+
+/** A refusal's reason, with what to do about it when the setting is known. */
+function refusalReason(error: TransportError): string {
+  const hint = handshakeHint(error.code);
+  return hint === undefined ? errorMessage(error) : `${errorMessage(error)}; ${hint}`;
 }
 
 /** Resolves true as soon as one of `attempts` resolves, false once all of them failed (or there are none). */

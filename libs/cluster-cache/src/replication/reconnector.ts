@@ -1,4 +1,5 @@
 import type { LoggerService } from '@nestjs/common';
+import { LogBackoff } from '../util/log-backoff';
 
 /** How often the reconnector looks for addresses due for an attempt, in ms. */
 export const PROBE_TICK = 250;
@@ -18,6 +19,13 @@ const FORGET_AFTER = 2 * MAX_BACKOFF;
 const MEMBER_MEMORY = 24 * 60 * 60 * 1000;
 /** Most addresses tracked at once: past it, the one reported longest ago that is no member makes room (junk discovery answers). */
 const MAX_TRACKED = 1_024;
+/**
+ * An address that keeps failing is logged (at debug) at once, then after this
+ * many ms, then after doubling waits up to a minute: a member away for an hour
+ * is probed every second, not logged every second.
+ */
+const FAILURE_LOG_FIRST = 5_000;
+const FAILURE_LOG_MAX = 60_000;
 
 /** What the reconnector needs of the node. */
 export interface ReconnectorHost {
@@ -59,6 +67,7 @@ export class Reconnector {
   /** Addresses not to dial until the given time (a peer refused as incompatible). */
   private readonly held = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
+  private readonly failures: LogBackoff;
 
   constructor(
     private readonly host: ReconnectorHost,
@@ -66,7 +75,9 @@ export class Reconnector {
     private readonly retryInterval: number,
     private readonly logger: LoggerService,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.failures = new LogBackoff({ first: FAILURE_LOG_FIRST, max: FAILURE_LOG_MAX, keys: MAX_TRACKED }, now);
+  }
 
   /** Starts probing absent members. */
   start(): void {
@@ -142,10 +153,15 @@ export class Reconnector {
     attempts.delay = Math.min(max, attempts.delay * 2);
     attempts.due = now + attempts.delay;
     this.host.dial(address, member ? MEMBER_PROBE_TIMEOUT : undefined).then(
-      () => this.attempts.delete(address),
+      () => {
+        this.attempts.delete(address);
+        this.failures.forget(address);
+      },
       (error: unknown) => {
         attempts.dialling = false;
-        this.logger.debug?.(`could not reach ${address} (next attempt in ${attempts.delay} ms): ${String(error)}`);
+        const kind = (error as { code?: unknown } | undefined)?.code;
+        const line = this.failures.take(address, typeof kind === 'string' ? kind : 'other', `could not reach ${address} (next attempt in ${attempts.delay} ms): ${String(error)}`);
+        if (line !== undefined) this.logger.debug?.(line);
       },
     );
   }

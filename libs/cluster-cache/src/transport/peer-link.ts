@@ -218,7 +218,9 @@ export class SocketPeerLink implements PeerLink {
   private logClose(reason: LinkCloseReason, error: Error | undefined, local: boolean): void {
     const { logger } = this.options;
     const [peer, address] = [this.peer.name, this.conn.remoteAddress];
-    if (local || reason === 'duplicate') logger.debug(transportMessages.closedLink(peer, address, reason));
+    // The loser of a dial race (both nodes dialled at once, at start) is no news: the peer stays linked through the other connection.
+    if (reason === 'duplicate') return;
+    if (local) logger.debug(transportMessages.closedLink(peer, address, reason));
     else if (reason === 'leave') logger.log(transportMessages.peerLeft(peer, address));
     else logger.warn(transportMessages.linkFailed(peer, address, reason, error && errorMessage(error)));
   }

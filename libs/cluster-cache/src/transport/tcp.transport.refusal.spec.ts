@@ -72,6 +72,37 @@ describe('TcpTransport refusals', () => {
       await stillServes(b);
     });
 
+    it('says a cookie mismatch less and less often (not on every dial), and what to do about it', async () => {
+      const { transport: a, logger: aLog } = await cluster.start(A, { name: 'a@test' });
+      const { transport: b, logger: bLog } = await cluster.start(B, { name: 'b@test', cookie: 'another cookie of 16+ chars' });
+      // b dials a once a second for a minute (a member's probe), on a clock the spec moves.
+      let now = Date.now();
+      const clock = jest.spyOn(Date, 'now').mockImplementation(() => now);
+      try {
+        for (let second = 0; second < 60; second++) {
+          now += 1_000;
+          await expect(b.connect(A, a.self.port)).rejects.toMatchObject({ code: 'auth-failed' });
+          await waitFor(() => a.stats().refused.handshake === second + 1);
+        }
+      } finally {
+        clock.mockRestore();
+      }
+      const failed = bLog.lines.filter((l) => l.level === 'warn' && l.message.startsWith('Handshake with'));
+      // At once, then 5, 15 and 35 s later (doubling waits), instead of 60 lines.
+      expect(failed).toHaveLength(4);
+      expect(failed[0].message).toMatch(new RegExp(`^Handshake with ${A}:\\d+ failed: a@test could not prove it holds the cluster cookie: the cookies differ; every node of a cluster needs the same cookie$`));
+      expect(failed[1].message).toMatch(/\(4 more time\(s\) since the last line like this; the next in 10 s at the earliest\)$/);
+      expect(failed[3].message).toMatch(/\(19 more time\(s\) since the last line like this; the next in 40 s at the earliest\)$/);
+      // The node dialled backs off too, by host (each dial comes from another port), within its one line per 10 s of refusals.
+      const refused = aLog.lines.filter((l) => l.level === 'warn' && l.message.startsWith('Refused connection from'));
+      expect(refused.map((l) => l.message.replace(/:\d+:/, ':<port>:'))).toEqual([
+        `Refused connection from ${B}:<port>: the peer refused the handshake: the cookies differ`,
+        `Refused connection from ${B}:<port>: the peer refused the handshake: the cookies differ (9 more time(s) since the last line like this; the next in 20 s at the earliest) (1 similar line(s) not logged before this one)`,
+        `Refused connection from ${B}:<port>: the peer refused the handshake: the cookies differ (19 more time(s) since the last line like this; the next in 40 s at the earliest)`,
+      ]);
+      expect(a.stats().refused.handshake).toBe(60);
+    });
+
     it('refuses a client whose proof is wrong', async () => {
       const { transport: a, logger } = await cluster.start(A, { name: 'a@test' });
       const { conn } = await sendHello(a.self.port, hello());

@@ -7,6 +7,7 @@ import {
   type Socket,
 } from 'node:net';
 import { connect as tlsConnect, createServer as createTlsServer, type Server as TlsServer, type TLSSocket } from 'node:tls';
+import { LogBackoff } from '../util/log-backoff';
 import { LogLimiter } from '../util/log-limiter';
 import { FramedSocket } from './framed-socket';
 import {
@@ -20,7 +21,7 @@ import type { NodeInfo } from './node-info';
 import { SocketPeerLink } from './peer-link';
 import type { LinkDirection, PeerLink } from './peer-link.interface';
 import { resolveTransportOptions } from './resolve-transport-options.util';
-import { HANDSHAKE_MAX_FRAME_BYTES, REFUSAL_LOG_PERIOD } from './transport.constants';
+import { HANDSHAKE_FAILURE_LOG_FIRST, HANDSHAKE_FAILURE_LOG_MAX, HANDSHAKE_MAX_FRAME_BYTES, REFUSAL_LOG_PERIOD } from './transport.constants';
 import { errorMessage, TransportError } from './transport.error';
 import type { Transport } from './transport.interface';
 import { transportMessages } from './transport.messages';
@@ -44,7 +45,10 @@ import { UnauthenticatedConnections } from './unauthenticated-connections';
  * connections still authenticating are capped (in total and per address; more are closed
  * at once), each is closed at the handshake timeout (TLS negotiation included), and
  * refusals are logged at most once per {@link REFUSAL_LOG_PERIOD} per kind, the next line
- * saying how many were not.
+ * saying how many were not. A handshake that keeps failing the same way with one address
+ * (a node whose cookie differs, dialled or dialling again every second) is logged less and
+ * less often: at once, then after {@link HANDSHAKE_FAILURE_LOG_FIRST} ms, then after doubling
+ * waits up to {@link HANDSHAKE_FAILURE_LOG_MAX}.
  * Once linked, every frame is sealed with keys of that connection, so one an attacker
  * splices into the stream closes the link instead of being believed.
  */
@@ -66,6 +70,8 @@ export class TcpTransport implements Transport {
    * The clock is read through `Date.now` on each call, so a spec can move it.
    */
   private readonly refusals = new LogLimiter({ lines: 1, window: REFUSAL_LOG_PERIOD }, () => Date.now());
+  /** Handshakes that keep failing the same way, by address (dialled) or host (accepted): logged less and less often. */
+  private readonly failingHandshakes = new LogBackoff({ first: HANDSHAKE_FAILURE_LOG_FIRST, max: HANDSHAKE_FAILURE_LOG_MAX }, () => Date.now());
   private readonly counters = { refused: { limit: 0, addressLimit: 0, handshake: 0 }, forgedFrames: 0 };
   /** The announced link of each peer, by node name. */
   private readonly linksByName = new Map<string, SocketPeerLink>();
@@ -212,11 +218,14 @@ export class TcpTransport implements Transport {
       .then(
         (result) => {
           this.release(conn.remoteAddress);
-          this.adopt(conn, result, 'inbound');
+          const host = hostOf(conn.remoteAddress);
+          if (this.adopt(conn, result, 'inbound') !== undefined) this.failingHandshakes.forget(host);
         },
         (error) => {
           conn.end(); // graceful, so a `refused` frame still reaches the peer
-          this.refuse('handshake', transportMessages.refusedConnection(conn.remoteAddress, errorMessage(error)));
+          // The same host failing the same way again (its cookie differs, and it dials every second): logged less and less often.
+          const repeated = { key: hostOf(conn.remoteAddress), kind: errorCode(error) };
+          this.refuse('handshake', transportMessages.refusedConnection(conn.remoteAddress, errorMessage(error)), repeated);
         },
       )
       .catch((error: unknown) => {
@@ -225,11 +234,16 @@ export class TcpTransport implements Transport {
       });
   }
 
-  /** Counts and logs (one line per kind and period) a refused incoming connection; quiet while closing. */
-  private refuse(kind: keyof TransportStats['refused'] | 'tls', message: string): void {
+  /**
+   * Counts and logs (one line per kind and period) a refused incoming connection; quiet while closing.
+   * A refusal that `repeats` one of the same host is logged less and less often first.
+   */
+  private refuse(kind: keyof TransportStats['refused'] | 'tls', message: string, repeats?: { key: string; kind: string }): void {
     this.counters.refused[kind === 'tls' ? 'handshake' : kind]++;
     if (this.closing) return;
-    const line = this.refusals.take(kind, message);
+    const backedOff = repeats === undefined ? message : this.failingHandshakes.take(repeats.key, repeats.kind, message);
+    if (backedOff === undefined) return;
+    const line = this.refusals.take(kind, backedOff);
     if (line !== undefined) this.options.logger.warn(line);
   }
 
@@ -248,7 +262,12 @@ export class TcpTransport implements Transport {
     try {
       await conn.whenConnected(tls ? 'secureConnect' : 'connect');
     } catch (error) {
-      this.options.logger.debug(`Cannot connect to ${address}: ${errorMessage(error)}`);
+      // A node that is not up yet is no news at start (the caller says what it does next, logs included);
+      // a TLS peer whose certificate is refused is a setting to fix, said less and less often.
+      if (tls && !this.closing && !isNetworkError(error)) {
+        const line = this.failingHandshakes.take(address, 'tls', transportMessages.tlsFailed(address, errorMessage(error)));
+        if (line !== undefined) this.options.logger.warn(line);
+      }
       if (error instanceof TransportError) throw error;
       throw new TransportError('connect-failed', `cannot connect to ${address}: ${errorMessage(error)}`, {
         cause: error,
@@ -261,11 +280,19 @@ export class TcpTransport implements Transport {
       result = await clientHandshake(conn, context);
     } catch (error) {
       conn.end(); // graceful, so a `refused` frame still reaches the peer
-      if (!this.closing) this.options.logger.warn(transportMessages.handshakeFailed(address, errorMessage(error)));
+      if (!this.closing) {
+        // A peer refused for a setting (a cookie that differs) is dialled again and again: say so less and less often.
+        const code = errorCode(error);
+        const line = this.failingHandshakes.take(address, code, transportMessages.handshakeFailed(address, errorMessage(error), code));
+        if (line !== undefined) this.options.logger.warn(line);
+      }
       throw error;
     }
     const link = this.adopt(conn, result, 'outbound');
-    if (link) return link;
+    if (link) {
+      this.failingHandshakes.forget(address);
+      return link;
+    }
     throw this.closing
       ? shutdownError()
       : new TransportError('connection-closed', `${address} closed the connection`);
@@ -350,6 +377,23 @@ function outranks(a: SocketPeerLink, b: SocketPeerLink): boolean {
 
 function remoteAddress(socket: Socket): string {
   return `${socket.remoteAddress}:${socket.remotePort}`;
+}
+
+/** The host part of a `host:port` address (IPv6 hosts hold colons too). */
+function hostOf(address: string): string {
+  return address.slice(0, address.lastIndexOf(':'));
+}
+
+/** Errors of a peer that is not there (yet), as opposed to one that answers but cannot be trusted. */
+const NETWORK_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'EADDRNOTAVAIL', 'EPIPE']);
+
+function isNetworkError(error: unknown): boolean {
+  return error instanceof TransportError || NETWORK_ERRORS.has((error as NodeJS.ErrnoException | undefined)?.code ?? '');
+}
+
+/** The transport error code of a failure, for telling failures of one kind apart. */
+function errorCode(error: unknown): string {
+  return error instanceof TransportError ? error.code : 'other';
 }
 
 function shutdownError(): TransportError {

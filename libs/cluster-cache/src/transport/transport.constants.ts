@@ -38,6 +38,15 @@ export const PROTOCOL_VERSION = 5;
 export const REFUSAL_LOG_PERIOD = 10_000;
 
 /**
+ * A handshake that keeps failing the same way with one address (a node whose
+ * cookie differs, dialled again every second) is logged at once, then after
+ * this many ms, then after doubling waits up to {@link HANDSHAKE_FAILURE_LOG_MAX}.
+ */
+export const HANDSHAKE_FAILURE_LOG_FIRST = 5_000;
+/** The longest wait between two log lines of one failing handshake, in ms (see {@link HANDSHAKE_FAILURE_LOG_FIRST}). */
+export const HANDSHAKE_FAILURE_LOG_MAX = 5 * 60_000;
+
+/**
  * Frame size limit before authentication. Handshake frames are a few hundred bytes, so an
  * unauthenticated peer cannot make a node hold `maxFrameBytes` per connection.
  */

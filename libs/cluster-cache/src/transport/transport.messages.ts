@@ -6,6 +6,18 @@ const NAME = 260;
 /** Cap of an error text from outside this library (OpenSSL, msgpackr, a handler) in a log line. */
 const REASON = 1_000;
 
+/** What to do about a handshake that fails for a setting the nodes must share, by error code. */
+const SETTING_HINTS: Record<string, string> = {
+  'auth-failed': 'every node of a cluster needs the same cookie',
+  'wrong-cluster': 'every node of a cluster needs the same cluster option',
+  'name-conflict': 'every node needs its own node.name',
+};
+
+/** What to do about a handshake refused with `code` (a setting the nodes must share), if known. */
+export function handshakeHint(code: string): string | undefined {
+  return Object.hasOwn(SETTING_HINTS, code) ? SETTING_HINTS[code] : undefined;
+}
+
 /**
  * Text of the transport's errors and log lines, in one place. Each string a peer
  * or the network chose (node and cluster names, versions, addresses, foreign
@@ -30,7 +42,7 @@ export const transportMessages = {
   peerProtocol: (proto: unknown) => `peer speaks protocol ${logSafe(proto, 40)}, not ${PROTOCOL_VERSION}`,
   wrongCluster: (peer: string, cluster: string) => `${logSafe(peer, NAME)} belongs to cluster '${logSafe(cluster, NAME)}'`,
   nameConflict: (name: string) => `the peer uses this node's own name ${logSafe(name, NAME)}`,
-  cookieProofFailed: (peer: string) => `${logSafe(peer, NAME)} could not prove it holds the cluster cookie`,
+  cookieProofFailed: (peer: string) => `${logSafe(peer, NAME)} could not prove it holds the cluster cookie: the cookies differ`,
   invalidMessage: (expected: string) => `expected a valid ${expected} message`,
   unsafeNodeInfo: (field: string, value: string) =>
     `the peer's node ${field} "${logSafe(value, NAME)}" holds control characters (shown escaped); refused, so it cannot forge log lines`,
@@ -42,7 +54,11 @@ export const transportMessages = {
 
   // Connections
   refusedConnection: (address: string, reason: string) => `Refused connection from ${logSafe(address)}: ${reason}`,
-  handshakeFailed: (address: string, reason: string) => `Handshake with ${logSafe(address)} failed: ${reason}`,
+  handshakeFailed: (address: string, reason: string, code?: string) => {
+    const hint = code === undefined ? undefined : handshakeHint(code);
+    return `Handshake with ${logSafe(address)} failed: ${reason}${hint === undefined ? '' : `; ${hint}`}`;
+  },
+  tlsFailed: (address: string, reason: string) => `TLS with ${logSafe(address)} failed: ${logSafe(reason, REASON)}`,
   refusedTls: (address: string, reason: string) => `Refused TLS connection from ${logSafe(address)}: ${logSafe(reason, REASON)}`,
   tooManyUnauthenticated: (address: string, count: number) =>
     `Refused connection from ${logSafe(address)}: ${count} connections are authenticating already ` +

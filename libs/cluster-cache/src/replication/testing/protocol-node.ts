@@ -17,6 +17,10 @@ export interface ProtocolNodeOptions {
   writes?: 'sync' | 'async';
   /** The Unsplit strategy the node announces (default `'off'`). */
   unsplit?: 'merge' | 'oldest-wins' | 'off';
+  /** Linked peers needed before the node becomes ready (default 0). */
+  minPeers?: number;
+  /** How long `start()` waits to be ready (default 3000 ms). */
+  joinTimeout?: number;
 }
 
 /**
@@ -33,7 +37,7 @@ export function protocolNode(network: InMemoryNetwork, name: string, seeds: stri
   const node = new ClusterNode(
     transport,
     engine,
-    { joinTimeout: 3000, autoInitialize: options.autoInitialize ?? 'merge', ackTimeout: 1000, seeds: async () => seeds, reconnectInterval: 50, discovery: [], discoveryGrace: 0, cookie: 'unused-in-memory', cluster: 'test', keepLocalOnJoin: false, unsplit: options.unsplit ?? 'off' },
+    { joinTimeout: options.joinTimeout ?? 3000, minPeers: options.minPeers, autoInitialize: options.autoInitialize ?? 'merge', ackTimeout: 1000, seeds: async () => seeds, reconnectInterval: 50, discovery: [], discoveryGrace: 0, cookie: 'unused-in-memory', cluster: 'test', keepLocalOnJoin: false, unsplit: options.unsplit ?? 'off' },
     quiet as unknown as Logger,
   );
   return { name, store, table, engine, info, transport, node, address: () => `${info.host}:${info.port}` };
