@@ -107,6 +107,24 @@ describe.each(CACHE_KINDS)('ExpressSessionStore on %s', (_, makeCache) => {
     expect(await call((cb) => store.get('s', cb))).toBeUndefined();
   });
 
+  it('touchAfter skips a touch that would extend the session by less', async () => {
+    const { cache, clock } = makeCache();
+    const store = new ExpressSessionStore(cache, { touchAfter: MIN });
+    await call((cb) => store.set('s', { cookie: { maxAge: 10 * MIN } } as unknown as SessionData, cb));
+    const written = (await store.cache.expiresAt('s'))!;
+    clock.advance(MIN - 1000);
+    await call((cb) => store.touch('s', { cookie: { maxAge: 10 * MIN } } as unknown as SessionData, () => cb(null)));
+    expect(await store.cache.expiresAt('s')).toBe(written); // 59 s later: not worth a write
+    clock.advance(1000);
+    await call((cb) => store.touch('s', { cookie: { maxAge: 10 * MIN } } as unknown as SessionData, () => cb(null)));
+    expect((await store.cache.expiresAt('s'))! - clock.now()).toBe(10 * MIN);
+    await call((cb) => store.destroy('s', cb));
+    clock.advance(5 * MIN);
+    await call((cb) => store.touch('s', { cookie: { maxAge: 10 * MIN } } as unknown as SessionData, () => cb(null)));
+    expect(await call((cb) => store.get('s', cb))).toBeUndefined();
+    expect(() => new ExpressSessionStore(cache, { touchAfter: -1 })).toThrow('ExpressSessionStore: touchAfter must be a number of milliseconds ≥ 0, got -1');
+  });
+
   it('disableTouch makes touch do nothing', async () => {
     const { cache, clock } = makeCache();
     const store = new ExpressSessionStore(cache, { disableTouch: true });

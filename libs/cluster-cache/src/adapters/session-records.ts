@@ -33,6 +33,16 @@ export interface SessionStoreOptions {
   ttl?: number;
   /** How sessions are stored (default `JSON`). */
   serializer?: SessionSerializer;
+  /**
+   * Let `touch` rewrite a session only when that extends its life by at
+   * least this many ms (connect-mongo's `touchAfter`, in ms). express-session
+   * touches the session of every request that does not change it: without
+   * this, each such request is a write (replicated to every node on the
+   * mesh). With `touchAfter: 60_000`, a session read a thousand times a
+   * minute is written about once a minute, and expires at most a minute
+   * before its cookie would. Default 0: every touch writes.
+   */
+  touchAfter?: number;
 }
 
 /** One day, connect-redis's TTL for sessions whose cookie does not expire. */
@@ -56,6 +66,7 @@ export class SessionRecords {
   readonly cache: CacheStore<string>;
   private readonly ttl: number;
   private readonly serializer: SessionSerializer;
+  private readonly touchAfter: number;
 
   constructor(cache: CacheStore, owner: string, defaultNamespace: string, options: SessionStoreOptions) {
     if (typeof (cache as Partial<CacheStore> | undefined)?.namespace !== 'function') {
@@ -65,6 +76,10 @@ export class SessionRecords {
     // The namespace's TTL also keeps a sign-out's tombstone that long (for a netsplit heal on the mesh).
     this.cache = cache.namespace<string>(options.namespace ?? defaultNamespace, { ttl: this.ttl });
     this.serializer = options.serializer ?? JSON;
+    this.touchAfter = options.touchAfter ?? 0;
+    if (typeof this.touchAfter !== 'number' || !(this.touchAfter >= 0)) {
+      throw new InvalidArgumentError(`${owner}: touchAfter must be a number of milliseconds ≥ 0, got ${String(options.touchAfter)}`);
+    }
   }
 
   /** The session stored under `sid`, as a fresh object, or `undefined`. */
@@ -87,6 +102,10 @@ export class SessionRecords {
    * node made meanwhile nor brings back a session signed out meanwhile.
    */
   async touch(sid: string, session: unknown): Promise<void> {
+    if (this.touchAfter > 0) {
+      const expiresAt = await this.cache.expiresAt(sid);
+      if (expiresAt === undefined || this.cache.clockNow() + this.ttlOf(session) - expiresAt < this.touchAfter) return;
+    }
     const text = await this.cache.get(sid);
     if (text === undefined) return;
     const stored = this.serializer.parse(text);
