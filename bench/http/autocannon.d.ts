@@ -14,6 +14,9 @@ declare module 'autocannon' {
       duration?: number;
       method?: string;
       headers?: Record<string, string>;
+      body?: string;
+      /** A sequence of requests each connection sends in turn; `setupRequest` may change each one before it goes. */
+      requests?: Array<{ method?: string; path?: string; headers?: Record<string, string>; body?: string; setupRequest?: (request: Record<string, unknown>, context: Record<string, unknown>) => Record<string, unknown> }>;
       /** Seconds before a request counts as timed out (default 10). */
       timeout?: number;
       /** Called with each connection's client (an EventEmitter that emits 'headers', 'response' …). */
