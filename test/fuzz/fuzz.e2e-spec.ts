@@ -300,7 +300,7 @@ describe(`fuzzing a live node (seed ${SEED})`, () => {
       const valueOffsets: number[] = [];
       for (let at = original.indexOf('FUZZ-'); at !== -1; at = original.indexOf('FUZZ-', at + 1)) valueOffsets.push(at);
       const rng = new Random(SEED).fork('disk');
-      const rounds: { started: boolean; damaged: number; reason?: string }[] = [];
+      const rounds: { started: boolean; damaged: number; reason?: string; writeFailed?: boolean }[] = [];
       const root = path.join(tempDir('disk'), 'rounds');
       const end = Date.now() + BUDGET.disk;
       while (Date.now() < end) {
@@ -310,7 +310,8 @@ describe(`fuzzing a live node (seed ${SEED})`, () => {
         const file = path.join(dir, 'cache.mdb');
         fs.writeFileSync(file, damage.reduce<Buffer>((data, d) => d.apply(data), Buffer.from(original)));
         const what = `round ${rounds.length}: ${damage.map((d) => d.describe).join(', ')}`;
-        let result: { started: boolean; states?: string[]; disk?: { damaged: number }; error?: { name: string; message: string; file?: string }; wrote?: unknown };
+        type Failure = { name: string; message: string; file?: string };
+        let result: { started: boolean; states?: string[]; disk?: { damaged: number }; error?: Failure; wrote?: true | { error: Failure } };
         try {
           result = await disk.call('open', { dir });
         } catch (error) {
@@ -323,13 +324,19 @@ describe(`fuzzing a live node (seed ${SEED})`, () => {
         } else {
           const foreign = result.states!.filter((state) => !written.has(state));
           expect({ what, foreign }).toEqual({ what, foreign: [] });
-          rounds.push({ started: true, damaged: result.disk!.damaged });
+          // A write after the start lands, or fails with a PersistenceError naming the file.
+          if (result.wrote !== true) {
+            expect({ what, name: result.wrote!.error.name }).toEqual({ what, name: 'PersistenceError' });
+            expect({ what, message: result.wrote!.error.message }).toEqual({ what, message: expect.stringContaining(file) });
+          }
+          rounds.push({ started: true, damaged: result.disk!.damaged, writeFailed: result.wrote !== true });
         }
         fs.rmSync(dir, { recursive: true, force: true });
       }
       const startedRounds = rounds.filter((r) => r.started);
       process.stdout.write(
-        `disk: ${rounds.length} rounds: ${startedRounds.length} started (${startedRounds.filter((r) => r.damaged > 0).length} reporting damaged records), ` +
+        `disk: ${rounds.length} rounds: ${startedRounds.length} started (${startedRounds.filter((r) => r.damaged > 0).length} reporting damaged records, ` +
+          `${startedRounds.filter((r) => r.writeFailed).length} refusing the write after the start), ` +
           `${rounds.length - startedRounds.length} refused with a PersistenceError naming the file\n`,
       );
       expect(disk.alive).toBe(true);
