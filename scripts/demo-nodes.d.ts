@@ -35,3 +35,10 @@ export function startNode(node: DemoNode, layout: DemoLayout, options?: { stdio?
 export function build(options?: { stdio?: 'inherit' | 'pipe' }): void;
 export function isBuildFresh(): boolean;
 export function ensureBuilt(options?: { stdio?: 'inherit' | 'pipe' }): void;
+/** A port the demo listens on, and what for (e.g. "node a's HTTP port"). */
+export interface DemoPort {
+  port: number;
+  what: string;
+}
+export function demoPorts(layout: DemoLayout): DemoPort[];
+export function busyPorts(layout: DemoLayout): Promise<DemoPort[]>;

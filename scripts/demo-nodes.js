@@ -19,15 +19,22 @@
  */
 const { spawn, spawnSync } = require('node:child_process');
 const fs = require('node:fs');
+const net = require('node:net');
 const path = require('node:path');
 
 const ROOT = path.resolve(__dirname, '..');
-/** Where `nest build demo` puts the entry file (tsc builder, monorepo layout). */
+/** Where scripts/build-demo.js puts the entry file (the layout `nest build demo` had). */
 const MAIN = path.join(ROOT, 'dist', 'apps', 'demo', 'apps', 'demo', 'src', 'main.js');
-/** Written after a build that succeeded (a failed `nest build` may still emit files). */
+/** Written after a build that succeeded. */
 const BUILT = path.join(ROOT, 'dist', 'apps', 'demo', '.demo-build-ok');
-/** Sources whose changes make a build stale. */
-const SOURCES = [path.join(ROOT, 'apps', 'demo', 'src'), path.join(ROOT, 'libs', 'cluster-cache', 'src')];
+/** Sources whose changes make a build stale: the demo's, the library's, and how they are compiled. */
+const SOURCES = [
+  path.join(ROOT, 'apps', 'demo', 'src'),
+  path.join(ROOT, 'libs', 'cluster-cache', 'src'),
+  path.join(ROOT, 'apps', 'demo', 'tsconfig.app.json'),
+  path.join(ROOT, 'tsconfig.json'),
+  path.join(ROOT, 'scripts', 'build-demo.js'),
+];
 
 /** The demo's cluster secret and cookie key. Demo values: anything real sets its own. */
 const DEMO_CLUSTER_COOKIE = 'demo-cluster-cookie-not-a-secret';
@@ -107,7 +114,7 @@ function nodeEnv(node, layout, base = process.env) {
  * @param {{ stdio?: import('node:child_process').StdioOptions, env?: NodeJS.ProcessEnv }} [options]
  */
 function startNode(node, layout, options = {}) {
-  if (!fs.existsSync(MAIN)) throw new Error(`${MAIN} does not exist: build the demo first (npx nest build demo)`);
+  if (!fs.existsSync(MAIN)) throw new Error(`${MAIN} does not exist: build the demo first (npm run build:demo)`);
   fs.mkdirSync(node.dir, { recursive: true });
   return spawn(process.execPath, [MAIN], {
     cwd: ROOT,
@@ -117,15 +124,14 @@ function startNode(node, layout, options = {}) {
   });
 }
 
-/** Builds the demo (`nest build demo`). Throws if the build fails. */
+/** Builds the demo (scripts/build-demo.js, in a child process). Throws if the build fails. */
 function build({ stdio = 'inherit' } = {}) {
-  const nest = path.join(ROOT, 'node_modules', '.bin', 'nest');
   // A source saved while the build runs must make it stale: the marker gets the start time.
   const started = new Date();
-  const result = spawnSync(nest, ['build', 'demo'], { cwd: ROOT, stdio, encoding: 'utf8' });
+  const result = spawnSync(process.execPath, [path.join(ROOT, 'scripts', 'build-demo.js')], { cwd: ROOT, stdio, encoding: 'utf8' });
   if (result.status !== 0) {
     const output = typeof result.stdout === 'string' ? `\n${result.stdout}${result.stderr}` : '';
-    throw new Error(`nest build demo failed (exit ${result.status ?? result.signal})${output}`);
+    throw new Error(`building the demo failed (exit ${result.status ?? result.signal})${output}`);
   }
   fs.writeFileSync(BUILT, `${started.toISOString()}\n`);
   fs.utimesSync(BUILT, started, started);
@@ -180,12 +186,44 @@ function withBuildLock(fn) {
 }
 
 function newestMtime(dir) {
+  if (!fs.statSync(dir).isDirectory()) return fs.statSync(dir).mtimeMs;
   let newest = 0;
   for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
     const file = path.join(dir, entry.name);
     newest = Math.max(newest, entry.isDirectory() ? newestMtime(file) : fs.statSync(file).mtimeMs);
   }
   return newest;
+}
+
+/** Every port the demo listens on, with what it is for: each node's HTTP and cluster ports, the balancer's. */
+function demoPorts(layout) {
+  return [
+    ...layout.nodes.flatMap((n) => [
+      { port: n.port, what: `node ${n.id}'s HTTP port` },
+      { port: n.clusterPort, what: `node ${n.id}'s cluster port` },
+    ]),
+    { port: layout.lb.port, what: "the load balancer's port" },
+  ];
+}
+
+/**
+ * The demo's ports that something listens on already (a demo started earlier,
+ * another app), from `demoPorts`; empty when the demo can start. A node of the
+ * demo's own would fail to listen there, and the process that holds the port
+ * would answer in its place.
+ */
+async function busyPorts(layout) {
+  const busy = [];
+  for (const entry of demoPorts(layout)) if (!(await canListen(layout.host, entry.port))) busy.push(entry);
+  return busy;
+}
+
+function canListen(host, port) {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.once('error', () => resolve(false));
+    server.listen({ host, port, exclusive: true }, () => server.close(() => resolve(true)));
+  });
 }
 
 function port(value, fallback, name) {
@@ -195,4 +233,4 @@ function port(value, fallback, name) {
   return n;
 }
 
-module.exports = { ROOT, MAIN, demoLayout, nodeEnv, startNode, build, isBuildFresh, ensureBuilt };
+module.exports = { ROOT, MAIN, demoLayout, nodeEnv, startNode, build, isBuildFresh, ensureBuilt, demoPorts, busyPorts };

@@ -1,15 +1,21 @@
 #!/usr/bin/env node
 'use strict';
 /**
- * `npm run demo`: builds the demo once, starts node a and node b (each with
- * its own data directory, seeded with the other) and a round-robin load
- * balancer in front of them. Ctrl-C stops everything.
+ * `npm run demo`: builds the demo unless its build is newer than every source
+ * file of the demo and the library, starts node a and node b (each with its own
+ * data directory, seeded with the other) and a round-robin load balancer in
+ * front of them. Ctrl-C stops everything.
+ *
+ * Before it starts anything, it checks that the demo's ports are free: a process
+ * it did not start (a demo still running, another app) would answer in place of
+ * a node, so it stops instead, naming the port.
  *
  *   node scripts/demo.js [--no-build] [--json]
  *
- *   --no-build  use the existing build (dist/apps/demo)
+ *   --no-build  use the existing build (dist/apps/demo) even if it is stale
  *   --json      also print machine-readable lines: {"demo":"node","id":"a","pid":…} per
- *               node started, {"demo":"ready",…} once all answer, {"demo":"exit",…} when a node ends
+ *               node started, {"demo":"ready",…} once all answer, {"demo":"exit",…} when a node ends,
+ *               {"demo":"ports-in-use","ports":[{"port":4000,"what":"node a's HTTP port"}]} when it cannot start
  *
  * Ports and directories can be moved with DEMO_BASE_PORT, DEMO_CLUSTER_BASE_PORT,
  * DEMO_LB_PORT, DEMO_DATA_DIR (see scripts/demo-nodes.js). The pids are also
@@ -19,7 +25,7 @@ const fs = require('node:fs');
 const http = require('node:http');
 const path = require('node:path');
 const readline = require('node:readline');
-const { build, demoLayout, startNode } = require('./demo-nodes');
+const { busyPorts, ensureBuilt, isBuildFresh, demoLayout, startNode } = require('./demo-nodes');
 const { createLoadBalancer } = require('./demo-lb');
 
 const args = new Set(process.argv.slice(2));
@@ -77,11 +83,55 @@ function table(layout, pids) {
   return rows.map((r) => r.map((cell, c) => cell.padEnd(widths[c])).join('  ').trimEnd()).join('\n');
 }
 
+/** Pids a demo started earlier wrote to <data dir>/demo-pids.json, with whether each still runs. */
+function earlierDemo(layout) {
+  try {
+    const pids = JSON.parse(fs.readFileSync(path.join(layout.dataDir, 'demo-pids.json'), 'utf8'));
+    const all = [['script', pids.script], ...Object.entries(pids.nodes ?? {})].filter(([, pid]) => Number.isInteger(pid));
+    return all.map(([id, pid]) => ({ id, pid, running: isRunning(pid) }));
+  } catch {
+    return [];
+  }
+}
+
+function isRunning(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return error.code === 'EPERM';
+  }
+}
+
+/** Why the demo cannot start on these ports, and what to do, when some are taken. */
+function portsTakenMessage(layout, busy) {
+  const ports = busy.map((b) => `${b.port} (${b.what})`).join(', ');
+  const running = earlierDemo(layout).filter((p) => p.running);
+  const earlier =
+    running.length > 0
+      ? `A demo started earlier still runs: ${running.map((p) => `${p.id} pid ${p.pid}`).join(', ')} (from ${shortPath(path.join(layout.dataDir, 'demo-pids.json'))}); stop it with Ctrl-C in its terminal or kill ${running[0].pid}.`
+      : 'Stop the process that listens there (e.g. `ss -ltnp` names it).';
+  return (
+    `${busy.length === 1 ? 'port' : 'ports'} ${ports} on ${layout.host} ${busy.length === 1 ? 'is' : 'are'} in use by a process this script did not start, ` +
+    `which would answer in place of the demo's own.\n${earlier}\n` +
+    'Or run this demo on other ports: DEMO_BASE_PORT=5000 DEMO_LB_PORT=8090 npm run demo'
+  );
+}
+
 async function main() {
   const layout = demoLayout();
+  const busy = await busyPorts(layout);
+  if (busy.length > 0) {
+    emit({ demo: 'ports-in-use', ports: busy });
+    throw new Error(portsTakenMessage(layout, busy));
+  }
   if (!args.has('--no-build')) {
-    console.log('building the demo (nest build demo) …');
-    build();
+    if (isBuildFresh()) {
+      console.log('the demo build is up to date (dist/apps/demo is newer than every source file): not building');
+    } else {
+      console.log('building the demo (node scripts/build-demo.js) …');
+      ensureBuilt();
+    }
   }
 
   const children = new Map();
