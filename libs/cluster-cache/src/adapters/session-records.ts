@@ -1,3 +1,4 @@
+import { checkedTtl } from '../cache/write-plan';
 import type { CacheStore } from '../contract/cache-store';
 import { InvalidArgumentError } from '../errors/cluster-cache.error';
 import { ANY } from '../store/key';
@@ -72,9 +73,12 @@ export class SessionRecords {
     if (typeof (cache as Partial<CacheStore> | undefined)?.namespace !== 'function') {
       throw new InvalidArgumentError(`${owner} needs a CacheStore: new ${owner}(app.get(CacheStore)), got ${describe(cache)}`);
     }
-    this.ttl = options.ttl ?? DEFAULT_SESSION_TTL;
-    // The namespace's TTL also keeps a sign-out's tombstone that long (for a netsplit heal on the mesh).
-    this.cache = cache.namespace<string>(options.namespace ?? defaultNamespace, { ttl: this.ttl });
+    const namespace = options.namespace ?? defaultNamespace;
+    this.ttl = checkedTtl(options.ttl, namespace, DEFAULT_SESSION_TTL);
+    // Every put brings its TTL. No namespace TTL: on the mesh, a destroy's tombstone is then kept
+    // until the session would have expired, and 60 s for an id this node never held (express-session
+    // and Passport destroy the unsaved session of every sign-in: a day each would add up).
+    this.cache = cache.namespace<string>(namespace);
     this.serializer = options.serializer ?? JSON;
     this.touchAfter = options.touchAfter ?? 0;
     if (typeof this.touchAfter !== 'number' || !(this.touchAfter >= 0)) {
