@@ -10,7 +10,7 @@ import { waitFor } from '../utils/wait-for';
 
 /** A line `scripts/demo.js --json` prints about what it did. */
 export interface DemoRecord {
-  demo: 'lb' | 'node' | 'ready' | 'exit';
+  demo: 'lb' | 'node' | 'ready' | 'exit' | 'ports-in-use';
   id?: string;
   pid?: number;
   [key: string]: unknown;
