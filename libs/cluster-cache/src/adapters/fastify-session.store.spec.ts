@@ -18,7 +18,7 @@ function call<T>(run: (callback: (error: unknown, value?: T) => void) => void): 
 /** The session's own fields (the app's data), as @fastify/session lets an app set them. */
 type SessionFields = Record<string, unknown>;
 
-/** A Fastify app served on loopback, asked over real HTTP (its `inject` loads the ESM-only cookie 2, which Jest cannot require). */
+/** A Fastify app served on loopback, asked over real HTTP as a browser would. */
 interface App {
   request(method: string, url: string, cookie?: string): Promise<{ statusCode: number; cookie: string; json(): unknown }>;
   close(): Promise<void>;
