@@ -14,6 +14,8 @@ import { handshakeHint } from '../transport/transport.messages';
 import type { LinkCloseReason, PeerLink } from '../transport/peer-link.interface';
 import type { Transport } from '../transport/transport.interface';
 import { isAddress } from '../util/address';
+import { LogLimiter } from '../util/log-limiter';
+import { logSafe } from '../util/log-safe';
 import { AntiEntropy } from './anti-entropy';
 import type { ClusterEvent, NodeDownReason } from './cluster-event';
 import { ClusterLock } from './cluster-lock';
@@ -101,6 +103,8 @@ export class ClusterNode {
   /** Why peers were refused (incompatible settings), by name, until one of them links. */
   private readonly refusals = new Map<string, string>();
   private readonly reconnector: Reconnector;
+  /** Warnings about messages of no known type, per peer, a few a minute. */
+  private readonly oddMessages = new LogLimiter({ lines: 3, window: 60_000 });
   private phase: Phase = 'idle';
   private clusterId = '';
   private joinedFrom: string | undefined;
@@ -509,6 +513,8 @@ export class ClusterNode {
   }
 
   private receive(session: PeerSession, message: ReplicationMessage): void {
+    // Frames are authenticated, so only a member sends this: a bug, or another version; never a reason to throw.
+    if (typeof message !== 'object' || message === null) return this.ignore(session, message);
     switch (message.t) {
       case 'hello':
         return this.onHello(session, message);
@@ -550,7 +556,15 @@ export class ClusterNode {
         return this.calls.replyPart(message);
       case 'reply':
         return this.calls.reply(message);
+      default:
+        return this.ignore(session, message);
     }
+  }
+
+  private ignore(session: PeerSession, message: unknown): void {
+    const kind = typeof message === 'object' && message !== null ? `a message of type ${logSafe((message as { t?: unknown }).t, 40)}` : `a ${message === null ? 'null' : typeof message}`;
+    const line = this.oddMessages.take(session.name, `ignored ${kind} from ${session.name}: not a message of this protocol`);
+    if (line !== undefined) this.logger.warn?.(line);
   }
 
   private onHello(session: PeerSession, hello: HelloMessage): void {
