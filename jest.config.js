@@ -7,6 +7,10 @@ module.exports = {
   moduleFileExtensions: ['js', 'json', 'ts'],
   transform: { '^.+\\.(t|j)s$': '@swc/jest' },
   transformIgnorePatterns: ['/node_modules/(?!@nestjs/)'],
-  moduleNameMapper: { '^@app/cluster-cache(|/.*)$': '<rootDir>/libs/cluster-cache/src$1' },
+  // `@app/cluster-cache/<entry>` is `nest-cluster-cache/<entry>` of the package; the stores' entries sit in adapters/.
+  moduleNameMapper: {
+    '^@app/cluster-cache/(express-session|fastify-session|keyv)$': '<rootDir>/libs/cluster-cache/src/adapters/$1',
+    '^@app/cluster-cache(|/.*)$': '<rootDir>/libs/cluster-cache/src$1',
+  },
   testEnvironment: 'node',
 };

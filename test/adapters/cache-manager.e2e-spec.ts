@@ -11,7 +11,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { Cache } from 'cache-manager';
 import type { NextFunction, Request, Response } from 'express';
 import { CacheStore, ClusterCacheModule, ClusterCacheOptions } from '@app/cluster-cache';
-import { KeyvCacheStore } from '@app/cluster-cache/adapters/keyv';
+import { KeyvCacheStore } from '@app/cluster-cache/keyv';
 import { waitFor } from '../utils/wait-for';
 import { BACKENDS, http, startTwoNodes } from './harness';
 import type { Backend, NodeName, TwoNodes } from './harness';

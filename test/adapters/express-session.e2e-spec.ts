@@ -12,7 +12,7 @@ import { Passport } from 'passport';
 import type { Authenticator } from 'passport';
 import { Strategy as LocalStrategy } from 'passport-local';
 import { ANY, CacheStore, ClusterCacheModule, ClusterCacheOptions } from '@app/cluster-cache';
-import { ExpressSessionStore } from '@app/cluster-cache/adapters/express-session';
+import { ExpressSessionStore } from '@app/cluster-cache/express-session';
 import { BACKENDS, http, SESSION_SECRET, startTwoNodes, USERS } from './harness';
 import type { Backend, NodeName, TwoNodes } from './harness';
 

@@ -11,7 +11,7 @@ import fastifyCookie from '@fastify/cookie';
 import fastifySession from '@fastify/session';
 import type { FastifyRequest } from 'fastify';
 import { ANY, CacheStore, ClusterCacheModule, ClusterCacheOptions } from '@app/cluster-cache';
-import { FastifySessionStore } from '@app/cluster-cache/adapters/fastify-session';
+import { FastifySessionStore } from '@app/cluster-cache/fastify-session';
 import { BACKENDS, http, SESSION_SECRET, startTwoNodes, USERS } from './harness';
 import type { Backend, NodeName, TwoNodes } from './harness';
 
