@@ -1,15 +1,10 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import * as path from 'node:path';
 import { createInterface } from 'node:readline';
+import type { Exit } from '../utils/json-line-child';
 
 const FIXTURES = path.join(__dirname, 'fixtures');
 const NODE_ARGS = ['-r', path.join(FIXTURES, 'register.js'), path.join(FIXTURES, 'persistence-child.ts')];
-
-/** How a child ended. */
-export interface Exit {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-}
 
 /**
  * A `persistence-child.ts` process, with its stdout as lines and its stderr as

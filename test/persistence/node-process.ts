@@ -1,8 +1,8 @@
-import { ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import * as path from 'node:path';
-import { createInterface } from 'node:readline';
-import type { Exit } from './child-process';
+import { JsonLineChild } from '../utils/json-line-child';
+
+export type { ChildError } from '../utils/json-line-child';
 
 const FIXTURES = path.join(__dirname, 'fixtures');
 
@@ -25,82 +25,14 @@ export interface NodeState {
   digest: Record<string, string>;
 }
 
-/** A failed command's error, as the child reports it. */
-export interface ChildError {
-  name: string;
-  code?: string;
-  message: string;
-}
-
 /**
  * A whole node (fixtures/node-child.ts) in a child process, driven by JSON
  * lines: a native crash fails the spec with the child's stderr instead of
  * ending Jest.
  */
-export class NodeChild {
-  readonly logs: { level: string; message: string }[] = [];
-  stderr = '';
-  readonly exited: Promise<Exit>;
-  private readonly process: ChildProcess;
-  private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: unknown) => void }>();
-  private nextId = 1;
-  private exit: Exit | undefined;
-  private readonly started: Promise<void>;
-
+export class NodeChild extends JsonLineChild {
   constructor(env: Record<string, string>) {
-    this.process = spawn(process.execPath, ['-r', path.join(FIXTURES, 'register.js'), path.join(FIXTURES, 'node-child.ts')], {
-      env: { ...process.env, NO_COLOR: '1', ...env },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    this.process.stderr!.setEncoding('utf8').on('data', (chunk: string) => (this.stderr += chunk));
-    let started!: () => void;
-    this.started = new Promise((resolve) => (started = resolve));
-    const stdout = createInterface({ input: this.process.stdout! });
-    stdout.on('line', (line) => {
-      if (!line.startsWith('{')) return;
-      const message = JSON.parse(line) as { kind: string; id?: number; ok?: boolean; result?: unknown; error?: ChildError; level?: string; message?: string };
-      if (message.kind === 'started') started();
-      if (message.kind === 'log') this.logs.push({ level: message.level!, message: message.message! });
-      if (message.kind === 'answer') {
-        const waiter = this.pending.get(message.id!);
-        this.pending.delete(message.id!);
-        if (message.ok) waiter?.resolve(message.result);
-        else waiter?.reject(message.error);
-      }
-    });
-    const closed = new Promise((resolve) => stdout.once('close', resolve));
-    this.exited = new Promise<Exit>((resolve) => this.process.once('exit', (code, signal) => resolve({ code, signal }))).then(async (exit) => {
-      await closed;
-      this.exit = exit;
-      for (const waiter of this.pending.values()) waiter.reject(new Error(this.describeExit()));
-      this.pending.clear();
-      return exit;
-    });
-  }
-
-  /** Resolves once the node's application context is up (it joined or started the cluster). */
-  async ready(): Promise<this> {
-    await Promise.race([
-      this.started,
-      this.exited.then(() => {
-        throw new Error(this.describeExit());
-      }),
-    ]);
-    return this;
-  }
-
-  get alive(): boolean {
-    return this.exit === undefined;
-  }
-
-  /** Sends a command; resolves with its result, rejects with the child's error (a `ChildError`). */
-  call<T = unknown>(cmd: string, args: Record<string, unknown> = {}): Promise<T> {
-    if (this.exit !== undefined) return Promise.reject(new Error(this.describeExit()));
-    const id = this.nextId++;
-    return new Promise<T>((resolve, reject) => {
-      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
-      this.process.stdin!.write(`${JSON.stringify({ id, cmd, ...args })}\n`);
-    });
+    super(env.NODE_NAME ?? 'node', ['-r', path.join(FIXTURES, 'register.js'), path.join(FIXTURES, 'node-child.ts')], { env });
   }
 
   state(): Promise<NodeState> {
@@ -117,21 +49,6 @@ export class NodeChild {
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     throw new Error(`timed out; last state: ${JSON.stringify(last)}`);
-  }
-
-  kill(signal: NodeJS.Signals): void {
-    if (this.exit === undefined) this.process.kill(signal);
-  }
-
-  /** Closes the node gracefully (the end of its stdin) and waits for its exit. */
-  async stop(): Promise<Exit> {
-    this.process.stdin!.end();
-    return this.exited;
-  }
-
-  private describeExit(): string {
-    const logs = this.logs.slice(-20).map((l) => `${l.level} ${l.message}`).join('\n');
-    return `the node exited (${JSON.stringify(this.exit)}); stderr: ${this.stderr}\nlast logs:\n${logs}`;
   }
 }
 
