@@ -13,8 +13,8 @@ import type { NextFunction, Request, Response } from 'express';
 import { CacheStore, ClusterCacheModule, ClusterCacheOptions } from '@app/cluster-cache';
 import { KeyvCacheStore } from '@app/cluster-cache/keyv';
 import { waitFor } from '../utils/wait-for';
-import { BACKENDS, http, startTwoNodes } from './harness';
-import type { Backend, NodeName, TwoNodes } from './harness';
+import { BACKENDS, http, twoNodesDuring } from './harness';
+import type { NodeName } from './harness';
 
 const NODE = Symbol('node');
 const COUNTS = Symbol('counts');
@@ -70,19 +70,10 @@ async function cachingApp(node: NodeName, cacheOptions: ClusterCacheOptions, cou
 }
 
 describe.each(BACKENDS)('CacheInterceptor on KeyvCacheStore, two nodes behind a round-robin balancer, on %s', (_, makeBackend) => {
-  let backend: Backend;
-  let nodes: TwoNodes;
   const counts: Record<NodeName, Counts> = { a: {}, b: {} };
+  const nodes = twoNodesDuring(makeBackend, (name, options) => cachingApp(name, options, counts[name]));
   const manager = (name: NodeName) => nodes[name].app.get<Cache>(CACHE_MANAGER);
 
-  beforeAll(async () => {
-    backend = await makeBackend();
-    nodes = await startTwoNodes(backend, (name, options) => cachingApp(name, options, counts[name]));
-  }, 30_000);
-  afterAll(async () => {
-    await nodes?.stop();
-    await backend?.stop();
-  });
 
   it('serves on one node what the other computed and cached, computing it once', async () => {
     const first = await http(nodes.lb, 'GET', '/report');

@@ -13,8 +13,8 @@ import type { Authenticator } from 'passport';
 import { Strategy as LocalStrategy } from 'passport-local';
 import { ANY, CacheStore, ClusterCacheModule, ClusterCacheOptions } from '@app/cluster-cache';
 import { ExpressSessionStore } from '@app/cluster-cache/express-session';
-import { BACKENDS, http, SESSION_SECRET, startTwoNodes, USERS } from './harness';
-import type { Backend, NodeName, TwoNodes } from './harness';
+import { BACKENDS, http, SESSION_SECRET, twoNodesDuring, USERS } from './harness';
+import type { NodeName } from './harness';
 
 const NODE = Symbol('node');
 const PASSPORT = Symbol('passport');
@@ -90,18 +90,9 @@ function sidOf(cookie: string): string {
 }
 
 describe.each(BACKENDS)('express-session + Passport on ExpressSessionStore, two nodes behind a round-robin balancer, on %s', (_, makeBackend) => {
-  let backend: Backend;
-  let nodes: TwoNodes;
+  const nodes = twoNodesDuring(makeBackend, expressApp);
   const sessions = () => nodes.a.app.get(CacheStore).namespace('express-sessions').all(ANY);
 
-  beforeAll(async () => {
-    backend = await makeBackend();
-    nodes = await startTwoNodes(backend, expressApp);
-  }, 30_000);
-  afterAll(async () => {
-    await nodes?.stop();
-    await backend?.stop();
-  });
 
   it('signs in through one node, stays signed in on both, signs out on both', async () => {
     expect((await http(nodes.lb, 'POST', '/login', { json: { username: 'ada', password: 'wrong' } })).status).toBe(401);

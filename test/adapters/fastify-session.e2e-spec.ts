@@ -12,8 +12,8 @@ import fastifySession from '@fastify/session';
 import type { FastifyRequest } from 'fastify';
 import { ANY, CacheStore, ClusterCacheModule, ClusterCacheOptions } from '@app/cluster-cache';
 import { FastifySessionStore } from '@app/cluster-cache/fastify-session';
-import { BACKENDS, http, SESSION_SECRET, startTwoNodes, USERS } from './harness';
-import type { Backend, NodeName, TwoNodes } from './harness';
+import { BACKENDS, http, SESSION_SECRET, twoNodesDuring, USERS } from './harness';
+import type { NodeName } from './harness';
 
 const NODE = Symbol('node');
 
@@ -70,18 +70,9 @@ async function fastifyApp(node: NodeName, cacheOptions: ClusterCacheOptions): Pr
 }
 
 describe.each(BACKENDS)('@fastify/session on FastifySessionStore, two Fastify nodes behind a round-robin balancer, on %s', (_, makeBackend) => {
-  let backend: Backend;
-  let nodes: TwoNodes;
+  const nodes = twoNodesDuring(makeBackend, fastifyApp);
   const sessions = () => nodes.b.app.get(CacheStore).namespace('fastify-sessions').all(ANY);
 
-  beforeAll(async () => {
-    backend = await makeBackend();
-    nodes = await startTwoNodes(backend, fastifyApp);
-  }, 30_000);
-  afterAll(async () => {
-    await nodes?.stop();
-    await backend?.stop();
-  });
 
   it('signs in through one node, stays signed in on both, signs out on both', async () => {
     expect((await http(nodes.lb, 'POST', '/login', { json: { username: 'ada', password: 'wrong' } })).status).toBe(401);

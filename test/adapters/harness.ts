@@ -108,6 +108,24 @@ export async function startTwoNodes(backend: Backend, makeApp: MakeApp): Promise
   }
 }
 
+/**
+ * For a describe block: starts the backend and two nodes of `makeApp` before
+ * its tests and stops them after. The object returned is filled in beforeAll.
+ */
+export function twoNodesDuring(makeBackend: () => Promise<Backend>, makeApp: MakeApp): TwoNodes {
+  const nodes = {} as { -readonly [K in keyof TwoNodes]: TwoNodes[K] };
+  let backend: Backend | undefined;
+  beforeAll(async () => {
+    backend = await makeBackend();
+    Object.assign(nodes, await startTwoNodes(backend, makeApp));
+  }, 30_000);
+  afterAll(async () => {
+    await nodes.stop?.();
+    await backend?.stop();
+  });
+  return nodes;
+}
+
 async function listen(name: NodeName, app: INestApplication, started: INestApplication[]): Promise<HttpNode> {
   started.push(app);
   app.useLogger(CapturingLogger.shared);
