@@ -1,12 +1,12 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as http from 'node:http';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { createInterface } from 'node:readline';
 import { demoLayout, DemoLayout, DemoNode, ensureBuilt, ROOT, startNode } from '../../scripts/demo-nodes';
 import { waitFor } from '../utils/wait-for';
+import { httpRequest, type HttpAnswer, type HttpRequestOptions } from '../utils/http-request';
 
 /** A line `scripts/demo.js --json` prints about what it did. */
 export interface DemoRecord {
@@ -141,54 +141,15 @@ export class DemoRun {
   }
 }
 
-/** One HTTP answer. */
-export interface Answer {
-  status: number;
-  headers: http.IncomingHttpHeaders;
+/** One HTTP answer, with the demo node that served it (`x-served-by`). */
+export interface Answer extends HttpAnswer {
   servedBy: string | undefined;
-  setCookie: string[];
-  body: any;
 }
 
 /** An HTTP request on a fresh connection (no keep-alive left behind). */
-export function request(
-  url: string,
-  options: { method?: string; cookie?: string; json?: unknown; form?: Record<string, string>; headers?: Record<string, string> } = {},
-): Promise<Answer> {
-  const headers: Record<string, string> = { accept: 'application/json', ...options.headers };
-  let body: string | undefined;
-  if (options.json !== undefined) {
-    body = JSON.stringify(options.json);
-    headers['content-type'] = 'application/json';
-  } else if (options.form !== undefined) {
-    body = new URLSearchParams(options.form).toString();
-    headers['content-type'] = 'application/x-www-form-urlencoded';
-  }
-  if (body !== undefined) headers['content-length'] = String(Buffer.byteLength(body));
-  if (options.cookie !== undefined) headers.cookie = options.cookie;
-  return new Promise((resolve, reject) => {
-    const req = http.request(url, { method: options.method ?? 'GET', headers, agent: false }, (res) => {
-      let text = '';
-      res.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
-      res.on('end', () => {
-        let parsed: unknown = text;
-        try {
-          parsed = JSON.parse(text);
-        } catch {
-          // not JSON
-        }
-        resolve({
-          status: res.statusCode ?? 0,
-          headers: res.headers,
-          servedBy: res.headers['x-served-by'] as string | undefined,
-          setCookie: res.headers['set-cookie'] ?? [],
-          body: parsed,
-        });
-      });
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
+export async function request(url: string, options: HttpRequestOptions = {}): Promise<Answer> {
+  const answer = await httpRequest(url, options);
+  return { ...answer, servedBy: answer.headers['x-served-by'] as string | undefined };
 }
 
 /** The `name=value` part of the session cookie in a Set-Cookie list. */
