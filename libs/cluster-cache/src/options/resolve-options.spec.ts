@@ -6,6 +6,17 @@ import { ManualClock } from '../store/clock';
 import type { ClusterCacheOptions } from './cluster-cache-options.interface';
 import { isAddress, resolveOptions, resolveTableOptions } from './resolve-options';
 
+/** The InvalidOptionError that `options` get from resolveOptions (fails if they are accepted). */
+function refusal(options: object): InvalidOptionError {
+  try {
+    resolveOptions(options as never);
+  } catch (error) {
+    expect(error).toBeInstanceOf(InvalidOptionError);
+    return error as InvalidOptionError;
+  }
+  throw new Error(`accepted ${JSON.stringify(options)}`);
+}
+
 describe('resolveOptions', () => {
   it('fills in defaults for an empty config (a lone node)', () => {
     const o = resolveOptions({});
@@ -102,16 +113,6 @@ describe('resolveOptions', () => {
 describe('resolveOptions: fail fast when a cluster cannot form', () => {
   const COOKIE = 'a-long-enough-cookie';
 
-  function refusal(options: object): InvalidOptionError {
-    try {
-      resolveOptions(options as never);
-    } catch (error) {
-      expect(error).toBeInstanceOf(InvalidOptionError);
-      return error as InvalidOptionError;
-    }
-    throw new Error(`accepted ${JSON.stringify(options)}`);
-  }
-
   it.each([
     [{ node: { port: 14000 } }, /`cookie` is not set, but node\.port is 14000: without a cookie this node runs alone \(no cluster port, no peers\)/],
     [{ node: { port: '14000' } }, /but node\.port is 14000:/],
@@ -193,16 +194,6 @@ describe('resolveOptions: the discovery option', () => {
   });
 
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-  function refusal(options: object): InvalidOptionError {
-    try {
-      resolveOptions(options as never);
-    } catch (error) {
-      expect(error).toBeInstanceOf(InvalidOptionError);
-      return error as InvalidOptionError;
-    }
-    throw new Error(`accepted ${JSON.stringify(options)}`);
-  }
 
   it.each([
     [{ strategy: 'gossip', interface: 'eth0' }, 'discovery[0].interface', /must be the IPv4 address of the network interface to gossip on, not an interface name .* got "eth0"/],
