@@ -4,6 +4,7 @@ import type { EntryState } from '../store/entry';
 import type { Store } from '../store/store';
 import type { Table } from '../store/table';
 import type { WriteOp } from '../store/write-op';
+import { inSlices } from '../util/slices';
 import { DiskCopy, type DiskStatus } from './disk-copy';
 import type { WriteReplicator } from './write-replicator.interface';
 
@@ -38,6 +39,8 @@ export class CacheEngine {
   private readonly taps = new Set<(table: Table, states: readonly EntryState[]) => void>();
   /** Writes that missed the disk, their recovery, and damaged records. */
   private readonly disk: DiskCopy;
+  /** The compaction of a table's slab of resting states in progress (one at a time). */
+  private compacting: Promise<void> | undefined;
 
   constructor(
     readonly store: Store,
@@ -152,7 +155,8 @@ export class CacheEngine {
       const persistence = this.persistence.get(table.name);
       if (persistence === undefined) continue;
       let damaged = 0;
-      const states = await persistence.load((record) => this.disk.damagedRecord(table, record, damaged++));
+      // Values stay bytes until read (see store/compact/).
+      const states = await persistence.load((record) => this.disk.damagedRecord(table, record, damaged++), { valuesAsBytes: true });
       this.disk.damagedSummary(table, persistence.location, damaged);
       loaded.set(table, this.store.merge(table, states));
     }
@@ -175,7 +179,22 @@ export class CacheEngine {
         void this.disk.watch(table, persistence.forget(gone), [], 'removing expired entries');
       }
     }
+    this.compactSlab();
     return removed;
+  }
+
+  /**
+   * Starts compacting the slab of resting states of a table whose slab holds
+   * more garbage than records that count: a slice of states per event-loop
+   * turn (no pause of more than a few ms), one table at a time.
+   */
+  private compactSlab(): void {
+    if (this.compacting !== undefined) return;
+    const table = this.store.allTables().find((t) => t.wantsCompaction);
+    if (table === undefined) return;
+    this.compacting = inSlices(table.compaction())
+      .catch((error: unknown) => this.options.logger.error(`compacting the resting entries of table "${table.name}" failed: ${String(error)}`))
+      .finally(() => (this.compacting = undefined));
   }
 
   /** Starts the periodic sweep (and the probes of a failing disk, after a `stop`). */

@@ -5,7 +5,7 @@ import { describeKey, describeStoredKey, encodeStoredKey } from './key-codec';
 import { PersistenceError } from './persistence.error';
 import { describeCause, messages } from './persistence.messages';
 import { StateCodec, type StoredState } from './state-codec';
-import type { DamagedRecord, TablePersistence } from './table-persistence.interface';
+import type { DamagedRecord, LoadOptions, TablePersistence } from './table-persistence.interface';
 
 /**
  * Each table has two LMDB sub-databases ("slots"); a key in the meta database
@@ -137,8 +137,8 @@ export class LmdbTablePersistence implements TablePersistence {
     return new LmdbTablePersistence(context, name, slot, openSlot(context, name, slot), strict);
   }
 
-  load(onDamaged?: (record: DamagedRecord) => void): Promise<EntryState[]> {
-    return this.exclusive(() => this.readAll(onDamaged));
+  load(onDamaged?: (record: DamagedRecord) => void, options: LoadOptions = {}): Promise<EntryState[]> {
+    return this.exclusive(() => this.readAll(onDamaged, options.valuesAsBytes === true));
   }
 
   probe(): Promise<void> {
@@ -163,13 +163,13 @@ export class LmdbTablePersistence implements TablePersistence {
     return this.queue ?? Promise.resolve();
   }
 
-  private async readAll(onDamaged: ((record: DamagedRecord) => void) | undefined): Promise<EntryState[]> {
+  private async readAll(onDamaged: ((record: DamagedRecord) => void) | undefined, valuesAsBytes: boolean): Promise<EntryState[]> {
     await this.db.committed.then(noop, noop); // include what was saved before this call
     const states: EntryState[] = [];
     let read = 0;
     try {
       for (const { key, value, version } of this.db.getRange({ versions: true })) {
-        const state = this.decode(key, value, version, onDamaged);
+        const state = this.decode(key, value, version, onDamaged, valuesAsBytes);
         if (state !== undefined) states.push(state);
         // The range keeps its snapshot across turns; yield so a big table does not block the process.
         if (++read % CHUNK === 0) await nextTurn();
@@ -182,9 +182,9 @@ export class LmdbTablePersistence implements TablePersistence {
   }
 
   /** Decodes a record; a damaged one goes to `onDamaged` (undefined back), or without it rejects the load. */
-  private decode(key: Buffer, value: Buffer, version: number | undefined, onDamaged: ((record: DamagedRecord) => void) | undefined): EntryState | undefined {
+  private decode(key: Buffer, value: Buffer, version: number | undefined, onDamaged: ((record: DamagedRecord) => void) | undefined, valuesAsBytes: boolean): EntryState | undefined {
     try {
-      return this.codec.decode(key, value, version, this.strict);
+      return this.codec.decode(key, value, version, this.strict, valuesAsBytes);
     } catch (error) {
       const detail = describeCause(error);
       const described = describeStoredKey(key);

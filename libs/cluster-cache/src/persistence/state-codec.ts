@@ -1,5 +1,8 @@
 import { EntryState, isTombstone } from '../store/entry';
+import { RestingState } from '../store/compact/resting-state';
+import { ByteStage } from '../values/byte-stage';
 import { heldEncoding } from '../values/held-encodings';
+import { itemEnd, ScalarReader } from '../values/msgpack-walk';
 import { settleValue } from '../values/settle';
 import { encodeValue, encodeWithTail, unpackRecord } from '../values/value-codec';
 import { decodeStoredKey, encodeStoredKey } from './key-codec';
@@ -42,18 +45,23 @@ const HEADER = 5;
  * data is copied out of LMDB's reused buffers. It is the encoding a put
  * measures and Redis stores; a value whose put still holds its encoding (a
  * large one) is not encoded again. Decoded values are settled as every stored
- * value is (values/settle.ts).
+ * value is (values/settle.ts), or handed over as its bytes (`decode`'s
+ * `valuesAsBytes`); a resting state's value is written from its bytes
+ * without decoding it (store/compact/).
  */
 export class StateCodec {
+  private readonly reader = new ScalarReader();
+  private readonly stage = new ByteStage();
+
   /**
    * @throws Error saying why the state cannot be stored.
    */
   encode(state: EntryState): StoredState {
     const key = encodeStoredKey(state.ns, state.key);
     if (!Number.isFinite(state.version)) throw new Error(`its version ${state.version} is not a finite number`);
-    const held = heldEncoding(state.value);
     let payload: Buffer;
     try {
+      const held = state instanceof RestingState ? (state.unreadBytes() ?? heldEncoding(state.value)) : heldEncoding(state.value);
       if (isTombstone(state)) payload = encodeValue([state.expiresAt, state.seen, state.origin, TOMBSTONE]);
       else if (held === undefined) payload = encodeValue([state.expiresAt, state.seen, state.origin, LIVE, state.value]);
       else payload = encodeWithTail([state.expiresAt, state.seen, state.origin, LIVE], held);
@@ -71,10 +79,12 @@ export class StateCodec {
    * Decodes a stored entry into a state whose key and value are frozen. A
    * checksummed record is decoded only if its checksum matches; one without
    * a checksum only with `strict: false` (a table that may still hold records
-   * of an earlier build).
+   * of an earlier build). With `valuesAsBytes`, the value of a checksummed
+   * record is handed over as its bytes (an `EncodedValue`, copied out of
+   * `value`), not decoded: the checksum vouches for them.
    * @throws Error saying what is wrong with the bytes.
    */
-  decode(key: Uint8Array, value: Uint8Array, version: number | undefined, strict = true): EntryState {
+  decode(key: Uint8Array, value: Uint8Array, version: number | undefined, strict = true, valuesAsBytes = false): EntryState {
     if (typeof version !== 'number' || !Number.isFinite(version)) throw new Error('it has no valid version');
     let payload: Uint8Array;
     if (value[0] === CHECKSUMMED) {
@@ -88,6 +98,10 @@ export class StateCodec {
       payload = value;
     }
     const { ns, key: normalKey } = decodeStoredKey(key);
+    if (valuesAsBytes && value[0] === CHECKSUMMED) {
+      const resting = this.restingRecord(payload);
+      if (resting !== undefined) return { ns, key: normalKey, value: resting.value, expiresAt: resting.expiresAt, version, seen: resting.seen, origin: resting.origin };
+    }
     const record: unknown = unpackRecord(payload);
     if (!Array.isArray(record) || (record.length !== 4 && record.length !== 5)) throw new Error('its value is not a state record');
     const [expiresAt, seen, origin, kind] = record as unknown[];
@@ -106,5 +120,22 @@ export class StateCodec {
       seen,
       origin,
     };
+  }
+
+  /**
+   * The fields of a live record `[expiresAt, seen, origin, 0, value]` with
+   * the value as its bytes; undefined for anything else (a tombstone, other
+   * field types), which the full decode handles.
+   */
+  private restingRecord(payload: Uint8Array): { expiresAt: number; seen: number; origin: string; value: unknown } | undefined {
+    if (payload[0] !== 0x95) return undefined;
+    const reader = this.reader.reset(payload, 1);
+    const expiresAt = reader.number();
+    const seen = reader.number();
+    const origin = reader.string();
+    if (expiresAt === undefined || seen === undefined || origin === undefined || payload[reader.at] !== LIVE) return undefined;
+    const start = reader.at + 1;
+    if (start >= payload.length || itemEnd(payload, start) !== payload.length) throw new Error('its value is not one MessagePack item');
+    return { expiresAt, seen, origin, value: this.stage.stage(payload, start, payload.length) };
   }
 }

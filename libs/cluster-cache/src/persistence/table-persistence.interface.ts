@@ -13,9 +13,13 @@ export interface TablePersistence {
    * store drops what expired). A record that is damaged (its checksum does not
    * match) or does not decode is handed to `onDamaged` and skipped; without
    * `onDamaged` the load rejects with it.
+   *
+   * With `valuesAsBytes`, a persistence may hand a value over as its
+   * value-codec bytes (an `EncodedValue`) instead of decoding it: the store
+   * keeps such values as bytes until they are first read (store/compact/).
    * @throws PersistenceError naming the file when it is unreadable or corrupt.
    */
-  load(onDamaged?: (record: DamagedRecord) => void): Promise<EntryState[]>;
+  load(onDamaged?: (record: DamagedRecord) => void, options?: LoadOptions): Promise<EntryState[]>;
 
   /**
    * Saves states (writes and tombstones). Calls made in the same tick are
@@ -35,6 +39,12 @@ export interface TablePersistence {
    * back): resolves once the disk takes writes again, rejects with why not.
    */
   probe?(): Promise<void>;
+}
+
+/** How `TablePersistence.load` hands values over. */
+export interface LoadOptions {
+  /** Values as their bytes (`EncodedValue`) where the persistence holds them so; decoded otherwise. */
+  readonly valuesAsBytes?: boolean;
 }
 
 /** A record of the disk copy that was skipped at load: damaged, or not decodable. */

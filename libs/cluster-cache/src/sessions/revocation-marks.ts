@@ -1,4 +1,4 @@
-import type { EntryState } from '../store/entry';
+import { type EntryState, isTombstone } from '../store/entry';
 import type { NormalKey } from '../store/key';
 import type { NamespaceObserver } from '../store/namespace-observer';
 import type { UserId } from './session.interface';
@@ -51,7 +51,7 @@ export class RevocationMarks implements NamespaceObserver {
     const userId = markedUser(state.key);
     if (userId === undefined) return;
     // A mark that was deleted (by hand: the library never does) is no longer one.
-    if (state.value === undefined) this.byUser.delete(userId);
+    if (isTombstone(state)) this.byUser.delete(userId);
     else this.byUser.set(userId, state);
   }
 

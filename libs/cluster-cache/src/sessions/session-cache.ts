@@ -1,6 +1,7 @@
 import type { ClusterCache } from '../cache/cluster-cache';
 import { SessionStore } from '../contract/session-store';
-import type { EntryState } from '../store/entry';
+import { type EntryState, isTombstone } from '../store/entry';
+import { fieldOf } from '../store/compact/field-of';
 import { SingleFlight } from '../util/single-flight';
 import type { IssuedSession, RotationResult, Session, SessionOptions, UserId } from './session.interface';
 import { markKey, RevocationMarks } from './revocation-marks';
@@ -32,9 +33,8 @@ interface RotatedTo {
 
 /** The user whose session record `state` is, or `undefined` (a tombstone, a rotation pointer, anything else). */
 function ownerOf(state: EntryState): UserId | undefined {
-  const value = state.value as StoredSession<unknown> | RotatedTo | undefined;
-  if (typeof state.key !== 'string' || typeof value !== 'object' || value === null || !('userId' in value)) return undefined;
-  return value.userId;
+  // Only the field: a session copied or loaded here stays at rest until read (see store/compact/).
+  return typeof state.key !== 'string' || isTombstone(state) ? undefined : (fieldOf(state, 'userId') as UserId | undefined);
 }
 
 /** The version of the sign-in a live session record comes from (see `StoredSession.signedIn`). */

@@ -1,4 +1,5 @@
 import type { NormalKey } from './key';
+import { RestingState } from './compact/resting-state';
 
 /**
  * The state of one key in one namespace, as stored, replicated and persisted.
@@ -28,9 +29,9 @@ export interface EntryState<V = unknown> {
   readonly origin: string;
 }
 
-/** Whether a state is a tombstone (a delete). */
+/** Whether a state is a tombstone (a delete). A resting state never is: asking does not decode its value. */
 export function isTombstone(state: EntryState): boolean {
-  return state.value === undefined;
+  return !(state instanceof RestingState) && state.value === undefined;
 }
 
 /** Orders two states of one key: > 0 when `a` wins a merge over `b`. */

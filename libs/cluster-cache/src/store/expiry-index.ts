@@ -64,6 +64,14 @@ export class ExpiryIndex {
     for (const [bucket, list] of this.buckets) if (bucket <= last) for (const state of list) visit(state);
   }
 
+  /** Every state listed, overwritten ones included (for a compaction: see `RecordSlab.compaction`). */
+  *states(): IterableIterator<EntryState> {
+    for (const list of this.buckets.values()) {
+      // By index: a write meanwhile may push onto the list.
+      for (let i = 0; i < list.length; i++) yield list[i];
+    }
+  }
+
   /** Lists exactly the states `forEachState` hands out (the current ones), forgetting every overwritten state. */
   rebuild(forEachState: (visit: (state: EntryState) => void) => void): void {
     this.clear();

@@ -70,7 +70,8 @@ export class Store {
 
   /**
    * Offers states from another node (replication, a join copy, a heal) and
-   * advances the clock past their versions. The values of those that win are
+   * advances the clock past their versions. A state whose value came as its
+   * bytes is installed as a resting state (see `Table.offer`). The values of those that win are
    * settled: deeply frozen, binaries as Uint8Array, mutable leaves as copying
    * getters (values handed out must not change; see values/settle.ts); losers
    * cost nothing more. A value that is itself a binary was settled by the
@@ -82,10 +83,11 @@ export class Store {
     const installed: EntryState[] = [];
     for (const state of states) {
       this.hlc.observe(state.version);
-      if (table.offer(state, now)) {
-        settleValue(state.value);
-        installed.push(state);
-      }
+      const won = table.offer(state, now);
+      if (won === undefined) continue;
+      // A resting state's value is settled when it is first read.
+      if (won === state) settleValue(state.value);
+      installed.push(won);
     }
     return installed;
   }

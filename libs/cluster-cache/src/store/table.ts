@@ -6,6 +6,9 @@ import { ANY, compareKeys, NormalKey, PatternPart } from './key';
 import { NamespaceStore } from './namespace-store';
 import { keyHash } from './state-hash';
 import { atOnce, inSlices, SLICE, Sliced } from '../util/slices';
+import { RecordSlab } from './compact/record-slab';
+import { decodeValue } from '../values/value-codec';
+import { isEncoded } from '../values/encoded-value';
 
 /**
  * A sweep rebuilds the expiry index once it lists this many times more states
@@ -40,6 +43,8 @@ export class Table {
    * stored when it began, and how many of them are added so far.
    */
   private digestsPending: { states: EntryState[]; added: number } | undefined;
+  /** The records of states whose values were offered as bytes and not read yet (see `RestingState`). */
+  private readonly slab = new RecordSlab();
 
   constructor(
     readonly name: string,
@@ -78,32 +83,42 @@ export class Table {
    * Offers a state; it is installed if it wins over the key's current one.
    * Expired states count as absent on both sides, so a state that has expired is
    * never installed and an expired one never blocks a newer write.
-   * @returns whether the state was installed.
+   *
+   * A state whose value is still bytes (an `EncodedValue`: from a peer or the
+   * disk copy) is installed as a `RestingState`: its record goes to the
+   * table's slab, and the value is decoded on its first read.
+   * @returns the state installed (`state`, or the resting state made of it), or undefined.
    */
-  offer(state: EntryState, now = this.clock.now()): boolean {
-    if (state.expiresAt <= now) return false;
+  offer(state: EntryState, now = this.clock.now()): EntryState | undefined {
+    if (state.expiresAt <= now) return undefined;
     const ns = this.namespace(state.ns);
     const current = ns.current(state.key);
-    if (current !== undefined) {
-      if (current.expiresAt > now && compareStates(state, current) <= 0) return false;
-      // The decoded key is a copy of the stored one: keep one copy per entry (the Map holds the first).
-      (state as { key: NormalKey }).key = current.key;
+    // The decoded key is a copy of the stored one: keep one copy per entry (the Map holds the first).
+    const key = current === undefined ? state.key : current.key;
+    if (current !== undefined && current.expiresAt > now && compareStates(state, current) <= 0) return undefined;
+    const value = state.value;
+    let installed = state;
+    if (isEncoded(value)) {
+      installed = this.slab.rest(state, key, value) ?? { ns: state.ns, key, value: decodeValue(value.bytes()), expiresAt: state.expiresAt, version: state.version, seen: state.seen, origin: state.origin };
+    } else if (key !== state.key) {
+      (state as { key: NormalKey }).key = key;
     }
-    this.put(ns, state, current);
-    return true;
+    this.put(ns, installed, current);
+    return installed;
   }
 
   /** Installs a state without comparing (a local write the caller already ordered). */
   install(state: EntryState): void {
     const ns = this.namespace(state.ns);
-    // The state replaced matters only to the digests.
-    this.put(ns, state, this.digests === undefined ? undefined : ns.current(state.key));
+    // The state replaced matters only to the digests and, when it may be resting, to the slab.
+    this.put(ns, state, this.digests === undefined && this.slab.empty ? undefined : ns.current(state.key));
   }
 
   /** Makes `state` its key's current state in place of `previous`. */
   private put(ns: NamespaceStore, state: EntryState, previous: EntryState | undefined): void {
     ns.set(state);
     this.expiry.add(state);
+    if (previous !== undefined) this.slab.drop(previous);
     if (this.digests !== undefined) {
       const key = keyHash(state.ns, state.key);
       if (previous !== undefined) this.digests.remove(key, previous);
@@ -206,6 +221,7 @@ export class Table {
     this.expiry.drain(now, (state) => {
       if (state.expiresAt <= now && this.namespaces.get(state.ns)?.remove(state)) {
         removed.push(state);
+        this.slab.drop(state);
         this.digests?.remove(keyHash(state.ns, state.key), state);
       }
     });
@@ -215,6 +231,25 @@ export class Table {
     }
     if (fastReadsUntil !== undefined) this.extendFastReads(fastReadsUntil);
     return removed;
+  }
+
+  /** Whether the slab of resting states holds more garbage than records that count (see `compaction`). */
+  get wantsCompaction(): boolean {
+    return this.slab.wantsCompaction;
+  }
+
+  /** Bytes the slab of resting states takes, garbage included. */
+  get slabBytes(): number {
+    return this.slab.bytes;
+  }
+
+  /**
+   * Compacts the slab of resting states, a slice of states per yield (run
+   * it with `inSlices`: each slice is a few ms at most). Reads and writes in
+   * between go on as usual.
+   */
+  compaction(): Sliced<void> {
+    return this.slab.compaction(this.expiry.states());
   }
 
   private extendFastReads(until: number): void {
@@ -234,6 +269,7 @@ export class Table {
   clear(): void {
     for (const ns of this.namespaces.values()) ns.clear();
     this.expiry.clear();
+    this.slab.clear();
     this.digests?.clear();
     this.digestsPending = undefined;
   }

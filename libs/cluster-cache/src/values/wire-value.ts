@@ -1,3 +1,4 @@
+import { EncodedValue } from './encoded-value';
 import { encodingOf, heldEncoding } from './held-encodings';
 import { decodeValue } from './value-codec';
 
@@ -24,6 +25,17 @@ export function toWire(value: unknown): unknown {
 /** A value of a state as a peer sent it; settled by the store when it wins a merge (a binary is decoded and settled here). */
 export function fromWire(field: unknown): unknown {
   return typeof field === 'object' && field !== null && ArrayBuffer.isView(field) ? decodeValue(field as Uint8Array) : field;
+}
+
+/**
+ * A value of a state as a peer sent it, for a store that keeps values as
+ * bytes until they are read (store/compact/): a binary (the value's bytes)
+ * stays bytes, an `EncodedValue` that the store copies into its slab.
+ */
+export function fromWireAsBytes(field: unknown): unknown {
+  if (typeof field !== 'object' || field === null || !ArrayBuffer.isView(field)) return field;
+  const bytes = field as Uint8Array;
+  return new EncodedValue(bytes, 0, bytes.byteLength);
 }
 
 /** The value of a state as its bytes, for a message that is too large with the value in line. */

@@ -17,7 +17,7 @@ export function sessionNode(options: { node?: string; clock?: ManualClock } = {}
 export type SessionNode = ReturnType<typeof sessionNode>;
 
 /** A state as another node receives it (decoded from the wire: a copy). */
-const copy = (state: EntryState): EntryState => ({ ...state });
+const copy = (state: EntryState): EntryState => ({ ns: state.ns, key: state.key, value: state.value, expiresAt: state.expiresAt, version: state.version, seen: state.seen, origin: state.origin });
 
 /**
  * Two nodes with one clock that replicate every write to each other while

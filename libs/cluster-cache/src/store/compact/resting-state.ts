@@ -1,0 +1,72 @@
+import type { EntryState } from '../entry';
+import type { NormalKey } from '../key';
+import { decodeValue } from '../../values/value-codec';
+import { BYTES_AT, FLAGS_AT, LENGTH_AT, ORIGIN_BITS, type SlabChunk } from './slab-chunk';
+
+/** `RestingState.held` before the first read. */
+const UNREAD: unique symbol = Symbol('unread');
+
+/**
+ * A state whose value has not been read on this node: its version, expiry,
+ * origin, namespace and value bytes are a record in a slab chunk (see
+ * `SlabChunk`), not fields and objects of their own. The first read of
+ * `value` decodes the bytes into the (settled) value every later read returns.
+ * States never change, so neither does the record; compaction moves it to
+ * another chunk (`chunk` and `at` change, what they hold does not).
+ */
+export class RestingState implements EntryState {
+  private held: unknown = UNREAD;
+
+  constructor(
+    readonly key: NormalKey,
+    /** @internal The chunk holding the record. */
+    public chunk: SlabChunk,
+    /** @internal The record's first 8-byte word in the chunk. */
+    public at: number,
+  ) {}
+
+  get ns(): string {
+    return this.chunk.names[(this.chunk.u32[2 * this.at + FLAGS_AT] >>> ORIGIN_BITS) & 0x7fff];
+  }
+
+  get origin(): string {
+    return this.chunk.names[this.chunk.u32[2 * this.at + FLAGS_AT] & 0x7fff];
+  }
+
+  get expiresAt(): number {
+    return this.chunk.f64[this.at];
+  }
+
+  get version(): number {
+    return this.chunk.f64[this.at + 1];
+  }
+
+  get seen(): number {
+    return this.chunk.f64[this.at + 2];
+  }
+
+  /** The value: decoded from the record on the first read (a resting state is never a tombstone). */
+  get value(): unknown {
+    const held = this.held;
+    return held !== UNREAD ? held : this.read();
+  }
+
+  /** Whether the value was decoded already. */
+  get wasRead(): boolean {
+    return this.held !== UNREAD;
+  }
+
+  /** The value's bytes (a view into the chunk) while it was not read, else undefined: what a copy to disk or a peer sends as it is. */
+  unreadBytes(): Uint8Array | undefined {
+    if (this.held !== UNREAD) return undefined;
+    const start = 8 * (this.at + BYTES_AT);
+    return this.chunk.bytes.subarray(start, start + this.chunk.u32[2 * this.at + LENGTH_AT]);
+  }
+
+  private read(): unknown {
+    const value = decodeValue(this.unreadBytes()!);
+    this.held = value;
+    this.chunk.valueRead(this.at);
+    return value;
+  }
+}

@@ -1,0 +1,28 @@
+import { EncodedValue } from './encoded-value';
+
+/** Bytes per staging buffer. */
+const STAGE_BYTES = 1 << 20;
+
+/**
+ * Copies value bytes out of buffers that are reused (LMDB's, while a load
+ * reads records) into a few large buffers, handing out `EncodedValue`s over
+ * them: a load keeps a million values as bytes without a buffer per value.
+ * A staging buffer is freed once no value refers to it (the store copies the
+ * bytes into its slab).
+ */
+export class ByteStage {
+  private buffer = new Uint8Array(0);
+  private used = 0;
+
+  stage(source: Uint8Array, start: number, end: number): EncodedValue {
+    const length = end - start;
+    if (this.used + length > this.buffer.length) {
+      this.buffer = new Uint8Array(Math.max(STAGE_BYTES, length));
+      this.used = 0;
+    }
+    const at = this.used;
+    this.buffer.set(source.subarray(start, end), at);
+    this.used = at + length;
+    return new EncodedValue(this.buffer, at, at + length);
+  }
+}
