@@ -20,7 +20,7 @@ export { RedisSessionCache } from './redis/redis-session-cache';
 export { ClusterService } from './cluster/cluster.service';
 export type { ClusterStats } from './cluster/cluster.service';
 export type { BackendState, RedisBackendStats, RedisNodeStats } from './redis/redis-health';
-export type { ClusterEvent, ClusterEventType, NodeDownReason } from './replication/cluster-event';
+export type { ClusterEvent, ClusterEventType, NodeDownReason } from './cluster/cluster-event';
 export type { NodeInfo } from './transport/node-info';
 export { UnsplitService } from './unsplit/unsplit.service';
 export type { HealResult } from './unsplit/unsplit.service';
@@ -37,7 +37,6 @@ export type { WriteMode } from './engine/cache-engine';
 export type {
   ClusterCacheOptions,
   NodeOptions,
-  DiscoveryOptions,
   PersistenceOptions,
   UnsplitOptions,
   SessionOptionsConfig,

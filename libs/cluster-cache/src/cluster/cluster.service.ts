@@ -5,7 +5,7 @@ import type { DiskStatus } from '../engine/disk-copy';
 import type { RedisBackendStats } from '../redis/redis-health';
 import { ClusterCacheError } from '../errors/cluster-cache.error';
 import { messages } from '../errors/messages';
-import type { ClusterEvent } from '../replication/cluster-event';
+import type { ClusterEvent } from './cluster-event';
 import { tableDigest } from '../replication/digest';
 import type { NodeInfo } from '../transport/node-info';
 import type { TransportStats } from '../transport/transport-stats.interface';

@@ -1,4 +1,4 @@
-import type { DiscoveryOptions } from '../options/cluster-cache-options.interface';
+import type { DiscoveryOptions } from './discovery-options';
 import type { DiscoveryStrategy } from './discovery-strategy.interface';
 import { DnsDiscovery } from './dns.discovery';
 import { GossipDiscovery } from './gossip.discovery';

@@ -4,29 +4,10 @@ import { LogLimiter } from '../util/log-limiter';
 import { logSafe } from '../util/log-safe';
 import type { DiscoveryContext, DiscoveryStrategy } from './discovery-strategy.interface';
 import { checkDns, DISCOVERY_DEFAULTS, formatAddress } from './validate-discovery';
+import type { DnsDiscoveryOptions } from './discovery-options';
 
 /** Addresses named in a debug line before the rest is only counted. */
 const LISTED_IN_DEBUG = 10;
-
-/**
- * Options of the `dns` strategy: libcluster's `DNSPoll` / `Kubernetes.DNS`
- * (A/AAAA records and a port) and `Kubernetes.DNSSRV` (SRV records). @publicApi
- */
-export interface DnsDiscoveryOptions {
-  strategy: 'dns';
-  /** The name to resolve, e.g. a Kubernetes headless service `my-app.default.svc.cluster.local`. */
-  name: string;
-  /** Record type. `A` (default) and `AAAA` need `port`; `SRV` records carry host and port. */
-  type?: 'A' | 'AAAA' | 'SRV';
-  /** Cluster port of the nodes behind an A/AAAA name (required for A/AAAA, not allowed for SRV). */
-  port?: number;
-  /** How often the name is resolved, in ms. Default 5000. */
-  interval?: number;
-  /** DNS servers (`ip` or `ip:port`, IPv6 as `[ip]:port`). Default: the system's. */
-  servers?: string[];
-  /** How long one query waits for an answer, in ms (tried twice). Default 2000. */
-  timeout?: number;
-}
 
 /**
  * Polls DNS for the cluster's nodes every `interval`: the A or AAAA records

@@ -3,40 +3,7 @@ import { logSafe } from '../util/log-safe';
 import type { DiscoveryContext, DiscoveryStrategy } from './discovery-strategy.interface';
 import { GossipCodec, GossipDropReason, Heartbeat } from './gossip-packet';
 import { checkGossip, DISCOVERY_DEFAULTS, formatAddress } from './validate-discovery';
-
-/**
- * Options of the `gossip` strategy: UDP multicast (or broadcast) heartbeats,
- * with libcluster's defaults. @publicApi
- */
-export interface GossipDiscoveryOptions {
-  strategy: 'gossip';
-  /** UDP port of the heartbeats; every node of the cluster uses the same. Default 45892. */
-  port?: number;
-  /** IPv4 multicast group. Default `233.252.1.32`. */
-  group?: string;
-  /** Multicast TTL: 1 (default) keeps heartbeats on the local segment. */
-  ttl?: number;
-  /**
-   * IPv4 address of the local interface to send and receive on, e.g.
-   * `127.0.0.1` on loopback or the address of `eth0`. Default: the system's
-   * choice, which fails on hosts or namespaces without a default route.
-   */
-  interface?: string;
-  /** Send to `broadcastAddress` instead of the multicast group (networks without multicast). Default false. */
-  broadcastOnly?: boolean;
-  /** Where broadcast heartbeats go, e.g. `10.0.0.255`. Default `255.255.255.255`. Only with `broadcastOnly`. */
-  broadcastAddress?: string;
-  /** Time between two heartbeats, in ms (±20% jitter). Default 1500. */
-  interval?: number;
-  /**
-   * Encrypts heartbeats (AES-256-GCM, key derived with HKDF from this secret,
-   * the cookie and the cluster name). Without it they are signed with a key
-   * derived from the cookie (scrypt, then HKDF). At least 16 characters.
-   */
-  secret?: string;
-  /** Heartbeats older (or further in the future) than this, by their timestamp, are dropped as replays, in ms. Default 30000. */
-  replayWindow?: number;
-}
+import type { GossipDiscoveryOptions } from './discovery-options';
 
 /** Counters of a {@link GossipDiscovery}: what it sent, and what it received, kept or dropped. @publicApi */
 export interface GossipStats {

@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InvalidOptionError } from '../errors/cluster-cache.error';
 import { waitFor } from '../transport/testing/wait-for';
-import { HostsFileDiscovery, parseHostsFile } from './hosts-file.discovery';
+import { parseHostsFile } from './hosts-file-parser';
+import { HostsFileDiscovery } from './hosts-file.discovery';
 import { recordingContext } from './testing/discovery-context';
 import { freeTcpPortRange } from './testing/free-port';
 

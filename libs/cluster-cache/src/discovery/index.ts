@@ -4,12 +4,18 @@
  */
 export type { DiscoveryContext, DiscoveryStrategy } from './discovery-strategy.interface';
 export { StaticDiscovery } from './static.discovery';
-export type { StaticDiscoveryOptions } from './static.discovery';
 export { GossipDiscovery } from './gossip.discovery';
-export type { GossipDiscoveryOptions, GossipStats } from './gossip.discovery';
-export { HostsFileDiscovery, parseHostsFile } from './hosts-file.discovery';
-export type { HostsFileDiscoveryOptions, HostsFileEntry, HostsFileProblem, ParsedHostsFile } from './hosts-file.discovery';
+export type { GossipStats } from './gossip.discovery';
+export { HostsFileDiscovery } from './hosts-file.discovery';
+export { parseHostsFile } from './hosts-file-parser';
+export type { HostsFileEntry, HostsFileProblem, ParsedHostsFile } from './hosts-file-parser';
 export { DnsDiscovery } from './dns.discovery';
-export type { DnsDiscoveryOptions } from './dns.discovery';
-export type { CustomDiscoveryOptions } from './custom.discovery';
+export type {
+  DiscoveryOptions,
+  StaticDiscoveryOptions,
+  GossipDiscoveryOptions,
+  HostsFileDiscoveryOptions,
+  DnsDiscoveryOptions,
+  CustomDiscoveryOptions,
+} from './discovery-options';
 export { DISCOVERY_DEFAULTS } from './validate-discovery';

@@ -1,13 +1,5 @@
 import type { DiscoveryContext, DiscoveryStrategy } from './discovery-strategy.interface';
-
-/** Options of the `static` strategy. @publicApi */
-export interface StaticDiscoveryOptions {
-  strategy: 'static';
-  /** Cluster addresses (`host:port`) of the nodes. */
-  nodes: string[];
-  /** How often the list is reported again (nodes that come back are relinked), in ms. Default 2000. */
-  interval?: number;
-}
+import type { StaticDiscoveryOptions } from './discovery-options';
 
 /**
  * A fixed list of node addresses (libcluster's `Epmd` strategy). The list is

@@ -4,7 +4,7 @@ import { networkInterfaces } from 'node:os';
 import { resolve as resolvePath } from 'node:path';
 import { promises as dnsPromises } from 'node:dns';
 import { InvalidOptionError } from '../errors/cluster-cache.error';
-import type { DiscoveryOptions } from '../options/cluster-cache-options.interface';
+import type { DiscoveryOptions } from './discovery-options';
 
 /** The strategies the `discovery` option knows. */
 export const DISCOVERY_STRATEGIES = ['static', 'gossip', 'hosts-file', 'dns', 'custom'] as const;

@@ -2,7 +2,7 @@ import type { LoggerService } from '@nestjs/common';
 import { PersistenceError } from '../persistence/persistence.error';
 import type { DamagedRecord, TablePersistence } from '../persistence/table-persistence.interface';
 import type { EntryState } from '../store/entry';
-import { describeKey } from '../persistence/key-codec';
+import { describeKey } from '../codec/key-codec';
 import type { Table } from '../store/table';
 
 /** The disk copy's state, for `ClusterService.stats()` and the health check. @publicApi */

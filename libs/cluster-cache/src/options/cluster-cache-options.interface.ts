@@ -3,11 +3,7 @@ import type { TableMode } from '../store/table';
 import type { Clock } from '../store/clock';
 import type { WriteMode } from '../engine/cache-engine';
 import type { TransportTlsOptions } from '../transport/transport-options.interface';
-import type { StaticDiscoveryOptions } from '../discovery/static.discovery';
-import type { GossipDiscoveryOptions } from '../discovery/gossip.discovery';
-import type { HostsFileDiscoveryOptions } from '../discovery/hosts-file.discovery';
-import type { DnsDiscoveryOptions } from '../discovery/dns.discovery';
-import type { CustomDiscoveryOptions } from '../discovery/custom.discovery';
+import type { DiscoveryOptions } from '../discovery/discovery-options';
 
 /** This node's identity and where it listens for cluster traffic. @publicApi */
 export interface NodeOptions {
@@ -18,20 +14,6 @@ export interface NodeOptions {
   /** TCP port for cluster traffic (0 picks a free one). Default 0. */
   port?: number;
 }
-
-/**
- * One discovery strategy (see docs/discovery.md): `static` (a list of
- * addresses), `gossip` (UDP multicast/broadcast heartbeats), `hosts-file`
- * (Erlang's `.hosts.erlang` + a port range), `dns` (A/AAAA/SRV polling) or
- * `custom` (your own `DiscoveryStrategy`). Several may run at once.
- * @publicApi
- */
-export type DiscoveryOptions =
-  | StaticDiscoveryOptions
-  | GossipDiscoveryOptions
-  | HostsFileDiscoveryOptions
-  | DnsDiscoveryOptions
-  | CustomDiscoveryOptions;
 
 /** The disk copy of replicated tables (Mnesia `disc_copies`). @publicApi */
 export interface PersistenceOptions {

@@ -9,7 +9,8 @@ import { systemClock } from '../store/clock';
 import type { Clock } from '../store/clock';
 import type { WriteMode } from '../engine/cache-engine';
 import { TRANSPORT_DEFAULTS } from '../transport/transport.constants';
-import type { ClusterCacheOptions, DiscoveryOptions, PersistenceOptions, RedisBackendOptions, TableOptions } from './cluster-cache-options.interface';
+import type { DiscoveryOptions } from '../discovery/discovery-options';
+import type { ClusterCacheOptions, PersistenceOptions, RedisBackendOptions, TableOptions } from './cluster-cache-options.interface';
 
 /** Defaults of every option that has one. */
 export const DEFAULTS = {

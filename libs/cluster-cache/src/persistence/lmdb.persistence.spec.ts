@@ -7,7 +7,7 @@ import { pack } from 'msgpackr';
 import type { EntryState } from '../store/entry';
 import type { NormalKey } from '../store/key';
 import { commitBytes, type DiskSystem, PROBE_FILE, reserveOf } from './disk-guard';
-import { encodeStoredKey } from './key-codec';
+import { encodeStoredKey } from '../codec/key-codec';
 import { DATA_FILE, LmdbPersistenceDirectory, LmdbPersistenceOptions } from './lmdb.persistence';
 import { PersistenceError } from './persistence.error';
 import type { DamagedRecord, TablePersistence } from './table-persistence.interface';

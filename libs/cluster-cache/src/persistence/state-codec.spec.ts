@@ -1,6 +1,6 @@
 import { pack } from 'msgpackr';
 import type { EntryState } from '../store/entry';
-import { encodeStoredKey } from './key-codec';
+import { encodeStoredKey } from '../codec/key-codec';
 import { StateCodec } from './state-codec';
 import { holdEncoding, releaseEncoding } from '../values/held-encodings';
 import { encodeValue } from '../values/value-codec';

@@ -5,7 +5,7 @@ import { heldEncoding } from '../values/held-encodings';
 import { itemEnd, ScalarReader } from '../values/msgpack-walk';
 import { settleValue } from '../values/settle';
 import { encodeValue, encodeWithTail, unpackRecord } from '../values/value-codec';
-import { decodeStoredKey, encodeStoredKey } from './key-codec';
+import { decodeStoredKey, encodeStoredKey } from '../codec/key-codec';
 import { recordChecksum } from './record-checksum';
 
 /** A state as stored: key bytes, value bytes, and the version LMDB keeps beside the value. */

@@ -1,7 +1,7 @@
 import { Registry } from 'prom-client';
 import { Subject } from 'rxjs';
 import type { ClusterService, ClusterStats } from '../cluster/cluster.service';
-import type { ClusterEvent } from '../replication/cluster-event';
+import type { ClusterEvent } from '../cluster/cluster-event';
 import { ClusterCacheMetrics } from './index';
 
 describe('ClusterCacheMetrics (nest-cluster-cache/prometheus)', () => {

@@ -1,7 +1,7 @@
 import { CacheStore } from '../contract/cache-store';
 import type { NamespaceOptions, PutOptions, WriteChanges } from '../contract/cache-store';
 import { checkedKey, checkedPattern, checkedTtl, planWrite, releasePlanned } from '../cache/write-plan';
-import { decodeKeyElements } from '../persistence/key-codec';
+import { decodeKeyElements } from '../codec/key-codec';
 import type { Clock } from '../store/clock';
 import { ANY, compareKeys, KeyPart } from '../store/key';
 import type { CacheKey, KeyPattern, NormalKey } from '../store/key';

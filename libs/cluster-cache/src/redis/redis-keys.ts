@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { encodeKeyElements } from '../persistence/key-codec';
+import { encodeKeyElements } from '../codec/key-codec';
 import type { KeyPart, NormalKey } from '../store/key';
 
 /**

@@ -1,9 +1,9 @@
 import type { CacheEngine } from '../engine/cache-engine';
+import type { EntryState } from '../store/entry';
 import type { Table } from '../store/table';
-import type { ClusterNode } from './cluster-node';
 import { bucketCount, differingBuckets } from './digest';
 import { differencesInSlices, joinParts, keySummariesInSlices, SummaryPart, summaryParts } from './key-summaries';
-import { ReplyParts } from './peer-calls';
+import { CallHandler, ChunkHandler, ReplyParts } from './peer-calls';
 import { float64Bytes, float64sOf, uint32Bytes, uint32sOf } from './wire-arrays';
 
 /** How long one step of a heal may take, in ms (a step may move many entries). */
@@ -11,6 +11,16 @@ export const HEAL_STEP_TIMEOUT = 60_000;
 
 /** Most key hashes in one fetch request (8 MB): more go in several requests, each within the 16 MiB frame limit. */
 export const FETCH_BATCH_KEYS = 1_000_000;
+
+/** What anti-entropy needs of its node (`ClusterNode`): requests between nodes, copies, and sending states on. */
+export interface SyncHost {
+  handle(kind: string, handler: CallHandler): void;
+  call<T>(peer: string, kind: string, body: unknown, timeout?: number): Promise<T>;
+  callInParts<T>(peer: string, kind: string, body: unknown, timeout?: number): Promise<T[]>;
+  pull(peer: string, tables: readonly string[], onChunk: ChunkHandler, keys?: Float64Array, since?: number): Promise<void>;
+  replicatedTables(): Table[];
+  spread(table: Table, states: readonly EntryState[], except?: string): void;
+}
 
 interface DigestRequest {
   table: string;
@@ -44,7 +54,7 @@ interface FetchRequest {
  */
 export class AntiEntropy {
   constructor(
-    private readonly node: ClusterNode,
+    private readonly node: SyncHost,
     private readonly engine: CacheEngine,
   ) {
     node.handle('sync.digests', async (_from, body) => {

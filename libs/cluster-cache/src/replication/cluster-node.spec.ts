@@ -2,7 +2,7 @@ import { ClusterCache } from '../cache/cluster-cache';
 import { ANY } from '../store/key';
 import { InMemoryNetwork } from '../transport/in-memory.transport';
 import { waitFor } from '../transport/testing/wait-for';
-import type { ClusterEvent } from './cluster-event';
+import type { ClusterEvent } from '../cluster/cluster-event';
 import { STATES_PER_ACK } from './messages';
 import { protocolNode, ProtocolNodeOptions, startedPerTest } from './testing/protocol-node';
 

@@ -14,8 +14,7 @@ export type ReplicationMessage =
   | { t: 'ready'; joinedFrom: string | undefined }
   | { t: 'members'; members: MemberAddress[] }
   | WriteMessage
-  /** `keys`: only the keys with these hashes (Float64 bytes, see wire-arrays.ts); `since`: only states of this version or newer. */
-  | { t: 'copy-request'; id: number; tables: string[]; keys?: Uint8Array; since?: number }
+  | CopyRequestMessage
   | CopyChunkMessage
   | { t: 'copy-end'; id: number }
   | { t: 'call'; id: number; kind: string; body: unknown }
@@ -29,6 +28,17 @@ export type ReplicationMessage =
  * of about this many states, so the peer has places to acknowledge at.
  */
 export const STATES_PER_ACK = 32;
+
+/** A request for a copy of `tables`, answered with `copy-chunk`s and a `copy-end` of the same `id`. */
+export interface CopyRequestMessage {
+  t: 'copy-request';
+  id: number;
+  tables: string[];
+  /** Only the keys with these hashes (Float64 bytes, see wire-arrays.ts). */
+  keys?: Uint8Array;
+  /** Only states of this version or newer. */
+  since?: number;
+}
 
 /** Part of a copy (`copy-request`): states of one table, flat (see flat-states.ts). */
 export interface CopyChunkMessage {

@@ -4,7 +4,7 @@ import { ClusterCache } from '../cache/cluster-cache';
 import { ClusterService } from '../cluster/cluster.service';
 import { ClusterCacheModule } from '../cluster-cache.module';
 import type { ClusterCacheOptions } from '../options/cluster-cache-options.interface';
-import type { ClusterEvent } from '../replication/cluster-event';
+import type { ClusterEvent } from '../cluster/cluster-event';
 import { SessionCache } from '../sessions/session-cache';
 import { UnsplitService } from '../unsplit/unsplit.service';
 import { NftablesPartition } from './nftables-partition';

@@ -7,6 +7,7 @@ import {
   type Socket,
 } from 'node:net';
 import { connect as tlsConnect, createServer as createTlsServer, type Server as TlsServer, type TLSSocket } from 'node:tls';
+import { hostOf, remoteAddress } from '../util/address';
 import { LogBackoff } from '../util/log-backoff';
 import { LogLimiter } from '../util/log-limiter';
 import { FramedSocket } from './framed-socket';
@@ -22,7 +23,7 @@ import { SocketPeerLink } from './peer-link';
 import type { LinkDirection, PeerLink } from './peer-link.interface';
 import { resolveTransportOptions } from './resolve-transport-options.util';
 import { HANDSHAKE_FAILURE_LOG_FIRST, HANDSHAKE_FAILURE_LOG_MAX, HANDSHAKE_MAX_FRAME_BYTES, REFUSAL_LOG_PERIOD } from './transport.constants';
-import { errorMessage, TransportError } from './transport.error';
+import { errorCode, errorMessage, isNetworkError, shutdownError, TransportError } from './transport.error';
 import type { Transport } from './transport.interface';
 import { transportMessages } from './transport.messages';
 import type { ResolvedTransportOptions, TransportOptions } from './transport-options.interface';
@@ -373,29 +374,4 @@ export class TcpTransport implements Transport {
 function outranks(a: SocketPeerLink, b: SocketPeerLink): boolean {
   if (a.initiator !== b.initiator) return a.initiator < b.initiator;
   return a.id < b.id;
-}
-
-function remoteAddress(socket: Socket): string {
-  return `${socket.remoteAddress}:${socket.remotePort}`;
-}
-
-/** The host part of a `host:port` address (IPv6 hosts hold colons too). */
-function hostOf(address: string): string {
-  return address.slice(0, address.lastIndexOf(':'));
-}
-
-/** Errors of a peer that is not there (yet), as opposed to one that answers but cannot be trusted. */
-const NETWORK_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'EADDRNOTAVAIL', 'EPIPE']);
-
-function isNetworkError(error: unknown): boolean {
-  return error instanceof TransportError || NETWORK_ERRORS.has((error as NodeJS.ErrnoException | undefined)?.code ?? '');
-}
-
-/** The transport error code of a failure, for telling failures of one kind apart. */
-function errorCode(error: unknown): string {
-  return error instanceof TransportError ? error.code : 'other';
-}
-
-function shutdownError(): TransportError {
-  return new TransportError('shutdown', 'the transport is closed');
 }

@@ -50,3 +50,21 @@ export class TransportError extends ClusterCacheError {
 export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
+
+/** Errors of a peer that is not there (yet), as opposed to one that answers but cannot be trusted. */
+const NETWORK_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'EADDRNOTAVAIL', 'EPIPE']);
+
+/** Whether a failure to link is the network's (no one there yet), not a peer that answered and was refused. */
+export function isNetworkError(error: unknown): boolean {
+  return error instanceof TransportError || NETWORK_ERRORS.has((error as NodeJS.ErrnoException | undefined)?.code ?? '');
+}
+
+/** The transport error code of a failure, for telling failures of one kind apart. */
+export function errorCode(error: unknown): string {
+  return error instanceof TransportError ? error.code : 'other';
+}
+
+/** What calls on a closed transport fail with. */
+export function shutdownError(): TransportError {
+  return new TransportError('shutdown', 'the transport is closed');
+}

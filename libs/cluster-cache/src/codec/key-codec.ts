@@ -2,6 +2,7 @@ import type { KeyPart, NormalKey } from '../store/key';
 
 /**
  * The bytes a state is stored under: its namespace, then its key's parts.
+ * Shared by the disk copy (persistence/) and the Redis backend (its key index).
  *
  * We encode keys ourselves instead of using lmdb's ordered-binary encoding:
  * ordered-binary writes strings of 64+ characters raw, so a control character
