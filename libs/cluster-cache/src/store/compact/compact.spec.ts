@@ -10,6 +10,7 @@ import { readValue } from '../../values/leaves';
 import { readProblems, VALUE_CASES } from '../../values/testing/value-set';
 import { copyValue } from '../../values/value-copy';
 import { decodeValue, encodeValue } from '../../values/value-codec';
+import { decodeFlat } from '../../values/flat-decode';
 import { StateCodec } from '../../persistence/state-codec';
 import { fieldOf } from './field-of';
 import { RestingState } from './resting-state';
@@ -172,5 +173,19 @@ describe('resting states (values held as bytes until read)', () => {
     expect(before.value).toEqual({ v: 1 });
     expect(resting(table, 'k').value).toEqual({ v: 2 });
     expect(atOnce(table.compaction())).toBeUndefined();
+  });
+});
+
+describe('decodeFlat', () => {
+  it('decodes every value the cache accepts as decodeValue does', async () => {
+    for (const c of VALUE_CASES) {
+      const bytes = encodeValue(copyValue(c.input()));
+      expect(await readProblems(() => readValue(decodeFlat(bytes)), (c.expected ?? c.input)())).toEqual([]);
+    }
+    const session = decodeFlat<{ userAgent: string; nested: { list: unknown[] } }>(encodeValue({ userAgent: 'Mozilla/5.0 Firefox/133.0', nested: { list: [1, -2, 1.5, 'é€𝄞', null, true] }, __x: -300, big: 70_000, neg: -70_000 }));
+    expect(session).toEqual({ userAgent: 'Mozilla/5.0 Firefox/133.0', nested: { list: [1, -2, 1.5, 'é€𝄞', null, true] }, __x: -300, big: 70_000, neg: -70_000 });
+    expect(Object.isFrozen(session) && Object.isFrozen(session.nested) && Object.isFrozen(session.nested.list)).toBe(true);
+    // A key that would set the prototype is left to msgpackr.
+    expect(Object.getPrototypeOf(decodeFlat(encodeValue(JSON.parse('{"__proto__":{"x":1}}'))))).toBe(Object.prototype);
   });
 });

@@ -1,6 +1,6 @@
 import type { EntryState } from '../entry';
 import type { NormalKey } from '../key';
-import { decodeValue } from '../../values/value-codec';
+import { decodeFlat } from '../../values/flat-decode';
 import { BYTES_AT, FLAGS_AT, LENGTH_AT, ORIGIN_BITS, type SlabChunk } from './slab-chunk';
 
 /** `RestingState.held` before the first read. */
@@ -64,7 +64,8 @@ export class RestingState implements EntryState {
   }
 
   private read(): unknown {
-    const value = decodeValue(this.unreadBytes()!);
+    // Flat strings: the value is kept for as long as the entry lives.
+    const value = decodeFlat(this.unreadBytes()!);
     this.held = value;
     this.chunk.valueRead(this.at);
     return value;

@@ -1,0 +1,113 @@
+/** Reads of a 1M-session table: get of a read entry vs Map.get, a field read too, and the first get of an entry at rest. */
+import { fmtRatio, fmtUs, log, median, nowNs, percentileSorted, prng, table } from '../util/harness';
+import { sessionKey, sessionValue } from '../util/session-data';
+import { bytesState, FIRST_READS, N, node, nextTurn, out, rows, RUNS, TTL, YIELD_EVERY } from './setup';
+
+/** CPU ns per op of `loop` (no allocation in the loops timed this way). */
+function cpuNsPerOp(ops: number, loop: () => unknown): number {
+  const c0 = process.cpuUsage();
+  const sink = loop();
+  const c = process.cpuUsage(c0);
+  if (sink === undefined) throw new Error('the loop returns what it read');
+  return ((c.user + c.system) * 1000) / ops;
+}
+
+export async function sectionReads(): Promise<void> {
+  const rand = prng(21);
+  const keyRand = prng(22);
+  const keys: string[] = [];
+  const map = new Map<string, { userId: string }>();
+  const { engine, cache } = node();
+  const table_ = engine.store.table('sessions')!;
+  const expiresAt = Date.now() + TTL;
+  for (let i = 0; i < N; i += YIELD_EVERY) {
+    const chunk = [];
+    for (let j = i; j < Math.min(N, i + YIELD_EVERY); j++) {
+      const key = sessionKey(keyRand);
+      const value = sessionValue(j, rand);
+      keys.push(key);
+      map.set(key, value);
+      chunk.push(bytesState('cache', key, value, expiresAt + j, 1e15 + j));
+    }
+    engine.merge(table_, chunk);
+    await nextTurn();
+  }
+  // Equal copies of the keys in a random order: a request's key is a new string.
+  const order = keys.map((k) => Buffer.from(k, 'latin1').toString('latin1'));
+  for (let i = order.length - 1; i > 0; i--) {
+    const j = Math.floor(rand() * (i + 1));
+    [order[i], order[j]] = [order[j], order[i]];
+  }
+  engine.sweep(); // opens the fast path of reads (LiveValues)
+
+  // First gets of entries at rest, one by one.
+  const firsts = new Float64Array(Math.min(FIRST_READS, order.length));
+  const overhead = (() => {
+    const t: number[] = [];
+    for (let i = 0; i < 10_000; i++) {
+      const t0 = nowNs();
+      t.push(nowNs() - t0);
+    }
+    return median(t);
+  })();
+  for (let i = 0; i < firsts.length; i++) {
+    const key = order[i];
+    const t0 = nowNs();
+    const v = cache.get(key);
+    firsts[i] = nowNs() - t0 - overhead;
+    if (v === undefined) throw new Error('missing');
+  }
+  firsts.sort();
+  const firstP50 = percentileSorted(firsts, 50) / 1000;
+  const firstP99 = percentileSorted(firsts, 99) / 1000;
+  log(`reads: first get p50 ${fmtUs(firstP50)} p99 ${fmtUs(firstP99)} (timer overhead ${overhead} ns subtracted)`);
+  // Read every entry once, then compare warm reads.
+  for (const key of order) cache.get(key);
+  engine.sweep();
+  const getMap = () => {
+    let n = 0;
+    for (const key of order) if (map.get(key) !== undefined) n++;
+    return n;
+  };
+  const getCache = () => {
+    let n = 0;
+    for (const key of order) if (cache.get(key) !== undefined) n++;
+    return n;
+  };
+  const fieldMap = () => {
+    let n = 0;
+    for (const key of order) n += map.get(key)!.userId.length;
+    return n;
+  };
+  const fieldCache = () => {
+    let n = 0;
+    for (const key of order) n += (cache.get(key) as { userId: string }).userId.length;
+    return n;
+  };
+  const res: Record<string, number[]> = { getMap: [], getCache: [], fieldMap: [], fieldCache: [] };
+  for (let round = 0; round <= RUNS + 2; round++) {
+    const r = { getMap: cpuNsPerOp(order.length, getMap), getCache: cpuNsPerOp(order.length, getCache), fieldMap: cpuNsPerOp(order.length, fieldMap), fieldCache: cpuNsPerOp(order.length, fieldCache) };
+    log(`reads: round ${round} ${JSON.stringify(Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v.toFixed(0)])))} ns/op`);
+    if (round > 0) for (const [k, v] of Object.entries(r)) res[k].push(v);
+  }
+  const m = (k: string) => median(res[k]);
+  // Speed ratio: Map's ns per op over the cache's (≥ 1 means as fast as Map).
+  const getRatio = m('getMap') / m('getCache');
+  const fieldRatio = m('fieldMap') / m('fieldCache');
+  out(`### Reads of ${N.toLocaleString('en')} sessions (random order, equal copies of the keys; CPU ns per op, median of ${RUNS + 2})`);
+  out();
+  out(
+    table(
+      ['read', 'cache', 'Map', 'speed vs Map'],
+      [
+        ['get of a read entry', `${m('getCache').toFixed(0)} ns`, `${m('getMap').toFixed(0)} ns`, fmtRatio(getRatio)],
+        ['get + one field', `${m('fieldCache').toFixed(0)} ns`, `${m('fieldMap').toFixed(0)} ns`, fmtRatio(fieldRatio)],
+        [`first get of an entry at rest (p50 / p99 of ${firsts.length.toLocaleString('en')}, wall)`, `${fmtUs(firstP50)} / ${fmtUs(firstP99)}`, '–', '–'],
+      ],
+    ),
+  );
+  out();
+  rows.push({ figure: '`get` of a read entry vs `Map.get`', measured: `${m('getCache').toFixed(0)} ns`, anchor: `Map.get ${m('getMap').toFixed(0)} ns`, ratio: fmtRatio(getRatio), target: '≥ 0.9×', met: getRatio >= 0.9 });
+  rows.push({ figure: '`get` + one field vs `Map.get` + field', measured: `${m('fieldCache').toFixed(0)} ns`, anchor: `${m('fieldMap').toFixed(0)} ns`, ratio: fmtRatio(fieldRatio), target: '≥ 0.85×', met: fieldRatio >= 0.85 });
+  rows.push({ figure: 'first `get` of an entry at rest, p50', measured: fmtUs(firstP50), anchor: '–', ratio: '–', target: '≤ 2 µs', met: firstP50 <= 2 });
+}

@@ -1,0 +1,163 @@
+import { decodeValue } from './value-codec';
+
+/**
+ * Decodes value-codec bytes (plain MessagePack) into a value whose strings
+ * are flat copies, for a value that is kept: a value held from its first
+ * read for as long as the entry lives.
+ *
+ * msgpackr reads the strings of a buffer in one batch and hands out slices of
+ * that batch: every string of 13 characters or more is a V8 sliced string
+ * that keeps the whole batch alive (a session decoded so took ~390 B of heap
+ * instead of ~200 B). This decoder makes each string on its own. It covers
+ * maps with string keys, arrays, strings, numbers, booleans and nil; bytes
+ * with anything else (binaries and extensions — Date, nested undefined —
+ * which settle into copying leaves; 64-bit integers; a `__proto__` key) go
+ * to `decodeValue`, and so does anything it does not read to the end. The
+ * result is settled as `decodeValue`'s is (without leaves: deeply frozen).
+ */
+export function decodeFlat<V = unknown>(bytes: Uint8Array): V {
+  const reader = new FlatReader(bytes);
+  const value = reader.item();
+  if (value === UNSUPPORTED || reader.at !== bytes.length) return decodeValue<V>(bytes);
+  return reader.settle(value) as V;
+}
+
+/** Slots of the cache of map keys (a power of two). */
+const KEY_CACHE_SIZE = 1024;
+const keyCache = new Array<string | undefined>(KEY_CACHE_SIZE).fill(undefined);
+
+/** Whether `s` is the ASCII text of `bytes` from `start`. */
+function sameAscii(s: string, bytes: Uint8Array, start: number): boolean {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) !== bytes[start + i]) return false;
+  return true;
+}
+
+/** What `item` returns for what it does not read. */
+const UNSUPPORTED: unique symbol = Symbol('unsupported');
+
+class FlatReader {
+  at = 0;
+  private view: DataView | undefined;
+  private readonly buffer: Buffer;
+  /** Containers made, to freeze once the whole value is read. */
+  private readonly containers: object[] = [];
+
+  constructor(private readonly bytes: Uint8Array) {
+    this.buffer = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+
+  settle(value: unknown): unknown {
+    for (let i = this.containers.length - 1; i >= 0; i--) Object.freeze(this.containers[i]);
+    return value;
+  }
+
+  item(): unknown {
+    const bytes = this.bytes;
+    if (this.at >= bytes.length) return UNSUPPORTED;
+    const b = bytes[this.at++];
+    if (b <= 0x7f) return b;
+    if (b >= 0xe0) return b - 0x100;
+    if (b <= 0x8f) return this.map(b & 0x0f);
+    if (b <= 0x9f) return this.array(b & 0x0f);
+    if (b <= 0xbf) return this.string(b & 0x1f);
+    switch (b) {
+      case 0xc0: return null;
+      case 0xc2: return false;
+      case 0xc3: return true;
+      case 0xca: return this.float(4);
+      case 0xcb: return this.float(8);
+      case 0xcc: return this.u8();
+      case 0xcd: return this.u16();
+      case 0xce: return this.u32();
+      case 0xd0: { const v = this.u8(); return v > 0x7f ? v - 0x100 : v; }
+      case 0xd1: { const v = this.u16(); return v > 0x7fff ? v - 0x10000 : v; }
+      case 0xd2: return this.u32() | 0;
+      case 0xd9: return this.string(this.u8());
+      case 0xda: return this.string(this.u16());
+      case 0xdb: return this.string(this.u32());
+      case 0xdc: return this.array(this.u16());
+      case 0xdd: return this.array(this.u32());
+      case 0xde: return this.map(this.u16());
+      case 0xdf: return this.map(this.u32());
+      default: return UNSUPPORTED;
+    }
+  }
+
+  private map(fields: number): unknown {
+    const object: Record<string, unknown> = {};
+    for (let i = 0; i < fields; i++) {
+      const key = this.key();
+      if (typeof key !== 'string' || key === '__proto__') return UNSUPPORTED;
+      const value = this.item();
+      if (value === UNSUPPORTED) return UNSUPPORTED;
+      object[key] = value;
+    }
+    this.containers.push(object);
+    return object;
+  }
+
+  /** A map's key: a short one from the cache of keys (values of one kind share their field names). */
+  private key(): unknown {
+    const bytes = this.bytes;
+    const b = bytes[this.at];
+    if (b < 0xa0 || b > 0xbf) return this.item();
+    const length = b & 0x1f;
+    const start = this.at + 1;
+    if (start + length > bytes.length) return UNSUPPORTED;
+    let hash = length;
+    for (let i = start; i < start + length; i++) hash = Math.imul(hash ^ bytes[i], 0x01000193);
+    const slot = (hash >>> 0) & (KEY_CACHE_SIZE - 1);
+    const cached = keyCache[slot];
+    if (cached !== undefined && cached.length === length && sameAscii(cached, bytes, start)) {
+      this.at = start + length;
+      return cached;
+    }
+    const key = this.item();
+    if (typeof key === 'string') keyCache[slot] = key;
+    return key;
+  }
+
+  private array(length: number): unknown {
+    if (length > this.bytes.length - this.at) return UNSUPPORTED;
+    const array = new Array<unknown>(length);
+    for (let i = 0; i < length; i++) {
+      const value = this.item();
+      if (value === UNSUPPORTED) return UNSUPPORTED;
+      array[i] = value;
+    }
+    this.containers.push(array);
+    return array;
+  }
+
+  private string(length: number): unknown {
+    const start = this.at;
+    if (start + length > this.bytes.length) return UNSUPPORTED;
+    this.at = start + length;
+    return this.buffer.toString('utf8', start, start + length);
+  }
+
+  private float(size: 4 | 8): unknown {
+    if (this.at + size > this.bytes.length) return UNSUPPORTED;
+    this.view ??= new DataView(this.bytes.buffer, this.bytes.byteOffset, this.bytes.byteLength);
+    const value = size === 4 ? this.view.getFloat32(this.at) : this.view.getFloat64(this.at);
+    this.at += size;
+    return value;
+  }
+
+  private u8(): number {
+    return this.bytes[this.at++];
+  }
+
+  private u16(): number {
+    const v = (this.bytes[this.at] << 8) | this.bytes[this.at + 1];
+    this.at += 2;
+    return v;
+  }
+
+  private u32(): number {
+    const b = this.bytes;
+    const v = ((b[this.at] << 24) | (b[this.at + 1] << 16) | (b[this.at + 2] << 8) | b[this.at + 3]) >>> 0;
+    this.at += 4;
+    return v;
+  }
+}
