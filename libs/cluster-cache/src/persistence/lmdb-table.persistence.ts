@@ -1,10 +1,12 @@
 import type { Database, RootDatabase } from 'lmdb';
 import type { EntryState } from '../store/entry';
 import { commitBytes, type CommitShape, type DiskGuard } from './disk-guard';
-import { describeKey, describeStoredKey, encodeStoredKey } from '../codec/key-codec';
+import { describeKey, describeStoredKey, encodeStoredKey } from './key-codec';
 import { PersistenceError } from './persistence.error';
 import { describeCause, messages } from './persistence.messages';
 import { StateCodec, type StoredState } from './state-codec';
+import { pagesOf, readTree, shapeOf, type Tree, TREE_TTL } from './tree-shape';
+import { nextTurn } from '../util/slices';
 import type { DamagedRecord, LoadOptions, TablePersistence } from './table-persistence.interface';
 
 /**
@@ -53,24 +55,6 @@ export function slotKey(table: string): string {
 export function checksumsKey(table: string): string {
   return `checksums:${table}`;
 }
-
-/** The shape of an LMDB tree, for estimating what a commit adds to the file. */
-interface Tree {
-  pageSize: number;
-  depth: number;
-  leafPages: number;
-  branchPages: number;
-  overflowPages: number;
-  /** When it was read (ms, monotonic enough for a cache). */
-  at: number;
-}
-
-/** How long the tree's shape is taken as current for estimates of small commits, in ms. */
-const TREE_TTL = 1_000;
-/** lmdb-js' header before each value: the entry version. */
-const VERSION_BYTES = 8;
-/** A leaf node's header and its slot in the page index. */
-const NODE_OVERHEAD = 16;
 
 /** A write's promise; with lmdb's `separateFlushed`, `flushed` resolves once its transaction is on disk. */
 type Commit = Promise<unknown> & { flushed?: Promise<unknown> };
@@ -211,7 +195,7 @@ export class LmdbTablePersistence implements TablePersistence {
       () => {
         for (const s of stored) void this.db.put(s.key, s.value, s.version);
       },
-      this.shapeOf(stored, this.treeOf(this.db, false)),
+      shapeOf(stored, this.treeOf(this.db, false)),
     );
   }
 
@@ -249,7 +233,7 @@ export class LmdbTablePersistence implements TablePersistence {
     }
     let chunk: StoredState[] = [];
     const writeChunk = (last: boolean) => {
-      const shape = this.shapeOf(chunk, this.treeOf(target, true));
+      const shape = shapeOf(chunk, this.treeOf(target, true));
       // The last one also empties the old slot: its pages go to the freelist.
       if (last) shape.freedPages = pagesOf(this.treeOf(this.db, true));
       return this.commit(
@@ -283,38 +267,11 @@ export class LmdbTablePersistence implements TablePersistence {
     this.tree = undefined;
   }
 
-  /** What a commit of `stored` does to a tree, for `commitBytes`. */
-  private shapeOf(stored: readonly StoredState[], tree: Tree): CommitShape {
-    let bytes = 0;
-    let largeValues = 0;
-    const inline = tree.pageSize / 2 - 64;
-    for (const s of stored) {
-      const size = s.key.length + s.value.length + VERSION_BYTES + NODE_OVERHEAD;
-      if (size > inline) largeValues += Math.ceil(size / tree.pageSize);
-      else bytes += size;
-    }
-    return { ...tree, puts: stored.length, bytes, largeValues };
-  }
-
   /** The shape of a slot's tree; read again when older than `TREE_TTL`, or always with `fresh`. */
   private treeOf(db: Database<Buffer, Buffer>, fresh: boolean): Tree {
     const now = Date.now();
     if (!fresh && db === this.db && this.tree !== undefined && now - this.tree.at < TREE_TTL) return this.tree;
-    let tree: Tree;
-    try {
-      const stats = db.getStats() as { pageSize: number; treeDepth: number; treeLeafPageCount: number; treeBranchPageCount: number; overflowPages: number };
-      tree = {
-        pageSize: stats.pageSize,
-        depth: stats.treeDepth,
-        leafPages: stats.treeLeafPageCount,
-        branchPages: stats.treeBranchPageCount,
-        overflowPages: stats.overflowPages,
-        at: now,
-      };
-    } catch {
-      // A closed or damaged file: the commit reports it. Assume a deep tree meanwhile.
-      tree = { pageSize: 4096, depth: 6, leafPages: 0, branchPages: 0, overflowPages: 0, at: now };
-    }
+    const tree = readTree(db, now);
     if (db === this.db) this.tree = tree;
     return tree;
   }
@@ -437,15 +394,6 @@ async function commitFailure(error: unknown): Promise<unknown> {
   if (commitError === undefined) return error;
   // lmdb rejects commitError in the same callback that failed the write; give it one turn.
   return Promise.race([commitError.then(() => error, (cause: unknown) => cause), nextTurn().then(() => error)]);
-}
-
-/** The pages a tree takes. */
-function pagesOf(tree: Tree): number {
-  return tree.leafPages + tree.branchPages + tree.overflowPages;
-}
-
-function nextTurn(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
 }
 
 function noop(): void {}
