@@ -1,7 +1,7 @@
 import type { Database, RootDatabase } from 'lmdb';
 import type { EntryState } from '../store/entry';
 import { commitBytes, type CommitShape, type DiskGuard } from './disk-guard';
-import { describeKey, describeStoredKey, encodeStoredKey } from './key-codec';
+import { describeKey, describeStoredKey, encodeStoredKey } from '../codec/key-codec';
 import { PersistenceError } from './persistence.error';
 import { describeCause, messages } from './persistence.messages';
 import { StateCodec, type StoredState } from './state-codec';
