@@ -1,4 +1,5 @@
 import { ClusterCache } from '../cache/cluster-cache';
+import type { EntryState } from '../store/entry';
 import { ANY } from '../store/key';
 import { InMemoryNetwork } from '../transport/in-memory.transport';
 import { waitFor } from '../transport/testing/wait-for';
@@ -7,6 +8,9 @@ import { STATES_PER_ACK } from './messages';
 import { protocolNode, ProtocolNodeOptions, startedPerTest } from './testing/protocol-node';
 
 const MIN = 60_000;
+
+/** A state's fields: a copied value may be held at rest (store/compact/), whose fields are getters. */
+const fieldsOf = (s: EntryState | undefined) => s && { ns: s.ns, key: s.key, value: s.value, expiresAt: s.expiresAt, version: s.version, seen: s.seen, origin: s.origin };
 
 /** A protocol-level node with a `cache` view, a local `jobs` table and its events. */
 function makeNode(network: InMemoryNetwork, name: string, seeds: string[] = [], options: ProtocolNodeOptions = {}) {
@@ -157,7 +161,7 @@ describe('ClusterNode (in-memory network)', () => {
     await joining;
     await Promise.all(during);
     touched.forEach((key, i) => expect(b.cache.get(key)).toBe(i % 2 === 0 ? 'new' : undefined));
-    for (const state of a.table.states()) expect(b.table.current(state.ns, state.key)).toEqual(state);
+    for (const state of a.table.states()) expect(fieldsOf(b.table.current(state.ns, state.key))).toEqual(fieldsOf(state));
   });
 
   it('copies tombstones, array keys and frozen values to a joining node as the seed holds them', async () => {
@@ -167,7 +171,7 @@ describe('ClusterNode (in-memory network)', () => {
     await a.cache.delete('gone');
     const b = await start(makeNode(net, 'b@10.0.0.2', [a.address()]));
     expect(b.table.size).toBe(a.table.size);
-    for (const state of a.table.states()) expect(b.table.current(state.ns, state.key)).toEqual(state);
+    for (const state of a.table.states()) expect(fieldsOf(b.table.current(state.ns, state.key))).toEqual(fieldsOf(state));
     const tomb = b.table.current('cache', 'gone')!;
     expect(tomb.value).toBeUndefined();
     expect(b.cache.get('gone')).toBeUndefined();

@@ -1,5 +1,6 @@
+import { RestingState } from '../store/compact/resting-state';
 import type { EntryState } from '../store/entry';
-import { fromWire, toWire } from '../values/wire-value';
+import { asWireBytes, fromWire, fromWireAsBytes, toWire } from '../values/wire-value';
 
 /**
  * States as one flat array, `STATE_FIELDS` values per state:
@@ -24,18 +25,29 @@ export function flatStates(count: number): FlatStates {
 }
 
 /**
- * Writes `state` as the `index`-th state of `flat`.
+ * Writes `state` as the `index`-th state of `flat`. A value at rest (see
+ * store/compact/) goes as the bytes it is held in, without reading it; with
+ * `asBytes` (a copy to a joining node), every value goes as its bytes, which
+ * the peer keeps at rest instead of decoding.
  * @param previous the state written at `index - 1`, if any.
  */
-export function putFlat(flat: FlatStates, index: number, state: EntryState, previous?: EntryState): void {
+export function putFlat(flat: FlatStates, index: number, state: EntryState, previous?: EntryState, asBytes = false): void {
   const at = index * STATE_FIELDS;
   flat[at] = previous !== undefined && previous.ns === state.ns ? null : state.ns;
   flat[at + 1] = state.key;
-  flat[at + 2] = toWire(state.value);
+  flat[at + 2] = wireValueOf(state, asBytes);
   flat[at + 3] = state.expiresAt;
   flat[at + 4] = state.version;
   flat[at + 5] = state.seen;
   flat[at + 6] = previous !== undefined && previous.origin === state.origin ? null : state.origin;
+}
+
+function wireValueOf(state: EntryState, asBytes: boolean): unknown {
+  if (state instanceof RestingState) {
+    const bytes = state.unreadBytes();
+    if (bytes !== undefined) return bytes;
+  }
+  return (asBytes ? asWireBytes(state.value) : undefined) ?? toWire(state.value);
 }
 
 /**
@@ -57,12 +69,13 @@ export function splitFlat(flat: FlatStates): [FlatStates, FlatStates] {
 
 /**
  * The states of a flat array from a peer. Array keys are frozen, as every
- * stored key is; values sent as bytes are decoded, and values are settled
+ * stored key is; values sent as bytes are decoded (or, with `valuesAsBytes`,
+ * left as bytes that the store keeps at rest), and values are settled
  * (frozen) only if they win a merge (`Store.merge`).
  * Runs of equal namespaces and origins share one string.
  * @throws Error when the array is not whole states.
  */
-export function fromFlat(flat: FlatStates): EntryState[] {
+export function fromFlat(flat: FlatStates, valuesAsBytes = false): EntryState[] {
   if (!Array.isArray(flat) || flat.length % STATE_FIELDS !== 0) throw new Error('malformed states from a peer: not a whole number of states');
   const states = new Array<EntryState>(flat.length / STATE_FIELDS);
   let ns = '';
@@ -76,7 +89,7 @@ export function fromFlat(flat: FlatStates): EntryState[] {
     states[i] = {
       ns,
       key: typeof key === 'object' ? Object.freeze(key) : key,
-      value: fromWire(flat[at + 2]),
+      value: valuesAsBytes ? fromWireAsBytes(flat[at + 2]) : fromWire(flat[at + 2]),
       expiresAt: flat[at + 3] as number,
       version: flat[at + 4] as number,
       seen: flat[at + 5] as number,

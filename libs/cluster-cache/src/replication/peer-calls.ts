@@ -135,7 +135,7 @@ export class PeerCalls {
     if (pull === undefined || table === undefined) return;
     let states: EntryState[];
     try {
-      states = fromFlat(message.states);
+      states = fromFlat(message.states, true); // values sent as bytes stay bytes (store/compact/)
     } catch (error) {
       // A chunk that cannot be read makes the copy incomplete: fail it (it is retried) rather than the link.
       return this.failPull(message.id, error as Error);

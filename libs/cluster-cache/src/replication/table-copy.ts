@@ -40,7 +40,8 @@ export async function streamTables(link: CopyLink, id: number, tables: readonly 
         }
         continue;
       }
-      putFlat(chunk, count, state, previous);
+      // Values as bytes: the joining node keeps them at rest (store/compact/).
+      putFlat(chunk, count, state, previous, true);
       previous = state;
       if (++count === COPY_CHUNK) {
         link.send({ t: 'copy-chunk', id, table: table.name, states: chunk });

@@ -81,7 +81,7 @@ export class WritePath {
   apply(session: PeerSession, message: WriteMessage): void {
     let applied = 0;
     for (const [name, flat] of message.batches) {
-      const states = fromFlat(flat);
+      const states = fromFlat(flat, true); // values sent as bytes stay bytes (store/compact/)
       const table = this.replicatedTable(name);
       if (table !== undefined) this.engine.merge(table, states);
       applied += states.length;
