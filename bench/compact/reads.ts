@@ -61,9 +61,21 @@ export async function sectionReads(): Promise<void> {
   const firstP50 = percentileSorted(firsts, 50) / 1000;
   const firstP99 = percentileSorted(firsts, 99) / 1000;
   log(`reads: first get p50 ${fmtUs(firstP50)} p99 ${fmtUs(firstP99)} (timer overhead ${overhead} ns subtracted)`);
-  // Read every entry once, then compare warm reads.
+  // First gets in one batch, by CPU time (steadier than wall time on a shared machine): the next FIRST_READS keys.
+  const batch = order.slice(firsts.length, 2 * firsts.length);
+  const firstCpuNs = cpuNsPerOp(batch.length, () => {
+    let n = 0;
+    for (const key of batch) if (cache.get(key) !== undefined) n++;
+    return n;
+  });
+  log(`reads: first get, mean CPU per op over ${batch.length} ${fmtUs(firstCpuNs / 1000)}`);
+  // Read every entry once, then compare warm reads, in another random order (the first reads allocated the values in the first one).
   for (const key of order) cache.get(key);
   engine.sweep();
+  for (let i = order.length - 1; i > 0; i--) {
+    const j = Math.floor(rand() * (i + 1));
+    [order[i], order[j]] = [order[j], order[i]];
+  }
   const getMap = () => {
     let n = 0;
     for (const key of order) if (map.get(key) !== undefined) n++;
@@ -103,11 +115,12 @@ export async function sectionReads(): Promise<void> {
         ['get of a read entry', `${m('getCache').toFixed(0)} ns`, `${m('getMap').toFixed(0)} ns`, fmtRatio(getRatio)],
         ['get + one field', `${m('fieldCache').toFixed(0)} ns`, `${m('fieldMap').toFixed(0)} ns`, fmtRatio(fieldRatio)],
         [`first get of an entry at rest (p50 / p99 of ${firsts.length.toLocaleString('en')}, wall)`, `${fmtUs(firstP50)} / ${fmtUs(firstP99)}`, '–', '–'],
+        [`first get of an entry at rest (mean CPU of ${batch.length.toLocaleString('en')} in a row)`, fmtUs(firstCpuNs / 1000), '–', '–'],
       ],
     ),
   );
   out();
   rows.push({ figure: '`get` of a read entry vs `Map.get`', measured: `${m('getCache').toFixed(0)} ns`, anchor: `Map.get ${m('getMap').toFixed(0)} ns`, ratio: fmtRatio(getRatio), target: '≥ 0.9×', met: getRatio >= 0.9 });
   rows.push({ figure: '`get` + one field vs `Map.get` + field', measured: `${m('fieldCache').toFixed(0)} ns`, anchor: `${m('fieldMap').toFixed(0)} ns`, ratio: fmtRatio(fieldRatio), target: '≥ 0.85×', met: fieldRatio >= 0.85 });
-  rows.push({ figure: 'first `get` of an entry at rest, p50', measured: fmtUs(firstP50), anchor: '–', ratio: '–', target: '≤ 2 µs', met: firstP50 <= 2 });
+  rows.push({ figure: 'first `get` of an entry at rest, p50 (wall; mean CPU in a row)', measured: `${fmtUs(firstP50)} (${fmtUs(firstCpuNs / 1000)})`, anchor: '–', ratio: '–', target: '≤ 2 µs', met: firstP50 <= 2 });
 }

@@ -15,11 +15,11 @@ import { decodeValue } from './value-codec';
  * to `decodeValue`, and so does anything it does not read to the end. The
  * result is settled as `decodeValue`'s is (without leaves: deeply frozen).
  */
-export function decodeFlat<V = unknown>(bytes: Uint8Array): V {
-  const reader = new FlatReader(bytes);
+export function decodeFlat<V = unknown>(bytes: Uint8Array, start = 0, end = bytes.length): V {
+  const reader = new FlatReader(bytes, start, end);
   const value = reader.item();
-  if (value === UNSUPPORTED || reader.at !== bytes.length) return decodeValue<V>(bytes);
-  return reader.settle(value) as V;
+  if (value === UNSUPPORTED || reader.at !== end) return decodeValue<V>(bytes.subarray(start, end));
+  return value as V;
 }
 
 /** Slots of the cache of map keys (a power of two). */
@@ -35,25 +35,24 @@ function sameAscii(s: string, bytes: Uint8Array, start: number): boolean {
 /** What `item` returns for what it does not read. */
 const UNSUPPORTED: unique symbol = Symbol('unsupported');
 
+/** Reads one item from `start`; containers are frozen as they are completed (inner ones first). */
 class FlatReader {
-  at = 0;
+  at: number;
   private view: DataView | undefined;
-  private readonly buffer: Buffer;
-  /** Containers made, to freeze once the whole value is read. */
-  private readonly containers: object[] = [];
+  private buffer: Buffer | undefined;
 
-  constructor(private readonly bytes: Uint8Array) {
-    this.buffer = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  }
-
-  settle(value: unknown): unknown {
-    for (let i = this.containers.length - 1; i >= 0; i--) Object.freeze(this.containers[i]);
-    return value;
+  constructor(
+    private readonly bytes: Uint8Array,
+    start: number,
+    /** Where the item must end: nothing is read past it. */
+    private readonly end: number,
+  ) {
+    this.at = start;
   }
 
   item(): unknown {
     const bytes = this.bytes;
-    if (this.at >= bytes.length) return UNSUPPORTED;
+    if (this.at >= this.end) return UNSUPPORTED;
     const b = bytes[this.at++];
     if (b <= 0x7f) return b;
     if (b >= 0xe0) return b - 0x100;
@@ -92,8 +91,7 @@ class FlatReader {
       if (value === UNSUPPORTED) return UNSUPPORTED;
       object[key] = value;
     }
-    this.containers.push(object);
-    return object;
+    return Object.freeze(object);
   }
 
   /** A map's key: a short one from the cache of keys (values of one kind share their field names). */
@@ -103,7 +101,7 @@ class FlatReader {
     if (b < 0xa0 || b > 0xbf) return this.item();
     const length = b & 0x1f;
     const start = this.at + 1;
-    if (start + length > bytes.length) return UNSUPPORTED;
+    if (start + length > this.end) return UNSUPPORTED;
     let hash = length;
     for (let i = start; i < start + length; i++) hash = Math.imul(hash ^ bytes[i], 0x01000193);
     const slot = (hash >>> 0) & (KEY_CACHE_SIZE - 1);
@@ -118,26 +116,27 @@ class FlatReader {
   }
 
   private array(length: number): unknown {
-    if (length > this.bytes.length - this.at) return UNSUPPORTED;
+    if (length > this.end - this.at) return UNSUPPORTED;
     const array = new Array<unknown>(length);
     for (let i = 0; i < length; i++) {
       const value = this.item();
       if (value === UNSUPPORTED) return UNSUPPORTED;
       array[i] = value;
     }
-    this.containers.push(array);
-    return array;
+    return Object.freeze(array);
   }
 
   private string(length: number): unknown {
     const start = this.at;
-    if (start + length > this.bytes.length) return UNSUPPORTED;
+    if (start + length > this.end) return UNSUPPORTED;
     this.at = start + length;
+    const bytes = this.bytes;
+    this.buffer ??= Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     return this.buffer.toString('utf8', start, start + length);
   }
 
   private float(size: 4 | 8): unknown {
-    if (this.at + size > this.bytes.length) return UNSUPPORTED;
+    if (this.at + size > this.end) return UNSUPPORTED;
     this.view ??= new DataView(this.bytes.buffer, this.bytes.byteOffset, this.bytes.byteLength);
     const value = size === 4 ? this.view.getFloat32(this.at) : this.view.getFloat64(this.at);
     this.at += size;

@@ -1,5 +1,5 @@
 import type { EntryState } from '../entry';
-import { decodeValue } from '../../values/value-codec';
+import { decodeFlat } from '../../values/flat-decode';
 import { itemEnd, mapFieldStart } from '../../values/msgpack-walk';
 import { RestingState } from './resting-state';
 
@@ -14,7 +14,8 @@ export function fieldOf(state: EntryState, name: string): unknown {
     const bytes = state.unreadBytes();
     if (bytes !== undefined) {
       const at = mapFieldStart(bytes, name);
-      return at < 0 ? undefined : decodeValue(bytes.subarray(at, itemEnd(bytes, at)));
+      // Flat: an index keeps it (msgpackr would slice it out of a batch string).
+      return at < 0 ? undefined : decodeFlat(bytes.subarray(at, itemEnd(bytes, at)));
     }
   }
   const value = state.value;

@@ -65,7 +65,8 @@ export class RestingState implements EntryState {
 
   private read(): unknown {
     // Flat strings: the value is kept for as long as the entry lives.
-    const value = decodeFlat(this.unreadBytes()!);
+    const start = 8 * (this.at + BYTES_AT);
+    const value = decodeFlat(this.chunk.bytes, start, start + this.chunk.u32[2 * this.at + LENGTH_AT]);
     this.held = value;
     this.chunk.valueRead(this.at);
     return value;

@@ -33,7 +33,8 @@ export function recordWords(length: number): number {
  * states the table holds, less the bytes of values already decoded.
  */
 export class SlabChunk {
-  readonly bytes: Uint8Array;
+  /** The chunk's bytes (a Buffer view: string decoding reads it in place). */
+  readonly bytes: Buffer;
   readonly f64: Float64Array;
   readonly u32: Uint32Array;
   /** Words written. */
@@ -50,7 +51,7 @@ export class SlabChunk {
     readonly words: number,
   ) {
     const buffer = new ArrayBuffer(words * 8);
-    this.bytes = new Uint8Array(buffer);
+    this.bytes = Buffer.from(buffer);
     this.f64 = new Float64Array(buffer);
     this.u32 = new Uint32Array(buffer);
   }
