@@ -17,7 +17,8 @@ import { sectionAll } from './store/all';
 import { GetRow, renderGet, sectionGet } from './store/get';
 import { sectionMem } from './store/mem';
 import { sectionPut } from './store/put';
-import { MEM_RUNS, out, RUNS, Summary, summaries } from './store/setup';
+import { figures, MEM_RUNS, out, RUNS, Summary, summaries } from './store/setup';
+import { Figure, writeResults } from './util/results';
 import { log, table } from './util/harness';
 
 const SECTIONS: Record<string, () => Promise<void>> = {
@@ -31,6 +32,7 @@ const SECTIONS: Record<string, () => Promise<void>> = {
 async function child(name: string): Promise<void> {
   await SECTIONS[name]();
   out(`@@SUMMARY ${JSON.stringify(summaries)}`);
+  out(`@@FIGURES ${JSON.stringify(figures)}`);
 }
 
 function parent(names: string[]): void {
@@ -51,6 +53,7 @@ function parent(names: string[]): void {
     if (r.status !== 0) throw new Error(`section ${name} failed (status ${r.status}, signal ${r.signal})`);
     for (const line of r.stdout.split('\n')) {
       if (line.startsWith('@@SUMMARY ')) all.push(...(JSON.parse(line.slice(10)) as Summary[]));
+      else if (line.startsWith('@@FIGURES ')) figures.push(...(JSON.parse(line.slice(10)) as Figure[]));
       else if (line.startsWith('@@GETROWS ')) getRows.push(...(JSON.parse(line.slice(10)) as GetRow[]));
       else if (line !== '' || !r.stdout.startsWith('@@')) process.stdout.write(line + '\n');
     }
@@ -70,6 +73,7 @@ function parent(names: string[]): void {
   out();
   out(`Total bench time: ${((Date.now() - t0) / 1000).toFixed(0)} s. Sections: ${conditions.join('; ')}.`);
   out('(2 vCPUs; the bench itself adds ~1 to the load average, so a 1-minute load above ~2 means other processes competed with it for CPU.)');
+  writeResults('store', figures, { sections: names, conditions, targets: all });
 }
 
 /** The commit the library was measured at, and whether libs/ had uncommitted changes (read-only git calls). */

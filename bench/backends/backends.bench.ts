@@ -42,7 +42,10 @@
  *   BENCH_SECTIONS [get,get100,put,put100]
  * A quick trial: BENCH_RUNS=1 BENCH_SEQ_N=300 BENCH_LOCAL_N=10000 BENCH_INFLIGHT_MS=100.
  */
+import 'reflect-metadata';
 import { cpus } from 'node:os';
+import { backendFigures } from './figures';
+import { writeResults } from '../util/results';
 import { log, median } from '../util/harness';
 import { inFlight, Path, sequential, sinkValue } from './loops';
 import { Cleanup, startBackends } from './setup';
@@ -101,6 +104,7 @@ async function main(cleanup: Cleanup): Promise<void> {
   out.push(targetTable(results, redisBackends), '');
   out.push(summaryTable(results, backends), '');
   process.stdout.write(`${out.join('\n')}\n`);
+  writeResults('backends', backendFigures(results, backends), { loadByStage, sizes: { RUNS, WARMUP, KEYS, SESSIONS, DRIVER }, results: Object.fromEntries(Object.entries(results).map(([section, m]) => [section, [...m!.values()].map(({ row, runs, p50, p99, ops, appCpu, serverCpu }) => ({ id: row.id, backend: row.backend, path: row.path.name, runs, p50, p99, ops, appCpu, serverCpu }))])) });
   log(`done in ${((Date.now() - started) / 1000).toFixed(0)} s (sink ${sinkValue() > 0 ? 'ok' : 'empty'})`);
 }
 

@@ -63,10 +63,10 @@ export function report(title: string, intro: string, measured: Map<string, Measu
 }
 
 /** Target of issue 15: the library at ≥ 0.9× the better raw ioredis client, in every cell. */
-const TARGET = 0.9;
+export const TARGET = 0.9;
 
 /** The median over the rounds of this round's ratio: paired runs share the machine's load of their moment. */
-function pairedRatio(library: Measured, anchors: Measured[]): number {
+export function pairedRatio(library: Measured, anchors: Measured[]): number {
   const ratios = library.runs.map((run, round) => run.opsPerSec / Math.max(...anchors.map((a) => a.runs[round]?.opsPerSec ?? NaN)));
   return median(ratios.filter(Number.isFinite));
 }

@@ -32,6 +32,8 @@ import { join } from 'node:path';
 import { request } from '../util/http-request';
 import { pin } from '../util/taskset';
 import { log, sleep } from '../replication/common';
+import { authFigures } from './auth/figures';
+import { writeResults } from '../util/results';
 import { APP, CLUSTER_COOKIE, CONNECTIONS, DURATION, JSON_OUT, LB, PIN, ROOT, ROUNDS, WARMUP } from './auth/setup';
 import { freePorts, killEverything, procs, start, waitFor } from './auth/processes';
 import { load, noise, Target, Window, WindowName } from './auth/window';
@@ -140,6 +142,7 @@ async function main(): Promise<void> {
   const text = report(facts, windows);
   process.stdout.write(`${text}\n`);
   if (JSON_OUT) writeFileSync(JSON_OUT, JSON.stringify({ facts, windows }, null, 2));
+  writeResults('auth', authFigures(windows), { facts, windows });
   killEverything();
   const clean = windows.every((w) => w.errors === 0 && w.non2xx === 0 && w.timeouts === 0);
   process.exitCode = clean ? 0 : 1;

@@ -63,6 +63,8 @@ import { CONNECTIONS, DURATION, JSON_OUT, LB_DURATION, MAX_WAIT, NO_WAIT, PHASE_
 import { dataDir, freeEnv, nodePid, records, script, startDemo, stopDemo, waitFor } from './load/demo';
 import { load, noise, Run } from './load/window';
 import { machineFacts, report } from './load/report';
+import { loadFigures } from './load/figures';
+import { writeResults } from '../util/results';
 
 // ---------- main ----------
 
@@ -164,6 +166,8 @@ async function main(): Promise<void> {
   const text = report(facts, layout, lb, direct, profiles);
   process.stdout.write(`${text}\n`);
   if (JSON_OUT) writeFileSync(JSON_OUT, JSON.stringify({ facts, options: { CONNECTIONS, PIPELINING, LB_DURATION, DURATION, ROUNDS, WARMUP }, lb, direct }, null, 2));
+
+  writeResults('http', loadFigures(lb, direct), { facts, options: { CONNECTIONS, PIPELINING, LB_DURATION, DURATION, ROUNDS, WARMUP }, lb, direct });
 
   log('stopping the demo');
   noise.stop();

@@ -21,6 +21,8 @@ export interface MnesiaResults {
   copies?: MnesiaCopy[];
   /** add_table_copy of the same sessions as ours, as Erlang maps. */
   mapCopies?: MnesiaCopy[];
+  /** The tables copied, as loaded on a: records and ETS memory (words), per kind of value. */
+  fills?: Array<{ value: 'binary' | 'session_map'; n: number; size: number; words: number; seconds: number }>;
 }
 
 export interface MnesiaCopy {
@@ -81,6 +83,7 @@ export async function mnesia(): Promise<MnesiaResults> {
         fill: results.find((r) => r.kind === 'copy_fill' && r.value === 'binary') as MnesiaResults['fill'],
         copies: timed('add_table_copy').filter((r) => r.value === 'binary') as MnesiaCopy[],
         mapCopies: timed('add_table_copy').filter((r) => r.value === 'session_map') as MnesiaCopy[],
+        fills: results.filter((r) => r.kind === 'copy_fill') as MnesiaResults['fills'],
       };
     });
   } finally {

@@ -14,7 +14,7 @@ import { MnesiaCopy, MnesiaResults } from './figure-mnesia';
 
 // ---------- report ----------
 
-function lagStats(runs: number[][]): { p50: number; p99: number; max: number; lost: number; perRun: Array<{ p50: number; p99: number; max: number }> } {
+export function lagStats(runs: number[][]): { p50: number; p99: number; max: number; lost: number; perRun: Array<{ p50: number; p99: number; max: number }> } {
   const perRun = runs.map((lags) => {
     const s = Float64Array.from(lags.filter(Number.isFinite)).sort();
     return { p50: pct(s, 50), p99: pct(s, 99), max: s[s.length - 1] };

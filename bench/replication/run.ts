@@ -43,6 +43,8 @@ import { lagOneProcess } from './figure-lag';
 import { JoinCopy, joinCopy } from './figure-join';
 import { mnesia, MnesiaResults } from './figure-mnesia';
 import { buildReport } from './report';
+import { joinFigures, replicationFigures } from './figures';
+import { writeResults } from '../util/results';
 
 // ---------- main ----------
 
@@ -91,6 +93,9 @@ async function main(): Promise<void> {
   const text = buildReport(pair, asyncRuns, lag1, copied, mn);
   process.stdout.write(`${text}\n\nTotal ${((Date.now() - started) / 1000).toFixed(0)} s.\n`);
   if (JSON_OUT) writeFileSync(JSON_OUT, JSON.stringify(raw, null, 2));
+  const figures = replicationFigures(pair, asyncRuns, lag1, mn);
+  if (figures.length > 0) writeResults('replication', figures, { pair, asyncRuns, lag1, mnesia: mn, noise: noiseBySection, sizes: raw.sizes });
+  if (copied.length > 0) writeResults('join', joinFigures(copied, mn), { join: copied, mnesia: mn, noise: noiseBySection, sizes: raw.sizes });
 }
 
 let exiting = false;

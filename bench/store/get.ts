@@ -5,7 +5,8 @@ import { localCache } from '../../libs/cluster-cache/src/cache/testing/local-cac
 import { ManualClock, systemClock } from '../../libs/cluster-cache/src/store/clock';
 import { fmtOps, fmtRatio, fullGc, interleaved, log, median, shuffle, table, timeIt } from '../util/harness';
 import { sessionKeys, sessionValues, SessionValue } from '../util/session-data';
-import { N, out, RUNS, runsCol, summaries, TTL } from './setup';
+import { versus } from '../util/results';
+import { figures, N, out, RUNS, runsCol, summaries, TTL } from './setup';
 
 // One loop per contender (not one generic loop taking a callback), so that each
 // call site is monomorphic and the callee can be inlined, as in real code.
@@ -155,5 +156,20 @@ export function renderGet(rows: GetRow[]): void {
     const ratio = median(r.runs) / median(b.runs);
     const cpu = median(r.cpuRuns) / median(b.cpuRuns);
     summaries.push({ target: `${r.name} ≥ 0.8× ${b.name}`, value: `${fmtRatio(ratio)} (CPU time: ${fmtRatio(cpu)})`, met: ratio >= 0.8 });
+    figures.push(
+      versus(
+        {
+          id: `get:${r.name}`,
+          label: `${r.name}, ${N.toLocaleString('en')} entries, random order`,
+          ours: median(r.runs),
+          unit: 'ops/s',
+          anchor: { label: b.name, value: median(b.runs), unit: 'ops/s' },
+          target: '≥ 0.8× Map.get',
+          rounds: { ours: r.runs, anchor: b.runs },
+          cpuUsPerOp: { ours: 1e6 / median(r.cpuRuns), anchor: 1e6 / median(b.cpuRuns) },
+        },
+        { atLeast: 0.8 },
+      ),
+    );
   }
 }

@@ -6,7 +6,7 @@ import { systemClock } from '../../libs/cluster-cache/src/store/clock';
 import { Store } from '../../libs/cluster-cache/src/store/store';
 import { flat, fmtBytes, fmtRatio, heapAfterGc, log, median, nowNs, prng, table } from '../util/harness';
 import { meanJsonBytes, sessionKey, sessionMetadata, sessionValue, SessionValue } from '../util/session-data';
-import { ENTRIES_PER_SESSION, MEM_RUNS, MEM_WARMUP_N, N, NODE_OPTS, nextTurn, out, PUT_OPTS, SESSIONS_PER_USER, summaries, systemCache, TTL, YIELD_EVERY } from './setup';
+import { ENTRIES_PER_SESSION, figures, MEM_RUNS, MEM_WARMUP_N, N, NODE_OPTS, nextTurn, out, PUT_OPTS, SESSIONS_PER_USER, summaries, systemCache, TTL, YIELD_EVERY } from './setup';
 
 interface MemResult {
   /** heapUsed delta per session. */
@@ -133,5 +133,17 @@ export async function sectionMem(): Promise<void> {
   for (const l of layouts) {
     const h = median(res.get(l.name)!.map((r) => r.heap));
     summaries.push({ target: `≤ 350 B heap per session: ${l.name}`, value: fmtBytes(h), met: h <= 350 });
+    if (l === layouts[0]) continue; // the anchor of the others
+    figures.push({
+      id: `mem:${l.name.slice(0, l.name.indexOf(')') + 1)}`,
+      label: `heap per session: ${l.name}`,
+      ours: h,
+      unit: 'B',
+      anchor: { label: layouts[0].name, value: base, unit: 'B' },
+      ratio: h / base,
+      target: '≤ 350 B',
+      met: h <= 350,
+      rounds: { ours: res.get(l.name)!.map((r) => r.heap), anchor: res.get(layouts[0].name)!.map((r) => r.heap) },
+    });
   }
 }

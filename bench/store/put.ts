@@ -3,7 +3,8 @@ import { LRUCache } from 'lru-cache';
 import { frozenCopy } from '../../libs/cluster-cache/src/util/frozen-copy';
 import { fmtOps, fmtRatio, fullGc, interleaved, log, median, nowNs, table } from '../util/harness';
 import { sessionKeys, sessionValues, SessionValue } from '../util/session-data';
-import { N_PUT, out, PUT_OPTS, RUNS, runsCol, summaries, systemCache, TTL } from './setup';
+import { versus } from '../util/results';
+import { figures, N_PUT, out, PUT_OPTS, RUNS, runsCol, summaries, systemCache, TTL } from './setup';
 
 export async function sectionPut(): Promise<void> {
   log(`put: building ${N_PUT} keys and values`);
@@ -117,5 +118,9 @@ export async function sectionPut(): Promise<void> {
     ),
   );
   out();
+  for (const c of contenders.slice(3)) {
+    const xs = res.get(c.name)!;
+    figures.push(versus({ id: `put:${c.name}`, label: `${c.name}, ${N_PUT.toLocaleString('en')} new keys`, ours: median(xs), unit: 'entries/s', anchor: { label: contenders[0].name, value: base, unit: 'entries/s' }, rounds: { ours: xs, anchor: res.get(contenders[0].name)! } }));
+  }
   for (const c of contenders.slice(3)) summaries.push({ target: `${c.name} (no target)`, value: `${fmtOps(median(res.get(c.name)!))}/s`, met: undefined });
 }

@@ -3,6 +3,7 @@ import { ClusterCache } from '../../libs/cluster-cache/src/cache/cluster-cache';
 import { CacheEngine } from '../../libs/cluster-cache/src/engine/cache-engine';
 import { systemClock } from '../../libs/cluster-cache/src/store/clock';
 import { Store } from '../../libs/cluster-cache/src/store/store';
+import type { Figure } from '../util/results';
 
 const env = (name: string, fallback: number) => (process.env[name] !== undefined ? Number(process.env[name]) : fallback);
 
@@ -44,5 +45,7 @@ export interface Summary {
   met: boolean | undefined;
 }
 export const summaries: Summary[] = [];
+/** This process's figures for the results file (a section's child prints them; the parent collects them). */
+export const figures: Figure[] = [];
 export const out = (s = '') => process.stdout.write(s + '\n');
 export const runsCol = (xs: number[], f: (x: number) => string) => xs.map(f).join(' · ');

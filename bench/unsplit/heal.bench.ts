@@ -64,6 +64,8 @@ import { NoiseMeter } from '../replication/procs';
 import { ACK_TIMEOUT, BASE, fixtures, HOSTS, JSON_OUT, killFixtures, MANUAL, NAMES, nft, NO_WAIT, partition, PORTS, PROF, RUNS, shapes, startNode } from './setup';
 import { runOnce, RunResult } from './run-once';
 import { report } from './report';
+import { healFigures } from './figures';
+import { writeResults } from '../util/results';
 
 // ---------- main ----------
 
@@ -133,6 +135,7 @@ async function main(): Promise<void> {
   process.stdout.write(`${report(results, machine)}\n`);
   if (profiles.length > 0) process.stdout.write(`## Profiles (one extra heal per shape with the V8 sampler on; samples inside the timed window only)\n\n${profiles.join('\n\n')}\n`);
   if (JSON_OUT) writeFileSync(JSON_OUT, JSON.stringify({ machine, results }, null, 2));
+  writeResults('heal', healFigures(results), { machine, results });
 }
 
 process.on('exit', () => {
