@@ -104,7 +104,7 @@ export async function authenticate(target: { host: string; port: number }, from:
   const conn = new FramedSocket(socket, `${target.host}:${target.port}`, HANDSHAKE_MAX_FRAME_BYTES, TRANSPORT_DEFAULTS.closeTimeout);
   const handshake = await clientHandshake(conn, { self, cluster, key, timeout: TRANSPORT_DEFAULTS.handshakeTimeout, frames: 'encrypted' });
   conn.setFrameHandler(() => undefined); // what the node says is not read
-  return { socket, conn, handshake, seal: (frame) => Buffer.concat(handshake.sealer.seal(frame)) };
+  return { socket, conn, handshake, seal: (frame) => handshake.sealer.seal(frame) };
 }
 
 /** Plays one input on an authenticated link and waits (up to `deadline` ms) for the node to close it. */

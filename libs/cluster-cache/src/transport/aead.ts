@@ -14,6 +14,8 @@ export const AEAD_TAG_BYTES = 16;
 export interface Aead {
   readonly name: string;
   seal(plain: Uint8Array, ad: Uint8Array, nonce: Uint8Array, key: Uint8Array): Buffer;
+  /** Seals `plain` into `out`, which holds exactly `plain.length + 16` bytes (a frame seals into its own buffer: no copy after). */
+  sealInto(out: Uint8Array, plain: Uint8Array, ad: Uint8Array, nonce: Uint8Array, key: Uint8Array): void;
   /** The plain text, or `undefined` when the tag does not verify. */
   open(sealed: Uint8Array, ad: Uint8Array, nonce: Uint8Array, key: Uint8Array): Buffer | undefined;
 }
@@ -39,6 +41,9 @@ function sodiumAead(sodium: Sodium): Aead {
       sodium.crypto_aead_chacha20poly1305_ietf_encrypt(sealed, plain, ad, null, nonce, key);
       return sealed;
     },
+    sealInto(out, plain, ad, nonce, key) {
+      sodium.crypto_aead_chacha20poly1305_ietf_encrypt(out, plain, ad, null, nonce, key);
+    },
     open(sealed, ad, nonce, key) {
       if (sealed.length < AEAD_TAG_BYTES) return undefined;
       const plain = Buffer.allocUnsafe(sealed.length - AEAD_TAG_BYTES);
@@ -61,6 +66,10 @@ const nodeAead: Aead = {
     const head = cipher.update(plain);
     cipher.final();
     return Buffer.concat([head, cipher.getAuthTag()]);
+  },
+  sealInto(out, plain, ad, nonce, key) {
+    const sealed = nodeAead.seal(plain, ad, nonce, key);
+    out.set(sealed);
   },
   open(sealed, ad, nonce, key) {
     if (sealed.length < AEAD_TAG_BYTES) return undefined;

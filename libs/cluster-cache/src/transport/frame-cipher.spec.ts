@@ -10,8 +10,8 @@ function direction(protection: 'encrypted' | 'authenticated' = 'encrypted') {
 }
 
 /** The payload (kind byte onwards) of a sealed frame, as the receiving decoder hands it over. */
-function onWire(parts: Buffer[]): Buffer {
-  const [payload] = new FrameDecoder().push(Buffer.concat(parts));
+function onWire(sealed: Buffer): Buffer {
+  const [payload] = new FrameDecoder().push(sealed);
   return Buffer.from(payload);
 }
 
@@ -32,7 +32,8 @@ describe('FrameSealer and FrameOpener', () => {
   it('seal ChaCha20-Poly1305 (RFC 8439) with the frame number as nonce and the header as associated data', () => {
     const { key, sealer } = direction();
     sealer.seal(message); // frame 0
-    const [header, sealed] = sealer.seal(message); // frame 1
+    const frame = sealer.seal(message); // frame 1
+    const [header, sealed] = [frame.subarray(0, FRAME_HEADER_BYTES + 1), frame.subarray(FRAME_HEADER_BYTES + 1)];
     const nonce = Buffer.alloc(12);
     nonce.writeUInt32BE(1, 8);
     // node:crypto's own ChaCha20-Poly1305 gives the same bytes, whichever implementation sealed them.

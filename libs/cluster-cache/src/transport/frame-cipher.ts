@@ -50,8 +50,14 @@ abstract class FrameDirection {
   /** The number of the next frame, with its nonce set. */
   protected next(): number {
     const number = this.frames++;
-    this.nonce.writeUInt32BE(Math.floor(number / 2 ** 32), 4);
-    this.nonce.writeUInt32BE(number >>> 0, 8);
+    const nonce = this.nonce;
+    // Byte by byte (typed-array stores keep the low 8 bits): this runs for every frame.
+    const low = number >>> 0;
+    nonce[8] = low >>> 24;
+    nonce[9] = low >>> 16;
+    nonce[10] = low >>> 8;
+    nonce[11] = low;
+    if (number >= 2 ** 32) nonce.writeUInt32BE(Math.floor(number / 2 ** 32), 4);
     return number;
   }
 
@@ -64,20 +70,26 @@ abstract class FrameDirection {
 /** Seals the frames one side sends on a link. */
 export class FrameSealer extends FrameDirection {
   /**
-   * Seals a complete frame (header, kind byte, body) and returns the parts of
-   * the sealed frame, to be written in order. `frame` is not changed, so one
-   * encoding may be sealed for several links.
+   * Seals a complete frame (header, kind byte, body) into a new buffer, the
+   * sealed frame as it goes on the wire: one allocation, sealed in place (no
+   * copy of the parts afterwards). `frame` is not changed, so one encoding may
+   * be sealed for several links.
    */
-  seal(frame: Buffer): Buffer[] {
-    const header = Buffer.allocUnsafe(FRAME_OVERHEAD_BYTES);
-    header.writeUInt32BE(frame.length - FRAME_HEADER_BYTES + FRAME_TAG_BYTES, 0);
-    header[FRAME_HEADER_BYTES] = frame[FRAME_HEADER_BYTES];
-    const body = frame.subarray(FRAME_OVERHEAD_BYTES);
+  seal(frame: Buffer): Buffer {
+    const bodyBytes = frame.length - FRAME_OVERHEAD_BYTES;
+    const sealed = Buffer.allocUnsafe(frame.length + FRAME_TAG_BYTES);
+    sealed.writeUInt32BE(1 + bodyBytes + FRAME_TAG_BYTES, 0);
+    sealed[FRAME_HEADER_BYTES] = frame[FRAME_HEADER_BYTES];
     this.next();
     if (this.protection === 'authenticated') {
-      return [header, body, aead.seal(EMPTY, Buffer.concat([header, body]), this.currentNonce, this.key)];
+      // The body in clear, then a tag over header and body.
+      frame.copy(sealed, FRAME_OVERHEAD_BYTES, FRAME_OVERHEAD_BYTES);
+      const clear = FRAME_OVERHEAD_BYTES + bodyBytes;
+      aead.sealInto(sealed.subarray(clear), EMPTY, sealed.subarray(0, clear), this.currentNonce, this.key);
+    } else {
+      aead.sealInto(sealed.subarray(FRAME_OVERHEAD_BYTES), frame.subarray(FRAME_OVERHEAD_BYTES), sealed.subarray(0, FRAME_OVERHEAD_BYTES), this.currentNonce, this.key);
     }
-    return [header, aead.seal(body, header, this.currentNonce, this.key)];
+    return sealed;
   }
 }
 

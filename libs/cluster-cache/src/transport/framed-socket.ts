@@ -90,22 +90,14 @@ export class FramedSocket {
   }
 
   /**
-   * Queues a complete frame, as one buffer or as its parts in order (a sealed
-   * frame: header, body, tag); the frames queued by the current task and its
+   * Queues a complete frame; the frames queued by the current task and its
    * microtasks go out in one write right after them (a microtask, not the next
    * event-loop turn: a reply costs no extra loop hop).
    */
-  write(frame: Buffer | readonly Buffer[]): void {
+  write(frame: Buffer): void {
     if (!this.isOpen) return;
-    if (Buffer.isBuffer(frame)) {
-      this.queue.push(frame);
-      this.queuedBytes += frame.length;
-    } else {
-      for (const part of frame) {
-        this.queue.push(part);
-        this.queuedBytes += part.length;
-      }
-    }
+    this.queue.push(frame);
+    this.queuedBytes += frame.length;
     if (this.queuedBytes >= FLUSH_THRESHOLD_BYTES) return this.flush();
     if (this.flushScheduled) return;
     this.flushScheduled = true;

@@ -1,5 +1,5 @@
 import { FRAME_TAG_BYTES, type FrameOpener, type FrameSealer } from './frame-cipher';
-import { decodeAckBody, encodeAckFrame, encodeFrame, FrameKind, MessageCodec } from './frame-codec';
+import { decodeAckBody, encodeAckFrame, encodeFrame, FRAME_OVERHEAD_BYTES, FrameKind, MessageCodec } from './frame-codec';
 import type { FramedSocket } from './framed-socket';
 import type { HandshakeResult } from './handshake';
 import type { NodeInfo } from './node-info';
@@ -50,6 +50,7 @@ export class SocketPeerLink implements PeerLink {
   private readonly sealer: FrameSealer;
   private readonly opener: FrameOpener;
   private readonly handlers: LinkHandlers;
+  private readonly ackFrame = encodeAckFrame(0);
   private heartbeat?: NodeJS.Timeout;
   private silentFor = 0;
   private lastBytesReceived = 0;
@@ -117,7 +118,9 @@ export class SocketPeerLink implements PeerLink {
 
   sendAck(id: number): boolean {
     if (this.reason) return false;
-    this.write(encodeAckFrame(id));
+    // One plain ack frame per link, rewritten each time: sealing copies it.
+    this.ackFrame.writeDoubleBE(id, FRAME_OVERHEAD_BYTES);
+    this.write(this.ackFrame);
     this.conn.flush();
     return true;
   }
