@@ -155,10 +155,16 @@ export class CacheEngine {
       const persistence = this.persistence.get(table.name);
       if (persistence === undefined) continue;
       let damaged = 0;
-      // Values stay bytes until read (see store/compact/).
-      const states = await persistence.load((record) => this.disk.damagedRecord(table, record, damaged++), { valuesAsBytes: true });
+      // Values stay bytes until read (see store/compact/), merged a slice at a time as they are read.
+      const installed: EntryState[] = [];
+      const onStates = (states: EntryState[]) => {
+        for (const state of this.store.merge(table, states)) installed.push(state);
+      };
+      const rest = await persistence.load((record) => this.disk.damagedRecord(table, record, damaged++), { valuesAsBytes: true, onStates });
+      // A persistence that does not take onStates hands everything over at the end.
+      onStates(rest);
       this.disk.damagedSummary(table, persistence.location, damaged);
-      loaded.set(table, this.store.merge(table, states));
+      loaded.set(table, installed);
     }
     return loaded;
   }

@@ -1,11 +1,12 @@
-import type { Database, RootDatabase } from 'lmdb';
+import type { Database } from 'lmdb';
 import type { EntryState } from '../store/entry';
-import { commitBytes, type CommitShape, type DiskGuard } from './disk-guard';
+import { commitBytes, type CommitShape } from './disk-guard';
 import { describeKey, describeStoredKey, encodeStoredKey } from '../codec/key-codec';
 import { PersistenceError } from './persistence.error';
 import { describeCause, messages } from './persistence.messages';
 import { StateCodec, type StoredState } from './state-codec';
 import { pagesOf, readTree, shapeOf, type Tree, TREE_TTL } from './tree-shape';
+import { checksumsKey, slotKey, type TableContext } from './table-context';
 import { nextTurn } from '../util/slices';
 import type { DamagedRecord, LoadOptions, TablePersistence } from './table-persistence.interface';
 
@@ -23,38 +24,6 @@ const MAX_TABLES = Math.floor((MAX_DATABASES - 1) / 2);
 
 /** States written per transaction by `replaceAll`, and read per event-loop turn by `load`. */
 const CHUNK = 10_000;
-
-/** How a table reaches its LMDB file. */
-export interface TableContext {
-  readonly env: RootDatabase;
-  /** Small records: the format and each table's active slot. */
-  readonly meta: Database<number, string>;
-  /** The data file, for messages. */
-  readonly file: string;
-  /** Whether a write resolves only once flushed to the disk (see `LmdbPersistenceOptions.fsync`). */
-  readonly fsync: boolean;
-  /** Admits commits the disk has room for (see `DiskGuard`). */
-  readonly guard: DiskGuard;
-  /**
-   * Whether the file was written by an earlier build, whose records carry no
-   * checksum: its tables are read leniently until rewritten (`checksumsKey`).
-   */
-  readonly lenient: boolean;
-  /** Meta records to write with the next commit (the format upgrade of an earlier build's file). */
-  readonly pendingMeta: Map<string, number>;
-  /** Checks that the disk takes writes again (see `TablePersistence.probe`). */
-  probe(table: string): Promise<void>;
-}
-
-/** The meta key naming a table's active slot. */
-export function slotKey(table: string): string {
-  return `slot:${table}`;
-}
-
-/** The meta key set (to 1) once every record of a table in an earlier build's file carries a checksum. */
-export function checksumsKey(table: string): string {
-  return `checksums:${table}`;
-}
 
 /** A write's promise; with lmdb's `separateFlushed`, `flushed` resolves once its transaction is on disk. */
 type Commit = Promise<unknown> & { flushed?: Promise<unknown> };
@@ -122,7 +91,7 @@ export class LmdbTablePersistence implements TablePersistence {
   }
 
   load(onDamaged?: (record: DamagedRecord) => void, options: LoadOptions = {}): Promise<EntryState[]> {
-    return this.exclusive(() => this.readAll(onDamaged, options.valuesAsBytes === true));
+    return this.exclusive(() => this.readAll(onDamaged, options));
   }
 
   probe(): Promise<void> {
@@ -147,17 +116,25 @@ export class LmdbTablePersistence implements TablePersistence {
     return this.queue ?? Promise.resolve();
   }
 
-  private async readAll(onDamaged: ((record: DamagedRecord) => void) | undefined, valuesAsBytes: boolean): Promise<EntryState[]> {
+  private async readAll(onDamaged: ((record: DamagedRecord) => void) | undefined, { valuesAsBytes = false, onStates }: LoadOptions): Promise<EntryState[]> {
     await this.db.committed.then(noop, noop); // include what was saved before this call
-    const states: EntryState[] = [];
+    let states: EntryState[] = [];
     let read = 0;
+    const handOver = () => {
+      onStates!(states);
+      states = [];
+      this.codec.reuseStage(); // the caller copied what it keeps
+    };
     try {
       for (const { key, value, version } of this.db.getRange({ versions: true })) {
         const state = this.decode(key, value, version, onDamaged, valuesAsBytes);
         if (state !== undefined) states.push(state);
+        if (++read % CHUNK !== 0) continue;
+        if (onStates !== undefined) handOver();
         // The range keeps its snapshot across turns; yield so a big table does not block the process.
-        if (++read % CHUNK === 0) await nextTurn();
+        await nextTurn();
       }
+      if (onStates !== undefined) handOver();
     } catch (error) {
       if (error instanceof PersistenceError) throw error;
       throw new PersistenceError('corrupt', this.location, messages.damaged(this.location, this.name, error), { cause: error });

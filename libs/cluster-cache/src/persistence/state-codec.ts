@@ -122,6 +122,11 @@ export class StateCodec {
     };
   }
 
+  /** Values staged so far are no longer referred to: their buffer is written over from the start. */
+  reuseStage(): void {
+    this.stage.reuse();
+  }
+
   /**
    * The fields of a live record `[expiresAt, seen, origin, 0, value]` with
    * the value as its bytes; undefined for anything else (a tombstone, other

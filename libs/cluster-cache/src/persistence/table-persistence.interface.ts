@@ -45,6 +45,13 @@ export interface TablePersistence {
 export interface LoadOptions {
   /** Values as their bytes (`EncodedValue`) where the persistence holds them so; decoded otherwise. */
   readonly valuesAsBytes?: boolean;
+  /**
+   * Takes the states a slice at a time (the load then resolves to an empty
+   * list): the caller stores them before the next slice is read, so a large
+   * table never waits in memory twice. The states and their bytes are valid
+   * only during the call: keep copies, not them.
+   */
+  readonly onStates?: (states: EntryState[]) => void;
 }
 
 /** A record of the disk copy that was skipped at load: damaged, or not decodable. */

@@ -8,7 +8,7 @@ const STAGE_BYTES = 1 << 20;
  * reads records) into a few large buffers, handing out `EncodedValue`s over
  * them: a load keeps a million values as bytes without a buffer per value.
  * A staging buffer is freed once no value refers to it (the store copies the
- * bytes into its slab).
+ * bytes into its slab), or written over after `reuse`.
  */
 export class ByteStage {
   private buffer = new Uint8Array(0);
@@ -24,5 +24,10 @@ export class ByteStage {
     this.buffer.set(source.subarray(start, end), at);
     this.used = at + length;
     return new EncodedValue(this.buffer, at, at + length);
+  }
+
+  /** Every value staged so far is dropped by its holders: the current buffer is written over from its start. */
+  reuse(): void {
+    this.used = 0;
   }
 }
