@@ -1,0 +1,178 @@
+/**
+ * docs/performance.md from the latest results file of each family: per family a
+ * table of its figures beside their anchors, where and when it ran, the command
+ * that reruns it, its charts, and short notes where a figure needs one. Every
+ * number on the page comes from a results file (test/docs/performance-report.e2e-spec.ts).
+ */
+import type { Family, Figure, RunRecord } from '../util/results';
+import { FAMILIES } from '../util/results';
+import type { ChartSpec } from './charts';
+import { fmtCpu, fmtRatio, fmtValue } from './format';
+import type { LoadedRun } from './results-files';
+
+interface FamilyText {
+  title: string;
+  /** What the family measures, in one or two sentences. */
+  what: string;
+  /** The npm script, for a run with the default sizes. */
+  script: string;
+  /** Short notes a user needs to read the figures; shown under the table. */
+  notes: string[];
+  /** Why a figure misses its target, by id prefix; shown only when the latest run missed it. Numbers in it come from the run. */
+  whenMissed?: Record<string, string | ((figures: Figure[]) => string)>;
+}
+
+const TEXT: Record<Family, FamilyText> = {
+  store: {
+    title: 'Store: get, put, all() and memory in one process',
+    what: 'The local read and write paths of one node against a plain `Map` holding the same 1M keys and values, in the same process, rounds interleaved.',
+    script: 'npm run bench:store',
+    notes: [
+      'CPU per op is the process CPU time per operation; on this shared machine it is steadier than the rate.',
+      'Heap per session is `heapUsed` after a full GC, divided by the sessions built (44 B key, 8-field value of about 204 B as JSON).',
+    ],
+    whenMissed: {
+      'mem:': (figures) =>
+        `The floor: a raw \`Map\` holding the same key and value objects already takes ${fmtValue(figures.find((f) => f.id.startsWith('mem:'))?.anchor?.value, 'B')} per session in this run, so ≤ 350 B cannot be met with live objects. Keeping values serialized gets under it but makes every \`get\` decode, far below the get target of the same issue.`,
+      'get:': 'At 1M entries a `Map.get` is mostly memory latency, and a loaded machine moves this ratio from run to run (see the rounds in the results file).',
+      'all:p99': 'The p99 of a 10k-query run catches GC pauses and other processes on the shared machine; the median is the steady cost.',
+    },
+  },
+  replication: {
+    title: 'Replication: sync writes, writes in flight, async throughput, idle lag',
+    what: 'Two nodes, each the library booted with `ClusterCacheModule.forRoot` in its own process on loopback TCP, against a raw TCP ping-pong, Redis through ioredis and Mnesia on two Erlang nodes, measured in the same run.',
+    script: 'npm run bench:replication',
+    notes: [
+      'Every request/response figure on 2 shared vCPUs is bimodal: a round trip is several times faster when both ends happen to share a vCPU than when they do not, so the anchor of the same run, not an absolute number, is what each figure is read against.',
+      'CPU per op adds both processes of each side (writer + peer, pinger + echo server, client + redis-server).',
+    ],
+    whenMissed: {
+      'sync-put-p50': 'A sync write is one round trip plus encoding and applying on both sides; at the 1.5× line, a run on a slower or busier moment of the machine crosses it.',
+      'sync-put-100-in-flight': 'Both processes are CPU-bound on the two shared vCPUs here; the ratio follows how much CPU other processes take during the run.',
+      'async-applied': 'The peer applying fresh keys (a `Map` insert each, and GC) is the floor; the rounds in the results file show how far the machine\'s load moves it.',
+      'idle-lag': 'The p99 of idle lag is one cross-vCPU wake-up when the machine is quiet; other processes waking on the same vCPUs push it past 200 µs, and Mnesia\'s lag moves with it.',
+    },
+  },
+  join: {
+    title: 'Join: a fresh node copies 1M sessions',
+    what: 'A new node joins a seed holding 1M sessions and is ready when it holds every entry, against Mnesia `add_table_copy(ram_copies)` of 1M records between two Erlang nodes in the same run.',
+    script: 'npm run bench:replication -- --only=5,6',
+    notes: ['The seed heap figure is `heapUsed` of the whole seed process (Nest app included, no forced GC) divided by its sessions; Mnesia\'s is the table\'s ETS memory per record, with the same sessions stored as maps.'],
+    whenMissed: {
+      join: 'The joiner inserting 1M live objects into a `Map` on the V8 heap takes about as long as Mnesia\'s whole copy; reaching 1× needs the table off the V8 heap, which would break the get ≥ 0.8× `Map.get` target.',
+    },
+  },
+  heal: {
+    title: 'Heal: merging two sides after a netsplit',
+    what: 'Two nodes in their own processes with `unsplit: { strategy: \'merge\' }`, a real partition (nftables), divergent writes on both sides, then the heal: from the split being detected to both nodes healed. Needs root and nftables.',
+    script: 'npm run bench:unsplit',
+    notes: ['The target is absolute (1 s for 100k divergent keys); the ratio is to the target. The heal runs on both nodes at once, so it needs both vCPUs: other processes on the machine slow it directly.'],
+    whenMissed: {
+      'heal:': 'The heal exchanges bucket digests, then the differing keys\' summaries, then the states, on both nodes at once; with other processes holding a vCPU it stretches in proportion.',
+    },
+  },
+  http: {
+    title: 'HTTP: the demo under load',
+    what: 'autocannon against the demo app (two Nest nodes behind the round-robin balancer of `npm run demo`), signed in with a real session cookie; the guard\'s cost is GET /me (guarded) against GET /ping (unguarded) on one node pinned to its own vCPU.',
+    script: 'npm run bench:http',
+    notes: ['Load generator, balancer and both nodes share the 2 vCPUs: no figure here is a dedicated-server number. CPU per op is node a\'s CPU time per request.'],
+    whenMissed: {
+      'guard-me-vs-ping': 'GET /me answers a larger body than /ping and runs Nest\'s guard plumbing; the session lookup itself is a small part of the node\'s CPU. One run moves by several percent on this machine, as the rounds in the results file show.',
+    },
+  },
+  backends: {
+    title: 'Backends: mesh, Redis and Redis Cluster',
+    what: 'The same `CacheStore` / `SessionStore` calls on the three backends, each booted with `ClusterCacheModule.forRoot`, against raw ioredis on the same bytes and keys (issue 15: ≥ 0.9× the better raw client) and, for the mesh, against `Map.get`.',
+    script: 'npm run bench:backends',
+    notes: ['On Redis, each library row is compared with the better of two raw clients (with and without auto-pipelining) in the same rounds; the ratio is the median of the rounds\' own ratios.'],
+  },
+  auth: {
+    title: 'Auth kit against express-session + connect-redis',
+    what: 'The same Nest app with the library\'s `SessionAuthGuard` on a two-node mesh, and with express-session on two nodes sharing one redis-server, each pair also behind its own balancer; windows interleaved per round.',
+    script: 'npm run bench:auth',
+    notes: ['The ratio is the median of the rounds\' own ratios (adjacent windows share the machine\'s load), so it can differ from ours ÷ anchor of the medians. CPU per op is node a\'s CPU time per request.'],
+    whenMissed: {
+      'kit-create': 'A sign-in on the mesh is a sync write: it waits for the other node to apply it before answering, while connect-redis answers after one Redis SET.',
+      'kit-lb-me': 'Behind the balancer, the balancer and both nodes share the 2 vCPUs with the load generator, which caps both sides alike.',
+    },
+  },
+};
+
+const yesNo = (met: boolean | undefined) => (met === undefined ? '' : met ? 'yes' : '**no**');
+
+function row(f: Figure): string[] {
+  const cpu = f.cpuUsPerOp === undefined ? '' : `${fmtCpu(f.cpuUsPerOp.ours)}${f.cpuUsPerOp.anchor !== undefined ? ` / ${fmtCpu(f.cpuUsPerOp.anchor)}` : ''}`;
+  return [
+    f.label,
+    `**${fmtValue(f.ours, f.unit)}**`,
+    f.anchor === undefined ? '' : `${fmtValue(f.anchor.value, f.anchor.unit)} (${f.anchor.label})`,
+    fmtRatio(f.ratio),
+    cpu,
+    f.target ?? '',
+    yesNo(f.met),
+  ].map((c) => c.replace(/\|/g, '\\|'));
+}
+
+function table(figures: Figure[]): string {
+  const head = ['figure', 'this library', 'anchor, same run', 'ratio', 'CPU per op (ours / anchor)', 'target', 'met'];
+  return [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...figures.map((f) => `| ${row(f).join(' | ')} |`)].join('\n');
+}
+
+function runFacts(file: string, r: RunRecord): string {
+  const m = r.machine;
+  return [
+    `Run: ${r.date.replace('T', ' ').replace('Z', ' UTC')}, commit \`${r.commit.hash}\`${r.commit.dirty ? ' (with uncommitted changes)' : ''}; ${m.cores} × ${m.cpu}, ${m.memGiB} GiB, Node ${m.node}, ${m.os}; load average ${m.load.start} at start, ${m.load.end} at end (${m.cores} vCPUs, shared with other jobs).`,
+    `Results: [\`bench/results/${file}\`](../bench/results/${file}).`,
+  ].join(' ');
+}
+
+function section(family: Family, run: LoadedRun | undefined, charts: ChartSpec[]): string {
+  const t = TEXT[family];
+  const out = [`## ${t.title}`, '', t.what, ''];
+  if (run === undefined) {
+    out.push(`No results yet. Run \`${t.script}\`, then \`npm run bench:report\`.`, '');
+    return out.join('\n');
+  }
+  const r = run.record;
+  out.push(table(r.figures), '');
+  out.push(runFacts(run.file, r), '');
+  out.push(`Rerun: \`${r.command}\`${r.command === t.script ? '' : ` (the default sizes: \`${t.script}\`)`}, then \`npm run bench:report\`.`, '');
+  for (const c of charts) out.push(`![${c.chart.title}](img/${c.file})`, '');
+  const missed = Object.entries(t.whenMissed ?? {})
+    .filter(([prefix]) => r.figures.some((f) => f.id.startsWith(prefix) && f.met === false))
+    .map(([, why]) => (typeof why === 'string' ? why : why(r.figures)));
+  for (const note of [...t.notes, ...missed]) out.push(`- ${note}`);
+  out.push('');
+  return out.join('\n');
+}
+
+export function renderPage(runs: Map<Family, LoadedRun>, charts: ChartSpec[]): string {
+  const out = [
+    '# Performance',
+    '',
+    '<!-- Generated by `npm run bench:report` from bench/results/; edit bench/report/ instead. -->',
+    '',
+    'Each figure below is the latest run of its benchmark, beside an anchor measured in the same run (a plain `Map`, a raw TCP ping-pong, Redis through ioredis, Mnesia on two Erlang nodes, express-session + connect-redis). Rounds are interleaved so that the machine\'s drift hits both alike; a figure is the median of its kept rounds after a discarded warm-up. The machine is a 2-vCPU VM shared with other jobs, so read each ratio against its own anchor rather than an absolute number. Raw per-round values are in the results file linked under each table; history is in git.',
+    '',
+    'To rerun one family: its command below writes a new file under `bench/results/`; `npm run bench:report` then rebuilds this page and its charts from the latest file of each family, without running anything.',
+    '',
+    '| family | figures | targets met |',
+    '|---|---|---|',
+  ];
+  for (const family of FAMILIES) {
+    const run = runs.get(family);
+    const withTarget = run?.record.figures.filter((f) => f.met !== undefined) ?? [];
+    out.push(`| [${TEXT[family].title.split(':')[0]}](#${anchorOf(TEXT[family].title)}) | ${run?.record.figures.length ?? 0} | ${run === undefined ? 'not run' : `${withTarget.filter((f) => f.met).length} of ${withTarget.length}`} |`);
+  }
+  out.push('');
+  for (const family of FAMILIES) out.push(section(family, runs.get(family), charts.filter((c) => c.family === family)));
+  return `${out.join('\n').replace(/\n{3,}/g, '\n\n').trimEnd()}\n`;
+}
+
+/** GitHub's heading anchor. */
+function anchorOf(title: string): string {
+  return title
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N} -]/gu, '')
+    .replace(/ /g, '-');
+}
