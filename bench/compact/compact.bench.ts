@@ -14,6 +14,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { log, table } from '../util/harness';
+import { type Family, writeResults } from '../util/results';
 import { sectionMem } from './mem';
 import { sectionReads } from './reads';
 import { sectionRestart } from './restart';
@@ -45,6 +46,19 @@ function parent(names: string[]): void {
   out();
   out(table(['figure', 'measured', 'anchor (same run)', 'ratio', 'target', 'met?'], all.map((r) => [r.figure, r.measured, r.anchor, r.ratio, r.target, r.met === undefined ? '(see note)' : r.met ? 'yes' : '**no**'])));
   out();
+  // Family "compact" (bench/util/results.ts does not list it among the report's families yet).
+  writeResults(
+    'compact' as Family,
+    all.map((r) => ({
+      id: r.id,
+      label: r.figure,
+      ours: r.ours,
+      unit: r.unit,
+      ...(r.anchorValue !== undefined ? { anchor: { ...r.anchorValue, unit: r.unit } } : {}),
+      target: r.target,
+      ...(r.met !== undefined ? { met: r.met } : {}),
+    })),
+  );
 }
 
 const args = process.argv.slice(2);

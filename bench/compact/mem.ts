@@ -189,20 +189,20 @@ export async function sectionMem(only?: string): Promise<void> {
   );
   out();
   const figure = (prefix: string) => median([...results].find(([name]) => name.startsWith(prefix))?.[1].map((r) => r.perSession) ?? [NaN]);
-  const pairs: Array<[string, string, number]> = [
-    ['heap per session at rest, merged as bytes (ClusterCache)', 'at rest: merged', 300],
-    ['heap per session at rest, loaded from disk (ClusterCache)', 'at rest: loaded', 300],
-    ['heap per session at rest, merged as bytes (SessionCache)', 'SessionCache records', 340],
+  const pairs: Array<[string, string, string, number]> = [
+    ['heap-at-rest-merged', 'heap per session at rest, merged as bytes (ClusterCache)', 'at rest: merged', 300],
+    ['heap-at-rest-loaded', 'heap per session at rest, loaded from disk (ClusterCache)', 'at rest: loaded', 300],
+    ['heap-at-rest-sessions', 'heap per session at rest, merged as bytes (SessionCache)', 'SessionCache records', 340],
   ];
-  for (const [figureName, layout, target] of pairs) {
+  for (const [id, figureName, layout, target] of pairs) {
     const b = figure(layout);
     if (Number.isNaN(b)) continue;
-    rows.push({ figure: figureName, measured: fmtBytes(b), anchor: `raw Map ${fmtBytes(anchor)}`, ratio: fmtRatio(b / anchor), target: `≤ ${target} B`, met: b <= target });
+    rows.push({ id, figure: figureName, measured: fmtBytes(b), anchor: `raw Map ${fmtBytes(anchor)}`, ratio: fmtRatio(b / anchor), target: `≤ ${target} B`, met: b <= target, ours: b, unit: 'B', anchorValue: { label: 'raw Map<key, value>', value: anchor } });
   }
   const read = figure('merged as bytes, then');
   const put = figure('ClusterCache.put (values live)');
   const putRead = figure('ClusterCache.put, then');
   if (!Number.isNaN(read)) {
-    rows.push({ figure: 'heap per session after every entry was read once', measured: fmtBytes(read), anchor: `put ${fmtBytes(put)}; put + read once ${fmtBytes(putRead)}`, ratio: fmtRatio(read / putRead), target: '≤ today\'s', met: read <= putRead });
+    rows.push({ id: 'heap-read-once', figure: 'heap per session after every entry was read once', measured: fmtBytes(read), anchor: `put ${fmtBytes(put)}; put + read once ${fmtBytes(putRead)}`, ratio: fmtRatio(read / putRead), target: '≤ today\'s', met: read <= putRead, ours: read, unit: 'B', anchorValue: { label: 'ClusterCache.put, then every entry read once', value: putRead } });
   }
 }

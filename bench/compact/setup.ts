@@ -35,13 +35,19 @@ export function bytesState(ns: string, key: string, value: unknown, expiresAt: n
   return { ns, key, value: new EncodedValue(bytes, 0, bytes.length), expiresAt, version, seen: 0, origin: 'b@127.0.0.1' };
 }
 
-/** One figure against its anchor, for the summary table. */
+/** One figure against its anchor, for the summary table and the results file. */
 export interface Row {
+  /** Stable id (the results file's figure id). */
+  id: string;
   figure: string;
   measured: string;
   anchor: string;
   ratio: string;
   target: string;
   met: boolean | undefined;
+  /** The figure as a number, its unit, and its anchor's, for the results file. */
+  ours: number;
+  unit: string;
+  anchorValue?: { label: string; value: number };
 }
 export const rows: Row[] = [];
