@@ -1,6 +1,6 @@
 /**
  * Prototypes of alternative store layouts, to put numbers on the proposals in
- * docs/benchmarks.md. Nothing here is library code; the "current" rows rebuild
+ * docs/design.md (Design notes). Nothing here is library code; the "current" rows rebuild
  * what libs/cluster-cache/src/store does (EntryState literal, frozenCopy of the
  * value, ExpiryIndex, encoded array keys + trie) piece by piece, so
  * each piece's cost can be read off as a difference.

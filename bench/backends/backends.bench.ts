@@ -1,6 +1,6 @@
 /**
  * Mesh vs Redis vs Redis Cluster, in one run (issue 7: "a bench compares
- * get/put of both backends in the same run"). Report: docs/benchmarks-backends.md.
+ * get/put of both backends in the same run"). Figures: docs/performance.md.
  *
  *   npm run bench:backends   # = node --expose-gc -r @swc-node/register bench/backends/backends.bench.ts
  *

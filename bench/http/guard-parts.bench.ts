@@ -2,7 +2,7 @@
  * The pieces of the library's SessionAuthGuard (the auth kit, which the demo
  * uses), timed one by one in one process (no HTTP), next to the versions they
  * replaced and other variants: where the guard's CPU time per request goes
- * (docs/benchmarks-http.md). The variants and the earlier versions are
+ * (docs/design.md, Design notes). The variants and the earlier versions are
  * written out below.
  *
  *   node -r @swc-node/register bench/http/guard-parts.bench.ts [--runs=7] [--ops=200000]

@@ -28,7 +28,7 @@
  *                     Many short pairs rather than a few long ones: on this VM a node's CPU time per
  *                     request drifts by 10–20 % from one window to the next whatever the endpoint,
  *                     so the two windows of a pair should be close in time, and there should be many
- *                     pairs (docs/benchmarks-http.md)
+ *                     pairs (docs/design.md, Design notes)
  *   --warmup=5        seconds of discarded load per endpoint before measuring
  *   --prof=DIR        also profile node a (extra windows, not part of the figures)
  *   --json=FILE       also write the raw results as JSON

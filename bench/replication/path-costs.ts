@@ -2,7 +2,7 @@
  * CPU cost of each step of the replication path, in one process, without
  * sockets or scheduling: what a put costs on the writer and what applying it
  * costs on the peer, and what the changes proposed in
- * docs/benchmarks-replication.md would save. Not part of run.ts (it explains
+ * docs/design.md (Design notes) would save. Not part of run.ts (it explains
  * the figures; it is not one of them).
  *
  *   node -r @swc-node/register bench/replication/path-costs.ts

@@ -18,7 +18,7 @@ export interface AuthState<M = Record<string, unknown>> {
  * `IncomingMessage` gets a hidden class of its own (Express also swaps its
  * prototype per request), so a property stored on the request cannot follow
  * a shared transition: in a CPU profile of the demo that one store took
- * ≈ 5 µs per request, a WeakMap entry ≈ 2 µs (docs/benchmarks-http.md). The
+ * ≈ 5 µs per request, a WeakMap entry ≈ 2 µs (docs/design.md, Design notes). The
  * entry goes away with its request.
  */
 const states = new WeakMap<object, AuthState<unknown>>();
