@@ -13,7 +13,7 @@ function logLevels(level = process.env.LOG_LEVEL || 'log'): LogLevel[] {
 /**
  * One demo node. HTTP on HOST:PORT (default 127.0.0.1:3000); the cluster
  * settings come from NODE_NAME, CLUSTER_PORT, CLUSTER_COOKIE, CACHE_DIR,
- * CLUSTER_SEEDS, SESSION_TTL and SESSION_RENEW_AFTER (see the README).
+ * CLUSTER_SEEDS, SESSION_TTL and SESSION_RENEW_AFTER (see docs/demo.md).
  * SIGINT/SIGTERM leave the cluster gracefully before the process ends.
  * LOG_LEVEL (fatal, error, warn, log, debug, verbose) sets how much is logged.
  */

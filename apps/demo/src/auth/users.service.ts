@@ -11,7 +11,7 @@ export interface User {
 }
 
 /**
- * The demo's users and their passwords. Documented in the README; a real app
+ * The demo's users and their passwords. Documented in docs/demo.md; a real app
  * keeps hashes in its database, never passwords in its code.
  */
 export const DEMO_USERS: ReadonlyArray<User & { password: string }> = [

@@ -211,7 +211,7 @@ export function renderPage(node: string, nonce: string): string {
     if (c.events.length === 0) events.appendChild(text(document.createElement('li'), 'no events yet'));
   }
 
-  // /cluster is for the operator: loopback clients or DEMO_ADMIN_TOKEN (see the README).
+  // /cluster is for the operator: loopback clients or DEMO_ADMIN_TOKEN (see docs/demo.md).
   function renderClusterRefused(message) {
     $('members').textContent = '';
     text($('cluster-status'), message || 'this node does not show its cluster to this client');
