@@ -170,7 +170,7 @@ export interface ClusterCacheOptions {
    */
   tls?: TransportTlsOptions;
   /**
-   * Encrypt cluster frames after the handshake (AES-256-GCM, keys of each
+   * Encrypt cluster frames after the handshake (ChaCha20-Poly1305, keys of each
    * connection). Every frame is authenticated either way. `false` is only
    * allowed with `tls`, which encrypts already. Default true.
    */

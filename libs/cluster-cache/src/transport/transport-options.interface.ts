@@ -37,7 +37,7 @@ export interface TransportOptions {
   /** Enables TLS with mutual certificate verification. */
   tls?: TransportTlsOptions;
   /**
-   * Whether this node encrypts the frames it sends after the handshake (AES-256-GCM);
+   * Whether this node encrypts the frames it sends after the handshake (ChaCha20-Poly1305);
    * `false` only authenticates them, for links TLS encrypts already. Default true.
    */
   encryptFrames?: boolean;

@@ -30,7 +30,7 @@ export const TRANSPORT_DEFAULTS = {
 
 /**
  * Version of the wire protocol, checked in the handshake. 5: the cluster key comes from
- * scrypt, and every frame after the handshake is sealed (AES-256-GCM, per-link keys).
+ * scrypt, and every frame after the handshake is sealed (ChaCha20-Poly1305, per-link keys).
  */
 export const PROTOCOL_VERSION = 5;
 
