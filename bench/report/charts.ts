@@ -46,7 +46,9 @@ function throughputChart(runs: Runs): ChartSpec | undefined {
     const f = figure(runs, 'backends', id);
     if (f) groups.push({ label, bars: [ours('mesh backend', f), ...anchor('Redis backend (one redis-server)', f)] });
   }
-  return groups.length === 0 ? undefined : { file: 'throughput-vs-redis.svg', family: 'backends', chart: { title: 'Throughput against Redis', axis: 'operations per second (more is better)', groups } };
+  // Shown under the backends when they ran, else under replication (whose figure it starts with).
+  const family = runs.has('backends') ? 'backends' : 'replication';
+  return groups.length === 0 ? undefined : { file: 'throughput-vs-redis.svg', family, chart: { title: 'Throughput against Redis', axis: 'operations per second (more is better)', groups } };
 }
 
 function joinChart(runs: Runs): ChartSpec | undefined {
@@ -65,7 +67,7 @@ function heapChart(runs: Runs): ChartSpec | undefined {
   if (sessions) bars.push(ours('SessionCache.create', sessions));
   const seed = figure(runs, 'join', 'seed-heap-per-session');
   if (seed) bars.push(...anchor('Mnesia ram_copies, per record', seed));
-  return bars.length === 0 ? undefined : { file: 'heap-per-session.svg', family: 'store', chart: { title: 'Memory per session, 1M sessions', axis: 'bytes per session, less is better (V8 heap after a full GC; Mnesia: table memory per record, from the join run)', groups: [{ label: 'heap per session', bars }] } };
+  return bars.length === 0 ? undefined : { file: 'heap-per-session.svg', family: runs.has('store') ? 'store' : 'join', chart: { title: 'Memory per session, 1M sessions', axis: 'bytes per session, less is better (V8 heap after a full GC; Mnesia: table memory per record, from the join run)', groups: [{ label: 'heap per session', bars }] } };
 }
 
 function authChart(runs: Runs): ChartSpec | undefined {

@@ -55,6 +55,7 @@ export interface RunRecord {
   family: Family;
   /** ISO time the run ended (UTC). */
   date: string;
+  /** HEAD when the run started, and whether libs/cluster-cache/src or bench/ had uncommitted changes then. */
   commit: { hash: string; dirty: boolean };
   machine: Machine;
   /** The command that reruns it, options included. */
@@ -77,10 +78,13 @@ function git(args: string[]): string {
   }
 }
 
-/** HEAD, and whether the library or the benches had uncommitted changes when the run ended. */
+/** HEAD, and whether the library or the benches had uncommitted changes. */
 export function commitOf(): { hash: string; dirty: boolean } {
   return { hash: git(['rev-parse', '--short', 'HEAD']) || 'unknown', dirty: git(['status', '--porcelain', '--', 'libs/cluster-cache/src', 'bench']).split('\n').some((l) => l !== '' && !l.includes('bench/results/')) };
 }
+
+/** The code a run measures is the code it loaded: the commit when the bench started (others may commit while it runs). */
+const commitAtStart = commitOf();
 
 export function machineOf(): Machine {
   const cpu = cpus();
@@ -125,7 +129,7 @@ export function writeResults(family: Family, figures: Figure[], raw?: unknown): 
   const dir = process.env.BENCH_RESULTS_DIR ?? RESULTS_DIR;
   mkdirSync(dir, { recursive: true });
   const date = new Date().toISOString();
-  const record: RunRecord = { family, date: date.replace(/\.\d{3}Z$/, 'Z'), commit: commitOf(), machine: machineOf(), command: commandOf(), figures, ...(raw !== undefined ? { raw } : {}) };
+  const record: RunRecord = { family, date: date.replace(/\.\d{3}Z$/, 'Z'), commit: commitAtStart, machine: machineOf(), command: commandOf(), figures, ...(raw !== undefined ? { raw } : {}) };
   const file = join(dir, `${family}-${date.slice(0, 19).replace(/:/g, '-')}Z.json`);
   writeFileSync(file, `${JSON.stringify(record, sixDigits, 2)}\n`);
   process.stderr.write(`[bench] results: ${relative(ROOT, file)}\n`);
