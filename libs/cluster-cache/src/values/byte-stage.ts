@@ -1,3 +1,4 @@
+import { copyBytes } from './copy-bytes';
 import { EncodedValue } from './encoded-value';
 
 /** Bytes per staging buffer. */
@@ -11,17 +12,17 @@ const STAGE_BYTES = 1 << 20;
  * bytes into its slab), or written over after `reuse`.
  */
 export class ByteStage {
-  private buffer = new Uint8Array(0);
+  private buffer: Buffer = Buffer.alloc(0);
   private used = 0;
 
   stage(source: Uint8Array, start: number, end: number): EncodedValue {
     const length = end - start;
     if (this.used + length > this.buffer.length) {
-      this.buffer = new Uint8Array(Math.max(STAGE_BYTES, length));
+      this.buffer = Buffer.allocUnsafeSlow(Math.max(STAGE_BYTES, length));
       this.used = 0;
     }
     const at = this.used;
-    this.buffer.set(source.subarray(start, end), at);
+    copyBytes(source, start, end, this.buffer, at);
     this.used = at + length;
     return new EncodedValue(this.buffer, at, at + length);
   }

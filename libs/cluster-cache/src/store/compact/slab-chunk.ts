@@ -1,3 +1,5 @@
+import { copyBytes } from '../../values/copy-bytes';
+
 /**
  * A record, in 8-byte words from its first (`at`):
  *
@@ -70,12 +72,7 @@ export class SlabChunk {
     this.f64[at + 2] = seen;
     this.u32[2 * at + LENGTH_AT] = length;
     this.u32[2 * at + FLAGS_AT] = flags;
-    const bytesAt = 8 * (at + BYTES_AT);
-    if (length < 64) {
-      for (let i = 0; i < length; i++) this.bytes[bytesAt + i] = source[start + i];
-    } else {
-      this.bytes.set(source.subarray(start, end), bytesAt);
-    }
+    copyBytes(source, start, end, this.bytes, 8 * (at + BYTES_AT));
     const words = recordWords(length);
     this.used += words;
     this.live += words;
