@@ -101,7 +101,8 @@ async function startPeer(cleanup: Cleanup): Promise<{ port: number; cpuUs: () =>
   process.once('exit', () => child.kill('SIGKILL'));
   const lines = createInterface({ input: child.stdout! });
   const waiting: Array<(line: string) => void> = [];
-  lines.on('line', (line) => waiting.shift()?.(line));
+  // The peer's answers are JSON lines; anything else on its stdout is its Nest logger (a warning under load): passed on, not taken for an answer.
+  lines.on('line', (line) => (line.startsWith('{') ? waiting.shift()?.(line) : process.stderr.write(`[mesh peer] ${line}\n`)));
   const nextLine = () => new Promise<string>((resolve) => waiting.push(resolve));
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('the mesh peer did not start within 30 s')), 30_000);
