@@ -27,7 +27,7 @@ export interface BarChart {
 }
 
 const WIDTH = 720;
-const LABEL_W = 250;
+const LABEL_W = 270;
 const VALUE_W = 90;
 const BAR_H = 16;
 const BAR_GAP = 4;
