@@ -131,9 +131,15 @@ export function writeResults(family: Family, figures: Figure[], raw?: unknown): 
   const date = new Date().toISOString();
   const record: RunRecord = { family, date: date.replace(/\.\d{3}Z$/, 'Z'), commit: commitAtStart, machine: machineOf(), command: commandOf(), figures, ...(raw !== undefined ? { raw } : {}) };
   const file = join(dir, `${family}-${date.slice(0, 19).replace(/:/g, '-')}Z.json`);
-  writeFileSync(file, `${JSON.stringify(record, sixDigits, 2)}\n`);
+  writeFileSync(file, formatRecord(record));
   process.stderr.write(`[bench] results: ${relative(ROOT, file)}\n`);
   return file;
+}
+
+/** The file's text: indented JSON, numbers to 6 significant digits, an array of numbers on one line (a run's raw samples stay readable in a diff). */
+export function formatRecord(record: RunRecord): string {
+  const text = JSON.stringify(record, sixDigits, 2).replace(/\[\n\s*((?:-?[\d.eE+-]+|null)(?:,\n\s*(?:-?[\d.eE+-]+|null))*)\n\s*\]/g, (_, items: string) => `[${items.split(/,\n\s*/).join(', ')}]`);
+  return `${text}\n`;
 }
 
 /** JSON numbers to 6 significant digits: the noise of the machine is far above that. */
