@@ -38,6 +38,12 @@ const TEXT: Record<Family, FamilyText> = {
       'all:p99': 'The p99 of a 10k-query run catches GC pauses and other processes on the shared machine; the median is the steady cost.',
     },
   },
+  compact: {
+    title: 'Compact entries: sessions at rest',
+    what: 'Sessions held as bytes until first read (merged from a peer, loaded from disk) against a raw `Map` of the same sessions, in the same process: heap per session at rest, reads and the first read of an entry at rest, and a restart\'s load.',
+    script: 'npm run bench:compact',
+    notes: [],
+  },
   replication: {
     title: 'Replication: sync writes, writes in flight, async throughput, idle lag',
     what: 'Two nodes, each the library booted with `ClusterCacheModule.forRoot` in its own process on loopback TCP, against a raw TCP ping-pong, Redis through ioredis and Mnesia on two Erlang nodes, measured in the same run.',
