@@ -88,7 +88,7 @@ const TEXT: Record<Family, FamilyText> = {
   },
   backends: {
     title: 'Backends: mesh, Redis and Redis Cluster',
-    what: 'The same `CacheStore` / `SessionStore` calls on the three backends, each booted with `ClusterCacheModule.forRoot`, against raw ioredis on the same bytes and keys (issue 15: ≥ 0.9× the better raw client) and, for the mesh, against `Map.get`.',
+    what: 'The same `CacheStore` / `SessionStore` calls on the three backends, each booted with `ClusterCacheModule.forRoot`, against raw ioredis on the same bytes and keys (target: ≥ 0.9× the better raw client) and, for the mesh, against `Map.get`.',
     script: 'npm run bench:backends',
     notes: ['On Redis, each library row is compared with the better of two raw clients (with and without auto-pipelining) in the same rounds; the ratio is the median of the rounds\' own ratios.'],
     whenMissed: {
