@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { createInterface } from 'node:readline';
 import { demoLayout, DemoLayout, DemoNode, ensureBuilt, ROOT, startNode } from '../../scripts/demo-nodes';
 import { waitFor } from '../utils/wait-for';
-import { httpRequest, type HttpAnswer, type HttpRequestOptions } from '../utils/http-request';
+import { httpRequest } from '../utils/http-request';
 
 /** A line `scripts/demo.js --json` prints about what it did. */
 export interface DemoRecord {
@@ -141,16 +141,10 @@ export class DemoRun {
   }
 }
 
-/** One HTTP answer, with the demo node that served it (`x-served-by`). */
-export interface Answer extends HttpAnswer {
-  servedBy: string | undefined;
-}
+export type { HttpAnswer as Answer } from '../utils/http-request';
 
 /** An HTTP request on a fresh connection (no keep-alive left behind). */
-export async function request(url: string, options: HttpRequestOptions = {}): Promise<Answer> {
-  const answer = await httpRequest(url, options);
-  return { ...answer, servedBy: answer.headers['x-served-by'] as string | undefined };
-}
+export const request = httpRequest;
 
 /** The `name=value` part of the session cookie in a Set-Cookie list. */
 export function sessionCookie(setCookie: string[]): string | undefined {

@@ -6,6 +6,11 @@ export interface HttpAnswer {
   headers: http.IncomingHttpHeaders;
   /** Every Set-Cookie header, as sent. */
   setCookie: string[];
+  /** The `x-served-by` header: which node of a balanced pair answered (the demo's and the benches' apps set it). */
+  servedBy: string | undefined;
+  /** The body as text. */
+  text: string;
+  /** The body parsed as JSON, or the text when it is not JSON. */
   body: any;
 }
 
@@ -16,6 +21,8 @@ export interface HttpRequestOptions {
   json?: unknown;
   form?: Record<string, string>;
   headers?: Record<string, string>;
+  /** Fail when no answer comes within this many ms (default: wait). */
+  timeout?: number;
 }
 
 /** An HTTP request on a fresh connection (no keep-alive left behind for Jest to find). */
@@ -42,10 +49,11 @@ export function httpRequest(url: string, options: HttpRequestOptions = {}): Prom
         } catch {
           // not JSON: the text
         }
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, setCookie: res.headers['set-cookie'] ?? [], body: parsed });
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, setCookie: res.headers['set-cookie'] ?? [], servedBy: res.headers['x-served-by'] as string | undefined, text, body: parsed });
       });
     });
     req.on('error', reject);
+    if (options.timeout !== undefined) req.setTimeout(options.timeout, () => req.destroy(new Error(`${url}: no answer in ${options.timeout} ms`)));
     req.end(body);
   });
 }
