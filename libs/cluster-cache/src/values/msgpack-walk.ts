@@ -69,16 +69,24 @@ export function mapFieldStart(bytes: Uint8Array, name: string): number {
 
 /** Whether the item at `at` is the string `name` (ASCII). */
 function isString(bytes: Uint8Array, at: number, name: string): boolean {
-  const b = bytes[at];
-  let length: number;
-  let start: number;
-  if (b >= 0xa0 && b <= 0xbf) (length = b & 0x1f), (start = at + 1);
-  else if (b === 0xd9) (length = bytes[at + 1]), (start = at + 2);
-  else if (b === 0xda) (length = u16(bytes, at + 1)), (start = at + 3);
-  else return false;
+  const length = stringLength(bytes, at);
   if (length !== name.length) return false;
+  const start = stringStart;
   for (let i = 0; i < length; i++) if (bytes[start + i] !== name.charCodeAt(i)) return false;
   return true;
+}
+
+/** Where the last {@link stringLength} found the string's bytes (a module variable: no pair allocated per call). */
+let stringStart = 0;
+
+/** The byte length of the MessagePack string at `at` (its bytes start at `stringStart`), or -1 if the item is not a string. */
+function stringLength(bytes: Uint8Array, at: number): number {
+  const b = bytes[at];
+  if (b >= 0xa0 && b <= 0xbf) return (stringStart = at + 1), b & 0x1f;
+  if (b === 0xd9) return (stringStart = at + 2), bytes[at + 1];
+  if (b === 0xda) return (stringStart = at + 3), u16(bytes, at + 1);
+  if (b === 0xdb) return (stringStart = at + 5), u32(bytes, at + 1);
+  return -1;
 }
 
 function u16(bytes: Uint8Array, at: number): number {
@@ -139,15 +147,9 @@ export class ScalarReader {
 
   string(): string | undefined {
     const { bytes } = this;
-    const at = this.at;
-    const b = bytes[at];
-    let length: number;
-    let start: number;
-    if (b >= 0xa0 && b <= 0xbf) (length = b & 0x1f), (start = at + 1);
-    else if (b === 0xd9) (length = bytes[at + 1]), (start = at + 2);
-    else if (b === 0xda) (length = u16(bytes, at + 1)), (start = at + 3);
-    else if (b === 0xdb) (length = u32(bytes, at + 1)), (start = at + 5);
-    else return undefined;
+    const length = stringLength(bytes, this.at);
+    if (length < 0) return undefined;
+    const start = stringStart;
     if (start + length > bytes.length) return undefined;
     this.at = start + length;
     return decoder.decode(bytes.subarray(start, start + length));
