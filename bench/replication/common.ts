@@ -39,6 +39,8 @@ export const PORTS = {
   joiner: BASE + 8,
   /** Raw TCP ping-pong echo server. */
   echo: BASE + 9,
+  /** Figure 7: the 2-, 3- and 5-node clusters, 20 ports from here (figure-fanout.ts). */
+  fanout: BASE + 20,
   /** Debian's redis-server. */
   redis: BASE + 79,
 } as const;

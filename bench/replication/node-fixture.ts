@@ -3,7 +3,7 @@
  *
  *   node -r @swc-node/register bench/replication/node-fixture.ts
  *
- * Env: BENCH_NODE = JSON { name, host, port, writes, extraNodes? }, and
+ * Env: BENCH_NODE = JSON { name, host, port, writes, extraNodes?, cluster? }, and
  * BENCH_ROLE = `node` (default) or `joiner` (a fresh node whose join time is
  * measured). The node is the library booted with ClusterCacheModule.forRoot in
  * a Nest testing module (`Test.createTestingModule(...).compile()` then
@@ -33,6 +33,8 @@ interface NodeSpec {
   port: number;
   writes: 'sync' | 'async';
   extraNodes?: string[];
+  /** The cluster's name, when several clusters run side by side (figure 7). */
+  cluster?: string;
 }
 
 const spec = JSON.parse(process.env.BENCH_NODE ?? '{}') as NodeSpec;
@@ -84,7 +86,7 @@ async function main(): Promise<void> {
       ClusterCacheModule.forRoot({
         node: { name: spec.name, host: spec.host, port: spec.port },
         cookie: COOKIE,
-        cluster: CLUSTER,
+        cluster: spec.cluster ?? CLUSTER,
         writes: spec.writes,
         ttl: SESSION_TTL,
         extraNodes: spec.extraNodes,

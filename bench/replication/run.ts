@@ -6,7 +6,8 @@
  *
  * Options:
  *   --only=1,2,…   figures to run (1 sync latency, 2 100-in-flight, 3 async throughput,
- *                  4 idle lag, 5 join copy, 6 Mnesia anchors; 5 needs 6 for its anchor).
+ *                  4 idle lag, 5 join copy, 6 Mnesia anchors; 5 needs 6 for its anchor;
+ *                  7 fan-out: 3- and 5-node clusters against 2 nodes, not in the default list).
  *                  5 copies the sessions as objects (the figure), then as their JSON
  *                  text; 6 copies 200-byte binaries (the anchor), then the same
  *                  sessions as Erlang maps: context rows with the same data on both sides
@@ -19,6 +20,10 @@
  * (5, or 3 for the lag runs and the 1M copies, as the anchors). Our figure and
  * its anchor run interleaved (anchor run, our run, anchor run, …) so machine
  * drift hits both alike. Markdown report on stdout, progress on stderr.
+ *
+ * Figure 7 (`--only=7`, family "fanout" of the results) runs clusters of 2, 3
+ * and 5 nodes side by side, rounds interleaved: sync put p50 and async writes
+ * applied on every peer, each against the 2-node figure of the same run.
  *
  * Figures 3 and 5 also report failure detection under their load (issue 13:
  * no false nodedown while a peer is merely busy): the `nodedown` events either
@@ -42,6 +47,7 @@ import { asyncPair, AsyncResults } from './figure-async';
 import { lagOneProcess } from './figure-lag';
 import { JoinCopy, joinCopy } from './figure-join';
 import { mnesia, MnesiaResults } from './figure-mnesia';
+import { fanout, fanoutAddresses, fanoutFigures, fanoutReport, FanoutResults } from './figure-fanout';
 import { buildReport } from './report';
 import { joinFigures, replicationFigures } from './figures';
 import { writeResults } from '../util/results';
@@ -56,6 +62,7 @@ async function checkPorts(): Promise<void> {
   if (ONLY.has(3)) wanted.push([HOSTS.asyncA, PORTS.asyncA], [HOSTS.asyncB, PORTS.asyncB]);
   if (ONLY.has(4)) wanted.push([HOSTS.lagA, PORTS.lagA], [HOSTS.lagB, PORTS.lagB]);
   if (ONLY.has(5)) wanted.push([HOSTS.seed, PORTS.seed], [HOSTS.joiner, PORTS.joiner]);
+  if (ONLY.has(7)) wanted.push(...fanoutAddresses());
   for (const [host, port] of wanted) {
     if (!(await portFree(host, port))) throw new Error(`${host}:${port} is in use; set BENCH_PORT_BASE to another base (now ${PORTS.syncA - 1})`);
   }
@@ -81,21 +88,24 @@ async function main(): Promise<void> {
   let lag1: number[][] | undefined;
   const copied: JoinCopy[] = [];
   let mn: MnesiaResults | undefined;
+  let fan: FanoutResults | undefined;
   if (ONLY.has(1) || ONLY.has(2) || ONLY.has(4)) pair = await syncPair();
   if (ONLY.has(3)) asyncRuns = await asyncPair();
   if (ONLY.has(4)) lag1 = await lagOneProcess();
   if (ONLY.has(6)) mn = await mnesia();
   if (ONLY.has(5)) for (const values of ['objects', 'json'] as const) copied.push(await joinCopy(values));
-  Object.assign(raw, { pair, asyncRuns, lag1, join: copied, mnesia: mn, noise: noiseBySection, seconds: (Date.now() - started) / 1000 });
+  if (ONLY.has(7)) fan = await fanout();
+  Object.assign(raw, { pair, asyncRuns, lag1, join: copied, mnesia: mn, fanout: fan, noise: noiseBySection, seconds: (Date.now() - started) / 1000 });
   if (PROF !== undefined) {
     writeFileSync(join(raw.profDir as string, 'index.json'), JSON.stringify(profIndex, null, 2));
   }
-  const text = buildReport(pair, asyncRuns, lag1, copied, mn);
+  const text = [...(ONLY.has(7) && ONLY.size === 1 ? [] : [buildReport(pair, asyncRuns, lag1, copied, mn)]), ...(fan ? [fanoutReport(fan)] : [])].join('\n\n');
   process.stdout.write(`${text}\n\nTotal ${((Date.now() - started) / 1000).toFixed(0)} s.\n`);
   if (JSON_OUT) writeFileSync(JSON_OUT, JSON.stringify(raw, null, 2));
   const figures = replicationFigures(pair, asyncRuns, lag1, mn);
   if (figures.length > 0) writeResults('replication', figures, { pair, asyncRuns, lag1, mnesia: mn, noise: noiseBySection, sizes: raw.sizes });
   if (copied.length > 0) writeResults('join', joinFigures(copied, mn), { join: copied, mnesia: mn, noise: noiseBySection, sizes: raw.sizes });
+  if (fan !== undefined) writeResults('fanout', fanoutFigures(fan), { fanout: fan, noise: noiseBySection, sizes: raw.sizes });
 }
 
 let exiting = false;

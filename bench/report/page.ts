@@ -44,6 +44,18 @@ const TEXT: Record<Family, FamilyText> = {
     script: 'npm run bench:compact',
     notes: [],
   },
+  'flat-heap': {
+    title: 'Flat heap: 1M sessions under a touch and create/expire workload',
+    what: 'One node holding 1M sessions (at start, as a node that joined: every session merged as bytes) while a cursor replaces every session once per lifetime (half `SessionCache.create`, half a peer\'s create merged as bytes), the old ones expiring and swept, and random sessions are touched (half locally, half a peer\'s touch). After a warm-up of one lifetime, heapUsed after a full GC, the slab bytes, RSS and the entries are sampled every minute; the anchor of each sample is minute 1 of the same run.',
+    script: 'npm run bench:flat-heap',
+    notes: [
+      'Slab bytes are the `ArrayBuffer`s holding sessions at rest (outside `heapUsed`); heap + slabs is what the store holds. RSS never gives memory back to the OS quickly, so it is context, not a target.',
+      'The per-minute table and the rates reached are in the results file (`raw.samples`, `raw.rates`).',
+    ],
+    whenMissed: {
+      'drift-heap': 'A heap that grows from minute to minute with the entries held steady is memory kept per write or per expiry; the samples in the results file show whether the growth continues or settles.',
+    },
+  },
   replication: {
     title: 'Replication: sync writes, writes in flight, async throughput, idle lag',
     what: 'Two nodes, each the library booted with `ClusterCacheModule.forRoot` in its own process on loopback TCP, against a raw TCP ping-pong, Redis through ioredis and Mnesia on two Erlang nodes, measured in the same run.',
@@ -58,6 +70,14 @@ const TEXT: Record<Family, FamilyText> = {
       'async-applied': 'The peer applying fresh keys (a `Map` insert each, and GC) is the floor; the rounds in the results file show how far the machine\'s load moves it.',
       'idle-lag': 'The p99 of idle lag is one cross-vCPU wake-up when the machine is quiet; other processes waking on the same vCPUs push it past 200 µs, and Mnesia\'s lag moves with it.',
     },
+  },
+  fanout: {
+    title: 'Fan-out: 3- and 5-node clusters against 2 nodes',
+    what: 'Clusters of 2, 3 and 5 nodes, each node the library booted with `ClusterCacheModule.forRoot` in its own process on loopback TCP, all clusters up at once and their rounds interleaved: the sync put p50 of one writer (every other node applies the write before it resolves), and async writes until every peer has applied them. Each 3- and 5-node figure is read against the 2-node figure of the same run; the per-extra-node rows divide the difference by the nodes added.',
+    script: 'npm run bench:replication -- --only=7',
+    notes: [
+      'Every node of the three clusters shares the 2 vCPUs: a 5-node cluster does five processes\' work on two cores, so the extra cost per node here is CPU as much as network. CPU per op adds every process of the cluster.',
+    ],
   },
   join: {
     title: 'Join: a fresh node copies 1M sessions',

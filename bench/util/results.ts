@@ -12,7 +12,7 @@ import { cpus, loadavg, release, totalmem, type as osType } from 'node:os';
 import { join, relative } from 'node:path';
 
 /** The families of docs/performance.md, in its order. */
-export const FAMILIES = ['store', 'compact', 'replication', 'join', 'heal', 'http', 'backends', 'auth'] as const;
+export const FAMILIES = ['store', 'compact', 'flat-heap', 'replication', 'fanout', 'join', 'heal', 'http', 'backends', 'auth'] as const;
 export type Family = (typeof FAMILIES)[number];
 
 export interface Anchor {
