@@ -267,9 +267,10 @@ async function main(): Promise<void> {
   }
   engine.stop();
   const seconds = (Date.now() - started) / 1000;
-  const rates = { createsPerS: done.creates / seconds, touchesPerS: (done.localTouches + done.peerTouches) / seconds };
+  const last = samples[samples.length - 1];
+  const rates = { createsPerS: (last.creates - samples[0].creates) / seconds, touchesPerS: (last.touches - samples[0].touches) / seconds };
   out();
-  out(`Achieved ${rates.createsPerS.toFixed(0)} creates/s and ${rates.touchesPerS.toFixed(0)} touches/s over ${seconds.toFixed(0)} s; ${done.touchMisses} touches found no session, ${done.touchSkipped} were skipped in their slot's last second.`);
+  out(`Achieved ${rates.createsPerS.toFixed(0)} creates/s and ${rates.touchesPerS.toFixed(0)} touches/s over the ${seconds.toFixed(0)} s sampled; over the whole run, ${done.touchMisses} touches found no session, ${done.touchSkipped} were skipped in their slot's last second.`);
   const figures = figuresOf(samples);
   out();
   out(table(['figure', 'value', 'anchor', 'ratio'], figures.map((f) => [f.label, `${f.ours.toFixed(1)} ${f.unit}`, f.anchor ? `${f.anchor.value.toFixed(1)} (${f.anchor.label})` : '', f.ratio?.toFixed(3) ?? ''])));
