@@ -33,7 +33,7 @@ const TEXT: Record<Family, FamilyText> = {
     ],
     whenMissed: {
       'mem:': (figures) =>
-        `The floor: a raw \`Map\` holding the same key and value objects already takes ${fmtValue(figures.find((f) => f.id.startsWith('mem:'))?.anchor?.value, 'B')} per session in this run, so ≤ 350 B cannot be met with live objects. Keeping values serialized gets under it but makes every \`get\` decode, far below the get target of the same issue.`,
+        `The floor: a raw \`Map\` holding the same key and value objects already takes ${fmtValue(figures.find((f) => f.id.startsWith('mem:'))?.anchor?.value, 'B')} per session in this run, so ≤ 350 B cannot be met with live objects. Entries that were not read yet on a node are held as bytes instead, and decoded once at their first read: see [Compact entries](#compact-entries-sessions-at-rest).`,
       'get:': 'At 1M entries a `Map.get` is mostly memory latency, and a loaded machine moves this ratio from run to run (see the rounds in the results file).',
       'all:p99': 'The p99 of a 10k-query run catches GC pauses and other processes on the shared machine; the median is the steady cost.',
     },
