@@ -9,6 +9,8 @@
 import { Cpu, cpuOf, cpuPerOp, Fixture, fmtOps, fmtRatio, fmtUs, LatencySummary, log, mdTable, median, PORTS, sleep } from './common';
 import { fixture, kept, rounds, section, SIZES, stopAll } from './setup';
 import { type Figure, versus } from '../util/results';
+import { fmtWatch, LinkWatchReport } from '../util/link-watch';
+import type { Watched } from './figure-async';
 
 /** Cluster sizes measured; the first is the anchor. */
 export const FANOUT_SIZES = [2, 3, 5] as const;
@@ -56,8 +58,10 @@ interface SyncRound {
 }
 
 interface AsyncRound {
-  /** Writes per second until the last peer applied the last of them. */
+  /** Writes per second until the last peer applied the last of them (NaN when a peer never got them all). */
   appliedPerSec: number;
+  /** Per peer, writes of the round it had not applied MISSING_AFTER_MS after the writer's last put. */
+  missing: number[];
   /** The writer's own rate of puts. */
   localPerSec: number;
   /** CPU per write (µs) of every node of the cluster, added up. */
@@ -68,7 +72,14 @@ export interface FanoutResults {
   /** Per cluster size, the kept rounds (warm-up dropped). */
   sync: Record<number, SyncRound[]>;
   async: Record<number, AsyncRound[]>;
+  /** Per cluster size, writes some peer had not applied MISSING_AFTER_MS after the burst, over every round (warm-up included). */
+  asyncMissing?: Record<number, number>;
+  /** Failure detection over the async rounds, per cluster size: [node, report]. */
+  watch?: Record<number, Watched>;
 }
+
+/** How long after the writer's last put a round waits for every peer to have applied every write. */
+const MISSING_AFTER_MS = 30_000;
 
 export async function fanout(): Promise<FanoutResults> {
   const out: FanoutResults = { sync: {}, async: {} };
@@ -92,26 +103,39 @@ export async function fanout(): Promise<FanoutResults> {
     clusters = await section('7a. fan-out: start the async clusters', () => Promise.all(FANOUT_SIZES.map((k) => cluster('async', k))));
     out.async = await section('7. fan-out: async writes applied on every peer, 2, 3 and 5 nodes', async () => {
       const all: Record<number, AsyncRound[]> = {};
+      await Promise.all(clusters.flatMap((c) => c.nodes.map((n) => n.call('watch'))));
       for (const r of rounds()) {
         for (const c of clusters) {
           const n = SIZES.asyncN;
           const [writer, ...peers] = c.nodes;
+          const sizes = async () => (await Promise.all(peers.map((p) => p.call<{ size: number }>('status')))).map((s) => s.size);
           const before = await cpuOf(c.nodes);
+          const sizesBefore = await sizes();
           const applied = Promise.all(peers.map((p) => p.call<{ first: number; last: number; count: number }>('expectApplied', { n })));
-          await Promise.all(peers.map((p) => p.call('status'))); // each peer has armed its count (IPC is in order)
+          await sizes(); // each peer has armed its count (IPC is in order)
           const burst = await writer.call<{ start: number; localDone: number; failed: number }>('burst', { n, seed: 7500 + r * 10 + c.k, batch: SIZES.asyncBatch });
-          const got = await Promise.race([applied, sleep(180_000).then(() => undefined)]);
-          if (got === undefined) throw new Error(`${c.k} nodes: a peer applied fewer than ${n} entries in 180 s: ${JSON.stringify(await Promise.all(peers.map((p) => p.call('status'))))}`);
-          const last = Math.max(...got.map((g) => g.last));
-          const round = {
-            appliedPerSec: n / ((last - burst.start) / 1e9),
-            localPerSec: n / ((burst.localDone - burst.start) / 1e9),
-            cpuUs: cpuTotal(cpuPerOp(before, await cpuOf(c.nodes), n)),
-          };
+          const got = await Promise.race([applied, sleep(MISSING_AFTER_MS).then(() => undefined)]);
+          const cpuUs = cpuTotal(cpuPerOp(before, await cpuOf(c.nodes), n));
+          let round: AsyncRound;
+          if (got === undefined) {
+            applied.catch(() => undefined); // never resolves; rejected when the peers exit
+            const sizesAfter = await sizes();
+            round = { appliedPerSec: NaN, missing: sizesAfter.map((s, i) => n - (s - sizesBefore[i])), localPerSec: n / ((burst.localDone - burst.start) / 1e9), cpuUs };
+            log(`  round ${r}, ${c.k} nodes: NOT every write applied on every peer ${MISSING_AFTER_MS / 1000} s after the burst; missing per peer ${round.missing.join(', ')}`);
+          } else {
+            const last = Math.max(...got.map((g) => g.last));
+            round = { appliedPerSec: n / ((last - burst.start) / 1e9), missing: peers.map(() => 0), localPerSec: n / ((burst.localDone - burst.start) / 1e9), cpuUs };
+            log(`  round ${r}, ${c.k} nodes: applied on every peer ${fmtOps(round.appliedPerSec)} (writer's puts ${fmtOps(round.localPerSec)}), CPU ${round.cpuUs.toFixed(1)} µs/write`);
+          }
           (all[c.k] ??= []).push(round);
-          log(`  round ${r}, ${c.k} nodes: applied on every peer ${fmtOps(round.appliedPerSec)} (writer's puts ${fmtOps(round.localPerSec)}), CPU ${round.cpuUs.toFixed(1)} µs/write`);
           await sleep(200);
         }
+      }
+      out.asyncMissing = Object.fromEntries(Object.entries(all).map(([k, v]) => [k, missingOf(v)]));
+      out.watch = {};
+      for (const c of clusters) {
+        out.watch[c.k] = await Promise.all(c.nodes.map(async (node, i): Promise<[string, LinkWatchReport]> => [`n${i}`, await node.call<LinkWatchReport>('watch')]));
+        log(`  failure detection, ${c.k} nodes: ${fmtWatch(out.watch[c.k])}`);
       }
       return Object.fromEntries(Object.entries(all).map(([k, v]) => [k, kept(v)]));
     });
@@ -124,7 +148,9 @@ export async function fanout(): Promise<FanoutResults> {
 // ---------- figures (family "fanout") and the markdown section ----------
 
 const p50s = (rs: SyncRound[]) => rs.map((r) => r.latency.p50);
-const rates = (rs: AsyncRound[]) => rs.map((r) => r.appliedPerSec);
+/** The rates of the rounds in which every peer applied every write. */
+const rates = (rs: AsyncRound[]) => rs.map((r) => r.appliedPerSec).filter(Number.isFinite);
+const missingOf = (rs: AsyncRound[]) => rs.reduce((n, r) => n + r.missing.reduce((a, b) => a + b, 0), 0);
 const cpus = (rs: Array<{ cpuUs: number }>) => rs.map((r) => r.cpuUs);
 
 export function fanoutFigures(f: FanoutResults): Figure[] {
@@ -175,7 +201,7 @@ export function fanoutFigures(f: FanoutResults): Figure[] {
           ours: median(rates(a)),
           unit: 'ops/s',
           anchor: { label: `the same, ${base} nodes`, value: median(rates(a2)), unit: 'ops/s' },
-          rounds: { ours: rates(a), anchor: rates(a2) },
+          rounds: { ours: a.map((r) => r.appliedPerSec), anchor: a2.map((r) => r.appliedPerSec) },
           cpuUsPerOp: { ours: median(cpus(a)), anchor: median(cpus(a2)) },
         }),
       );
@@ -195,6 +221,19 @@ export function fanoutFigures(f: FanoutResults): Figure[] {
       );
     }
   }
+  const async = FANOUT_SIZES.filter((k) => f.async[k] !== undefined);
+  if (async.length > 0) {
+    const missingIn = (k: number) => f.asyncMissing?.[k] ?? missingOf(f.async[k]);
+    const missing = async.reduce((n, k) => n + missingIn(k), 0);
+    figures.push({
+      id: 'async-missing',
+      label: `async writes some peer had not applied ${MISSING_AFTER_MS / 1000} s after the burst, over every round of ${async.join(', ')} nodes (${async.map((k) => `${k} nodes: ${missingIn(k)}`).join('; ')})`,
+      ours: missing,
+      unit: 'entries',
+      target: '0',
+      met: missing === 0,
+    });
+  }
   return figures;
 }
 
@@ -209,7 +248,7 @@ export function fanoutReport(f: FanoutResults): string {
       s ? `${fmtUs(median(p50s(s)))} (${fmtRatio(median(p50s(s)) / median(p50s(f.sync[base])))})` : '—',
       s ? fmtUs(median(s.map((r) => r.latency.p99))) : '—',
       s ? `${median(cpus(s)).toFixed(1)} µs` : '—',
-      a ? `${fmtOps(median(rates(a)))} (${fmtRatio(median(rates(a)) / median(rates(f.async[base])))})` : '—',
+      a ? `${fmtOps(median(rates(a)))} (${fmtRatio(median(rates(a)) / median(rates(f.async[base])))})${(f.asyncMissing?.[k] ?? 0) > 0 ? `; ${f.asyncMissing![k]} writes missing on a peer` : ''}` : '—',
       a ? `${median(cpus(a)).toFixed(1)} µs` : '—',
     ]);
   }
