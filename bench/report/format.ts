@@ -16,7 +16,8 @@ export function fmtValue(value: number | null | undefined, unit: string): string
     case 'B':
       return `${value.toFixed(0)} B`;
     default:
-      return `${Number.isInteger(value) ? value : value.toPrecision(3)} ${unit}`;
+      // Three significant digits, never in exponent notation (toPrecision writes 1712 as 1.71e+3).
+      return `${Number.isInteger(value) || Math.abs(value) >= 100 ? Math.round(value) : value.toPrecision(3)} ${unit}`;
   }
 }
 
