@@ -7,7 +7,7 @@ import { LocalSessionLock } from '../../libs/cluster-cache/src/sessions/session-
 import { SessionCache } from '../../libs/cluster-cache/src/sessions/session-cache';
 import { flat, fmtBytes, fmtRatio, fullGc, log, median, nowNs, prng, table } from '../util/harness';
 import { CREATED_AT, sessionKey, sessionMetadata, sessionValue, token } from '../util/session-data';
-import { bytesState, N, node, NODE_OPTS, nextTurn, out, rows, RUNS, TTL, WARMUP_N, YIELD_EVERY } from './setup';
+import { bytesState, N, node, writePersistedSessions, NODE_OPTS, nextTurn, out, rows, RUNS, TTL, WARMUP_N, YIELD_EVERY } from './setup';
 import { CacheEngine } from '../../libs/cluster-cache/src/engine/cache-engine';
 import { Store } from '../../libs/cluster-cache/src/store/store';
 import { systemClock } from '../../libs/cluster-cache/src/store/clock';
@@ -106,17 +106,7 @@ let persisted: { dir: string; n: number } | undefined;
 async function persistedDir(n: number): Promise<string> {
   if (persisted !== undefined && persisted.n === n) return persisted.dir;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'compact-bench-'));
-  const disk = await LmdbPersistenceDirectory.open(dir, NODE_OPTS.logger);
-  const persistence = await disk.table('sessions');
-  const rand = prng(21);
-  const keyRand = prng(22);
-  const expiresAt = Date.now() + TTL;
-  for (let i = 0; i < n; i += 10_000) {
-    const states = [];
-    for (let j = i; j < Math.min(n, i + 10_000); j++) states.push({ ns: 'cache', key: sessionKey(keyRand), value: sessionValue(j, rand), expiresAt: expiresAt + j, version: 1e15 + j, seen: 0, origin: 'b@127.0.0.1' });
-    await persistence.save(states);
-  }
-  await disk.close();
+  await writePersistedSessions(dir, n);
   persisted = { dir, n };
   return dir;
 }

@@ -7,23 +7,8 @@ import { LmdbPersistenceDirectory } from '../../libs/cluster-cache/src/persisten
 import type { TablePersistence } from '../../libs/cluster-cache/src/persistence/table-persistence.interface';
 import { systemClock } from '../../libs/cluster-cache/src/store/clock';
 import { Store } from '../../libs/cluster-cache/src/store/store';
-import { fmtRatio, log, median, nowNs, prng, table } from '../util/harness';
-import { sessionKey, sessionValue } from '../util/session-data';
-import { N, NODE_OPTS, out, rows, RUNS, TTL } from './setup';
-
-async function writeTable(dir: string): Promise<void> {
-  const disk = await LmdbPersistenceDirectory.open(dir, NODE_OPTS.logger);
-  const persistence = await disk.table('sessions');
-  const rand = prng(21);
-  const keyRand = prng(22);
-  const expiresAt = Date.now() + TTL;
-  for (let i = 0; i < N; i += 10_000) {
-    const states = [];
-    for (let j = i; j < Math.min(N, i + 10_000); j++) states.push({ ns: 'cache', key: sessionKey(keyRand), value: sessionValue(j, rand), expiresAt: expiresAt + j, version: 1e15 + j, seen: 0, origin: 'b@127.0.0.1' });
-    await persistence.save(states);
-  }
-  await disk.close();
-}
+import { fmtRatio, log, median, nowNs, table } from '../util/harness';
+import { N, NODE_OPTS, out, rows, RUNS, writePersistedSessions } from './setup';
 
 /** Seconds from opening the data directory to a table loaded (the engine's start path); `decode` loads as before, every value decoded. */
 async function restart(dir: string, decode: boolean): Promise<number> {
@@ -49,7 +34,7 @@ export async function sectionRestart(): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'compact-restart-'));
   try {
     log(`restart: writing ${N} sessions`);
-    await writeTable(dir);
+    await writePersistedSessions(dir, N);
     const res = { bytes: [] as number[], decoded: [] as number[] };
     for (let round = 0; round <= RUNS; round++) {
       const bytes = await restart(dir, false);

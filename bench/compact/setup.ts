@@ -1,5 +1,8 @@
 /** What the compact-form benchmarks share: sizes, the node under test, states whose values are bytes. */
 import { CacheEngine } from '../../libs/cluster-cache/src/engine/cache-engine';
+import { LmdbPersistenceDirectory } from '../../libs/cluster-cache/src/persistence/lmdb.persistence';
+import { prng } from '../util/harness';
+import { sessionKey, sessionValue } from '../util/session-data';
 import { ClusterCache } from '../../libs/cluster-cache/src/cache/cluster-cache';
 import { systemClock } from '../../libs/cluster-cache/src/store/clock';
 import type { EntryState } from '../../libs/cluster-cache/src/store/entry';
@@ -51,3 +54,18 @@ export interface Row {
   anchorValue?: { label: string; value: number };
 }
 export const rows: Row[] = [];
+
+/** Writes `n` sessions to the `sessions` table of the data directory `dir` (the same sessions on every call: seeded). */
+export async function writePersistedSessions(dir: string, n: number): Promise<void> {
+  const disk = await LmdbPersistenceDirectory.open(dir, NODE_OPTS.logger);
+  const persistence = await disk.table('sessions');
+  const rand = prng(21);
+  const keyRand = prng(22);
+  const expiresAt = Date.now() + TTL;
+  for (let i = 0; i < n; i += 10_000) {
+    const states = [];
+    for (let j = i; j < Math.min(n, i + 10_000); j++) states.push({ ns: 'cache', key: sessionKey(keyRand), value: sessionValue(j, rand), expiresAt: expiresAt + j, version: 1e15 + j, seen: 0, origin: 'b@127.0.0.1' });
+    await persistence.save(states);
+  }
+  await disk.close();
+}
