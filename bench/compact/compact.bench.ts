@@ -7,20 +7,26 @@
  *
  * Sections: mem (heap per session at rest by every path, against a raw Map),
  * reads (get vs Map.get, a field read, the first get of an entry at rest),
- * restart (a load of N persisted sessions). Each section runs in its own
- * child process; every figure is measured beside its anchor in the same
- * process. Sizes: BENCH_N (default 1M), BENCH_RUNS (3). Markdown to stdout,
+ * restart (a load of N persisted sessions, against Mnesia loading the same
+ * sessions from disc_copies when `erl` is installed), cluster (join copy,
+ * async writes applied and 100 sync puts in flight, by the replication
+ * bench's figures 2, 3, 5 and 6 with their Redis and Mnesia anchors). Each
+ * section runs in its own child process; every figure is measured beside its
+ * anchor in the same process or run. Sizes: BENCH_N (default 1M), BENCH_RUNS (3). Markdown to stdout,
  * progress to stderr.
  */
 import { spawnSync } from 'node:child_process';
 import { log, table } from '../util/harness';
-import { type Family, writeResults } from '../util/results';
+import { writeResults } from '../util/results';
 import { sectionMem } from './mem';
 import { sectionReads } from './reads';
 import { sectionRestart } from './restart';
+import { clusterRows } from './cluster';
 import { out, Row, rows } from './setup';
 
 const SECTIONS: Record<string, () => Promise<void>> = { mem: () => sectionMem(process.env.BENCH_ONLY), reads: sectionReads, restart: sectionRestart };
+/** Sections that start processes of their own: run from the parent. */
+const PARENT_SECTIONS: Record<string, () => Row[]> = { cluster: clusterRows };
 
 async function child(name: string): Promise<void> {
   await SECTIONS[name]();
@@ -35,6 +41,10 @@ function parent(names: string[]): void {
   out();
   for (const name of names) {
     log(`section ${name}`);
+    if (name in PARENT_SECTIONS) {
+      all.push(...PARENT_SECTIONS[name]());
+      continue;
+    }
     const r = spawnSync(process.execPath, [...process.execArgv, __filename, '--child', name], { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8', maxBuffer: 64 << 20 });
     if (r.status !== 0) throw new Error(`section ${name} failed (status ${r.status}, signal ${r.signal})`);
     for (const line of r.stdout.split('\n')) {
@@ -46,9 +56,8 @@ function parent(names: string[]): void {
   out();
   out(table(['figure', 'measured', 'anchor (same run)', 'ratio', 'target', 'met?'], all.map((r) => [r.figure, r.measured, r.anchor, r.ratio, r.target, r.met === undefined ? '(see note)' : r.met ? 'yes' : '**no**'])));
   out();
-  // Family "compact" (bench/util/results.ts does not list it among the report's families yet).
   writeResults(
-    'compact' as Family,
+    'compact',
     all.map((r) => ({
       id: r.id,
       label: r.figure,
@@ -68,5 +77,5 @@ if (args[0] === '--child') {
     process.exit(1);
   });
 } else {
-  parent(args.length > 0 ? args : Object.keys(SECTIONS));
+  parent(args.length > 0 ? args : [...Object.keys(SECTIONS), ...Object.keys(PARENT_SECTIONS)]);
 }
