@@ -4,7 +4,10 @@
  * rounds interleaved (2, 3, 5, 2, 3, 5, …), so the machine's drift hits each
  * alike: the sync put latency of one writer (each write waits until every other
  * node applied it), then, on clusters whose writer writes async, writes until
- * every peer has applied them. The 2-node figures are the anchors.
+ * every peer has applied them. The 2-node figures are the anchors. Every
+ * node heals after a lost link (`unsplit: merge`), as a production cluster
+ * runs: ten processes on two vCPUs can stall past the dead-peer timeout, and
+ * writes missed during such a link loss must arrive by the heal.
  */
 import { Cpu, cpuOf, cpuPerOp, Fixture, fmtOps, fmtRatio, fmtUs, LatencySummary, log, mdTable, median, PORTS, sleep } from './common';
 import { fixture, kept, rounds, section, SIZES, stopAll } from './setup';
@@ -40,7 +43,7 @@ async function cluster(phase: 'sync' | 'async', k: number): Promise<Cluster> {
     const { host, port } = address(phase, k, i);
     const writer = address(phase, k, 0);
     const extraNodes = i === 0 ? undefined : [`${writer.host}:${writer.port}`];
-    return { BENCH_NODE: JSON.stringify({ name: `f${phase[0]}${k}n${i}@${host}`, host, port, writes: i === 0 ? phase : 'sync', extraNodes, cluster: `bench-fanout-${phase}-${k}` }) };
+    return { BENCH_NODE: JSON.stringify({ name: `f${phase[0]}${k}n${i}@${host}`, host, port, writes: i === 0 ? phase : 'sync', extraNodes, cluster: `bench-fanout-${phase}-${k}`, unsplit: true }) };
   };
   const first = await fixture(`${k}-node ${phase} writer`, 'node-fixture.ts', env(0));
   const rest = await Promise.all(Array.from({ length: k - 1 }, (_, j) => fixture(`${k}-node ${phase} peer ${j + 1}`, 'node-fixture.ts', env(j + 1))));

@@ -3,7 +3,7 @@
  *
  *   node -r @swc-node/register bench/replication/node-fixture.ts
  *
- * Env: BENCH_NODE = JSON { name, host, port, writes, extraNodes?, cluster? }, and
+ * Env: BENCH_NODE = JSON { name, host, port, writes, extraNodes?, cluster?, unsplit? }, and
  * BENCH_ROLE = `node` (default) or `joiner` (a fresh node whose join time is
  * measured). The node is the library booted with ClusterCacheModule.forRoot in
  * a Nest testing module (`Test.createTestingModule(...).compile()` then
@@ -35,6 +35,8 @@ interface NodeSpec {
   extraNodes?: string[];
   /** The cluster's name, when several clusters run side by side (figure 7). */
   cluster?: string;
+  /** Heal after a lost link (`unsplit: { strategy: 'merge' }`), as a production cluster runs. */
+  unsplit?: boolean;
 }
 
 const spec = JSON.parse(process.env.BENCH_NODE ?? '{}') as NodeSpec;
@@ -91,6 +93,7 @@ async function main(): Promise<void> {
         ttl: SESSION_TTL,
         extraNodes: spec.extraNodes,
         joinTimeout: 120_000,
+        ...(spec.unsplit ? { unsplit: { strategy: 'merge' as const } } : {}),
       }),
     ],
   })
