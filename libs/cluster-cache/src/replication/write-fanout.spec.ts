@@ -5,6 +5,9 @@ import { fromFlat } from './flat-states';
 import { ReplicationMessage, STATES_PER_ACK, WriteMessage } from './messages';
 import { FanoutPeer, WriteFanout } from './write-fanout';
 
+/** Resolves once the I/O callbacks that were ready have run: writes made while others are in flight have gone out. */
+const endOfTurn = () => new Promise((resolve) => setImmediate(resolve));
+
 function peer(name: string) {
   const sent: ReplicationMessage[] = [];
   const p: FanoutPeer & { sent: ReplicationMessage[]; shared: boolean[]; dropped: string[] } = {
@@ -33,7 +36,7 @@ describe('WriteFanout', () => {
     await Promise.resolve();
     fanout.add(b);
     void fanout.replicate(table, [state]);
-    await Promise.resolve();
+    await endOfTurn();
     expect(a.shared).toEqual([false, true]);
     expect(b.shared).toEqual([true]);
     expect(b.sent[0]).toBe(a.sent[1]);
@@ -52,7 +55,7 @@ describe('WriteFanout', () => {
     const w1 = fanout.replicate(table, [state]).then(() => done++);
     await Promise.resolve(); // the next write is made in another turn: another batch, id 2
     const w2 = fanout.replicate(table, [state]).then(() => done++);
-    await Promise.resolve();
+    await endOfTurn();
     expect(a.sent.map((m) => (m as { id: number }).id)).toEqual([1, 2]);
     fanout.acknowledge('a', 2);
     await Promise.resolve();
@@ -96,6 +99,27 @@ describe('WriteFanout', () => {
     expect(batches.map(([name, states]) => [name, fromFlat(states).length])).toEqual([['t', 3], ['u', 1]]);
     fanout.acknowledge('a', 1);
     await Promise.all(writes);
+  });
+
+  it('sends a write at the end of its task while none is in flight, and the writes of many tasks as one message while one is', async () => {
+    const a = peer('a');
+    fanout.add(a);
+    const first = fanout.replicate(table, [state]);
+    await Promise.resolve();
+    expect(a.sent).toHaveLength(1); // alone: no wait for the event loop
+    // Two requests of one turn, each a task of its own, while the first write waits for its ack.
+    const second = fanout.replicate(table, [state]);
+    await Promise.resolve();
+    const third = fanout.replicate(table, [state]);
+    await Promise.resolve();
+    expect(a.sent).toHaveLength(1);
+    expect(fanout.backlog()).toEqual({ a: 3 });
+    await endOfTurn();
+    expect(a.sent).toHaveLength(2);
+    expect(fromFlat((a.sent[1] as WriteMessage).batches[0][1])).toHaveLength(2);
+    fanout.acknowledge('a', 2);
+    await Promise.all([first, second, third]);
+    expect(fanout.backlog()).toEqual({ a: 0 });
   });
 
   it('sends a long burst as messages of about STATES_PER_ACK states, released part by part', async () => {

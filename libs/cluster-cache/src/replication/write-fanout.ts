@@ -35,7 +35,12 @@ const NO_PEERS = Promise.resolve();
  * all peers that were connected when it was made have applied it (Mnesia's
  * `sync_transaction`). The writes of one event-loop turn are grouped into
  * batches of about `STATES_PER_ACK` states, one message each, sent at the end
- * of the turn; a batch shares one id and one promise among its writes.
+ * of the turn; a batch shares one id and one promise among its writes. A
+ * write made while none is in flight goes out at the end of its task (a
+ * microtask: no wait); while writes are in flight the turn lasts until the
+ * I/O callbacks that were ready have run (`setImmediate`), so that under
+ * concurrent load (a server's requests, each a task of its own) many writes
+ * share one message, one frame and one acknowledgement.
  * Acknowledgements are cumulative: the peer acknowledges at once each time it
  * has applied `STATES_PER_ACK` states (and the rest of a burst after it), so
  * the writer resumes while the peer applies the rest of a burst. A peer that leaves releases its batches; a
@@ -89,13 +94,26 @@ export class WriteFanout implements WriteReplicator {
     if (targets === 0) return NO_PEERS;
     let batch = this.open;
     if (batch === undefined || batch.except !== except || batch.states >= STATES_PER_ACK) {
-      if (batch === undefined) queueMicrotask(() => this.flush());
+      if (batch === undefined) this.scheduleFlush();
       else this.close(batch);
       batch = this.open = new OutgoingBatch(this.nextId++, this.clock.now(), except);
     }
     batch.add(table.name, states);
     return batch.done;
   }
+
+  /** Sends the open batch at the end of this task when nothing is in flight, else once the ready I/O has run. */
+  private scheduleFlush(): void {
+    for (const queue of this.peers.values()) {
+      if (queue.inFlight.length > 0) {
+        setImmediate(this.flushTurn);
+        return;
+      }
+    }
+    queueMicrotask(this.flushTurn);
+  }
+
+  private readonly flushTurn = (): void => this.flush();
 
   /** Queues a full batch for its peers. */
   private close(batch: OutgoingBatch): void {
@@ -138,9 +156,10 @@ export class WriteFanout implements WriteReplicator {
     queue.unsent = Math.min(queue.unsent, inFlight.length);
   }
 
-  /** Writes in flight to each peer (for stats). */
+  /** Writes in flight to each peer, those of the batch not sent yet included (for stats). */
   backlog(): Record<string, number> {
-    return Object.fromEntries([...this.peers].map(([name, q]) => [name, q.writes]));
+    const open = this.open;
+    return Object.fromEntries([...this.peers].map(([name, q]) => [name, q.writes + (open === undefined || open.except === name ? 0 : open.writes)]));
   }
 
   /** Each peer's replication lag: ms from sending its newest acknowledged write to the acknowledgement. */
