@@ -8,7 +8,8 @@
  * Sections: mem (heap per session at rest by every path, against a raw Map),
  * reads (get vs Map.get, a field read, the first get of an entry at rest),
  * restart (a load of N persisted sessions, against Mnesia loading the same
- * sessions from disc_copies when `erl` is installed), cluster (join copy,
+ * sessions from disc_copies when `erl` is installed), compaction (the
+ * longest pause of a compaction slice), cluster (join copy,
  * async writes applied and 100 sync puts in flight, by the replication
  * bench's figures 2, 3, 5 and 6 with their Redis and Mnesia anchors). Each
  * section runs in its own child process; every figure is measured beside its
@@ -22,9 +23,10 @@ import { sectionMem } from './mem';
 import { sectionReads } from './reads';
 import { sectionRestart } from './restart';
 import { clusterRows } from './cluster';
+import { sectionCompaction } from './compaction';
 import { out, Row, rows } from './setup';
 
-const SECTIONS: Record<string, () => Promise<void>> = { mem: () => sectionMem(process.env.BENCH_ONLY), reads: sectionReads, restart: sectionRestart };
+const SECTIONS: Record<string, () => Promise<void>> = { mem: () => sectionMem(process.env.BENCH_ONLY), reads: sectionReads, restart: sectionRestart, compaction: sectionCompaction };
 /** Sections that start processes of their own: run from the parent. */
 const PARENT_SECTIONS: Record<string, () => Row[]> = { cluster: clusterRows };
 
@@ -64,6 +66,8 @@ function parent(names: string[]): void {
       ours: r.ours,
       unit: r.unit,
       ...(r.anchorValue !== undefined ? { anchor: { ...r.anchorValue, unit: r.unit } } : {}),
+      // The row's ratio as printed (a speed row's is the anchor's CPU over ours).
+      ...(Number.isFinite(Number.parseFloat(r.ratio)) ? { ratio: Number.parseFloat(r.ratio) } : {}),
       target: r.target,
       ...(r.met !== undefined ? { met: r.met } : {}),
     })),

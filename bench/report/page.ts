@@ -40,9 +40,20 @@ const TEXT: Record<Family, FamilyText> = {
   },
   compact: {
     title: 'Compact entries: sessions at rest',
-    what: 'Sessions held as bytes until first read (merged from a peer, loaded from disk) against a raw `Map` of the same sessions, in the same process: heap per session at rest, reads and the first read of an entry at rest, and a restart\'s load.',
+    what: 'Sessions held as bytes until first read (merged from a peer, loaded from disk) against a raw `Map` of the same sessions, in the same process: heap per session at rest, reads and the first read of an entry at rest; a restart\'s load against Mnesia loading the same sessions from `disc_copies`; and, from the replication bench run as part of the same command, the join copy, async writes applied and 100 sync puts in flight.',
     script: 'npm run bench:compact',
-    notes: [],
+    notes: ['The ratio of a speed row (`get`) is the anchor\'s CPU per op over ours (above 1: faster than `Map.get`); of every other row, ours over the anchor.'],
+    whenMissed: {
+      'heap-at-rest': 'An entry at rest is its record in a slab (value bytes, version, expiry, origin: about 200 B for these sessions) plus what finds it on the V8 heap: its key string, the `Map` entry and a small resting object, about 160 B together, which is this form\'s floor. Going lower needs an index off the V8 heap (open addressing over typed arrays, the key\'s own bytes in the record); its prototype (`node -r @swc-node/register bench/compact/prototype-index.ts`) holds about 256 B per entry but finds a key at about half the speed of `Map.get`, a cost every first read and write would pay, so it is not built.',
+      'first-get': 'A first read decodes the value (about 1 µs of CPU for an 8-field session) and files the live object for later reads; the rest of the wall time is two cold lookups in a 1M-entry `Map` and the GC of what the decode allocates.',
+      // 1M records: the load's seconds are its µs per record.
+      'restart-load': (figures) =>
+        `A restart reads every record through lmdb after checking the data file\'s pages (so a damaged file cannot crash the process), verifies each record\'s checksum and files it at rest: ${fmtValue(figures.find((f) => f.id === 'restart-load')?.ours, 'µs')} per record, of which the key and value copies out of lmdb, the \`Map\` insert and the GC of the per-record objects are most. Mnesia reads a table file of Erlang terms into ETS with no per-record object on a garbage-collected heap; matching it needs the same off-heap index as the memory rows.`,
+      'compaction-pause': 'A compaction slice stops after 2 ms of moving records (the p50 shows it); the longer ones hold a V8 scavenge that the new slab chunks trigger (\"external memory pressure\" in `node --trace-gc`), which on a heap of 1M sessions takes several ms by itself.',
+      'join-same-data': 'The joiner files each copied session at rest without decoding it, but still inserts every key into a `Map` and makes a resting object per entry; Mnesia inserts the terms into ETS. The gap is the same per-entry JS structure as the memory rows.',
+      'async-applied': 'The peer applies each write as its own state (a `Map` insert, a slab record, an expiry slot) on the same two vCPUs as the writer; the rounds in the results file show how far the machine\'s load moves it.',
+      'sync-put-100-in-flight': 'Both processes are CPU-bound on the two shared vCPUs, and each write is a sealed frame (ChaCha20-Poly1305) applied and acknowledged by the peer, where a Redis SET is one unauthenticated command to a server written in C.',
+    },
   },
   'flat-heap': {
     title: 'Flat heap: 1M sessions under a touch and create/expire workload',

@@ -244,12 +244,12 @@ export class Table {
   }
 
   /**
-   * Compacts the slab of resting states, a slice of states per yield (run
-   * it with `inSlices`: each slice is a few ms at most). Reads and writes in
+   * Compacts the slab of resting states, a slice of about `sliceMs` per
+   * yield (2 ms by default; run it with `inSlices`). Reads and writes in
    * between go on as usual.
    */
-  compaction(): Sliced<void> {
-    return this.slab.compaction(this.expiry.states());
+  compaction(sliceMs?: number): Sliced<void> {
+    return this.slab.compaction(this.expiry.states(), sliceMs);
   }
 
   private extendFastReads(until: number): void {

@@ -139,9 +139,10 @@ describe('resting states (values held as bytes until read)', () => {
     for (let i = 0; i < N; i += 8) expect(table.current('n', `k${i}`)!.value).toEqual(expected.get(`k${i}`));
     expect(table.wantsCompaction).toBe(true);
     const before = table.slabBytes;
-    const steps = table.compaction();
+    const steps = table.compaction(0); // a slice every 256 states, whatever the machine's speed
     let turn = 0;
     for (let step = steps.next(); !step.done; step = steps.next(), turn++) {
+      if (turn >= 40) continue; // enough slices with work in between; the rest of the compaction runs alone
       // Between slices: new resting entries, overwrites of resting ones by bytes and by local writes, reads, deletes, a sweep.
       merge(N + turn * 10, N + turn * 10 + 10, 3, 4);
       merge(turn * 4 + 1, turn * 4 + 2, 4, 5);
@@ -151,7 +152,7 @@ describe('resting states (values held as bytes until read)', () => {
       expected.delete(`k${turn * 4 + 2}`);
       expect(table.current('n', `k${turn * 4 + 5}`)?.value).toEqual(expected.get(`k${turn * 4 + 5}`));
     }
-    expect(turn).toBeGreaterThan(1);
+    expect(turn).toBeGreaterThan(40);
     clock.advance(5000);
     table.sweep();
     for (const [key, v] of expected) {

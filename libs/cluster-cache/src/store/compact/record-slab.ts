@@ -1,7 +1,7 @@
 import type { EntryState } from '../entry';
 import type { NormalKey } from '../key';
 import type { EncodedValue } from '../../values/encoded-value';
-import { SLICE, type Sliced } from '../../util/slices';
+import type { Sliced } from '../../util/slices';
 import { RestingState } from './resting-state';
 import { BYTES_AT, FLAGS_AT, LENGTH_AT, MAX_NAMES, ORIGIN_BITS, READ, recordWords, SlabChunk } from './slab-chunk';
 
@@ -11,6 +11,14 @@ const FIRST_CHUNK_WORDS = 8 * 1024;
 const MAX_CHUNK_WORDS = 512 * 1024;
 /** A slab smaller than this (in words: 2 MiB) is never compacted. */
 const COMPACT_MIN_WORDS = 256 * 1024;
+/**
+ * A compaction slice ends once it has run this long (ms): a count of states
+ * per slice would pause a busy or slow machine for much longer than a quiet
+ * one, and a compaction must never pause the process for more than 5 ms.
+ */
+export const COMPACTION_SLICE_MS = 2;
+/** States visited between two looks at the clock. */
+const CLOCK_EVERY = 256;
 
 /**
  * The records of a table's resting states (see `RestingState`): a few large
@@ -88,12 +96,12 @@ export class RecordSlab {
   /**
    * Copies the records of the resting states among `listed` (every state the
    * table may still hand out: its current states and those its expiry index
-   * lists) out of the chunks that were full when it began, a slice per
-   * yield, then lets go of those chunks. Writes in between go to new chunks;
+   * lists) out of the chunks that were full when it began, a slice of at
+   * most about `sliceMs` per yield, then lets go of those chunks. Writes in between go to new chunks;
    * states that leave the table meanwhile are moved or not, either way they
    * stay readable.
    */
-  *compaction(listed: Iterable<EntryState>): Sliced<void> {
+  *compaction(listed: Iterable<EntryState>, sliceMs = COMPACTION_SLICE_MS): Sliced<void> {
     this.compacting = true;
     const evacuating = this.chunks;
     for (const chunk of evacuating) chunk.evacuating = true;
@@ -101,11 +109,12 @@ export class RecordSlab {
     this.active = undefined;
     try {
       let n = 0;
+      let sliceStart = performance.now();
       for (const state of listed) {
         if (state instanceof RestingState && state.chunk.evacuating) this.move(state);
-        if (++n === SLICE) {
-          n = 0;
+        if (++n % CLOCK_EVERY === 0 && performance.now() - sliceStart >= sliceMs) {
           yield;
+          sliceStart = performance.now();
         }
       }
     } finally {
