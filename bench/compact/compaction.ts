@@ -14,7 +14,7 @@ const TARGET_MS = 5;
 
 interface Pauses {
   sliceMs: number[];
-  /** CPU time of the process per slice (all threads): the slice's own work, without the time the OS gave other processes. */
+  /** CPU time of the process per slice: every thread, so a parallel scavenge counts on each (context for the wall time, not the figure). */
   sliceCpuMs: number[];
   sweepMs: number;
   moved: number;
@@ -74,18 +74,16 @@ export async function sectionCompaction(): Promise<void> {
   const max = sorted[sorted.length - 1];
   const p99 = percentileSorted(sorted, 99);
   const cpuSorted = Float64Array.from(allCpu).sort();
-  const cpuMax = cpuSorted[cpuSorted.length - 1];
   out(`### Compaction pauses: ${N.toLocaleString('en')} sessions at rest, ${EXPIRED_SHARE * 100}% expired and swept, ${moved.toLocaleString('en')} records moved (${RUNS} runs)`);
   out();
   out(table(['pause', 'ms'], [
     ['compaction slice, p50', median(all).toFixed(2)],
     ['compaction slice, p99', p99.toFixed(2)],
     ['compaction slice, longest', max.toFixed(2)],
-    ['compaction slice CPU time, p99', percentileSorted(cpuSorted, 99).toFixed(2)],
-    ['compaction slice CPU time, longest', cpuMax.toFixed(2)],
+    ['compaction slice CPU time of the process, p50 (GC helper threads included)', median(allCpu).toFixed(2)],
+    ['compaction slice CPU time of the process, p99', percentileSorted(cpuSorted, 99).toFixed(2)],
     [`sweep of ${(EXPIRED_SHARE * N).toLocaleString('en')} expired entries (one go), median`, median(sweeps).toFixed(1)],
   ]));
   out();
   rows.push({ id: 'compaction-pause-p99', ours: p99, unit: 'ms', figure: 'compaction slice p99, wall time (1M sessions at rest, 60% expired; the OS running other processes included)', measured: `${p99.toFixed(2)} ms (longest ${max.toFixed(2)} ms)`, anchor: '–', ratio: fmtRatio(p99 / TARGET_MS), target: `≤ ${TARGET_MS} ms`, met: p99 <= TARGET_MS });
-  rows.push({ id: 'compaction-pause-cpu', ours: cpuMax, unit: 'ms', figure: 'longest compaction slice, CPU time of the process', measured: `${cpuMax.toFixed(2)} ms`, anchor: '–', ratio: fmtRatio(cpuMax / TARGET_MS), target: `≤ ${TARGET_MS} ms`, met: cpuMax <= TARGET_MS });
 }
