@@ -1,6 +1,7 @@
 /**
  * npm run bench:report: rebuilds docs/performance.md and its charts (docs/img/*.svg)
- * from the latest results file of each family under bench/results/. Runs no benchmark.
+ * from the latest results file of each family under bench/results/, and the
+ * page's reading time in the docs index (docs/README.md). Runs no benchmark.
  *
  *   npm run bench:report            # write the page and the charts
  *   npm run bench:report -- --check # write nothing; exit 1 if either is out of date
@@ -9,15 +10,22 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, unlinkSync, writeFile
 import { join } from 'node:path';
 import { RESULTS_DIR, ROOT } from '../util/results';
 import { CHART_FILES } from './charts';
+import { readingMinutes, wordCount } from './reading-time';
 import { renderReport } from './render';
 
 export const PAGE = join(ROOT, 'docs', 'performance.md');
 export const IMG_DIR = join(ROOT, 'docs', 'img');
+const INDEX = join(ROOT, 'docs', 'README.md');
+
+/** The docs index with the performance page's line giving the reading time of `page`. */
+function indexFor(page: string): string {
+  return readFileSync(INDEX, 'utf8').replace(/^(- \[[^\]]+\]\(performance\.md\) · )\d+( min)/m, `$1${readingMinutes(wordCount(page))}$2`);
+}
 
 function main(): void {
   const check = process.argv.includes('--check');
   const report = renderReport(RESULTS_DIR);
-  const wanted = new Map<string, string>([[PAGE, report.page], ...[...report.charts].map(([file, svg]): [string, string] => [join(IMG_DIR, file), svg])]);
+  const wanted = new Map<string, string>([[PAGE, report.page], [INDEX, indexFor(report.page)], ...[...report.charts].map(([file, svg]): [string, string] => [join(IMG_DIR, file), svg])]);
   const stale = [...wanted].filter(([file, text]) => !existsSync(file) || readFileSync(file, 'utf8') !== text).map(([file]) => file);
   const orphans = existsSync(IMG_DIR) ? readdirSync(IMG_DIR).filter((f) => (CHART_FILES as readonly string[]).includes(f) && !report.charts.has(f)) : [];
   if (check) {

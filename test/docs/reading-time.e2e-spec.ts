@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { indexEntries, readingMinutes, wordCount } from './reading-time';
+import { indexEntries, readingMinutes, wordCount } from '../../bench/report/reading-time';
 
 /**
  * A new user reads README.md, then docs/getting-started.md: together they stay
