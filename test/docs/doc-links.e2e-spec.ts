@@ -1,10 +1,12 @@
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { docFiles } from './doc-blocks';
 import { anchorOf, brokenLinks } from './doc-links';
 
 /**
  * Every link of README.md, docs/*.md and the package README to a file of this
- * repository names a file that exists and, with `#anchor`, one of its headings.
+ * repository names a file that exists and, with `#anchor`, one of its headings;
+ * and no doc names a path of somebody's machine.
  */
 const ROOT = join(__dirname, '..', '..');
 
@@ -26,5 +28,12 @@ describe('links of the docs', () => {
 
   it('finds every linked file and heading', () => {
     expect(docFiles(ROOT).flatMap((file) => brokenLinks(ROOT, file))).toEqual([]);
+  });
+
+  it('names no absolute path of a machine (a home or work directory, a checkout)', () => {
+    const machinePath = /(?:^|[\s`'"(=])(?:\/(?:home|Users|root|work|workspace|builds?)\/|[A-Z]:\\)/m;
+    const found = docFiles(ROOT).filter((file) => machinePath.test(readFileSync(file, 'utf8'))).map((file) => relative(ROOT, file));
+    expect(found).toEqual([]);
+    expect(machinePath.test('see /work/main/docs')).toBe(true);
   });
 });
