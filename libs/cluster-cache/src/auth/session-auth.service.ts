@@ -52,7 +52,7 @@ export class SessionAuthService<M = Record<string, unknown>> {
   async signIn(request: HttpRequest | undefined, response: HttpResponse, userId: UserId, metadata?: M, options: SignInOptions = {}): Promise<IssuedSession<M>> {
     if (request !== undefined) await this.endSessionOf(request);
     const issued = await this.store.create(userId, metadata, options.ttl === undefined ? undefined : { ttl: options.ttl });
-    if (this.credentials.usesCookie && options.cookie !== false) this.credentials.issue(response, 'cookie', issued.token, options.ttl ?? this.store.ttl);
+    if (this.credentials.usesCookie && options.cookie !== false) this.credentials.issue(response, 'cookie', issued.token, options.ttl ?? this.store.ttl, issued.session.handle);
     return issued;
   }
 

@@ -75,8 +75,9 @@ export class SessionCredentials {
    * Puts a new session token on the response: the signed cookie (Max-Age =
    * the session's TTL) for `cookie`, the renewed-token header for `bearer`.
    * The signed value is remembered as verified: the next request skips its HMAC.
+   * @param handle the token's handle, when the caller has it (a session's): not worked out again.
    */
-  issue(response: HttpResponse, source: CredentialSource, token: string, maxAge: number): void {
+  issue(response: HttpResponse, source: CredentialSource, token: string, maxAge: number, handle?: string): void {
     if (source === 'bearer') {
       appendHeader(response, this.options.bearer!.renewedTokenHeader, token);
       return;
@@ -84,7 +85,9 @@ export class SessionCredentials {
     const cookie = this.cookie!;
     const value = signToken(token, cookie.secrets[0]);
     appendHeader(response, 'Set-Cookie', setCookieValue(cookie.name, value, maxAge, cookie.attributes));
-    this.cookies.remember({ source: 'cookie', sent: value, token, handle: this.handleOf(token), remembered: false });
+    const known = { source: 'cookie' as const, sent: value, token, handle: this.withHandles ? (handle ?? handleOf(token)) : '', remembered: false };
+    // Made here, not sliced from a request's header: nothing to copy before it is kept.
+    this.cookies.remember(known, true);
   }
 
   /** Removes the session cookie from the browser (nothing to do for bearer tokens). */

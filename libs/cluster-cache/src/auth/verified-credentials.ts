@@ -45,8 +45,11 @@ export class VerifiedCredentials {
     return this.known.get(sent);
   }
 
-  /** Remembers a credential; returns the copy that is kept (or the one given, with a capacity of 0). */
-  remember(credential: Credential): Credential {
+  /**
+   * Remembers a credential; returns the copy that is kept (or the one given, with a capacity of 0).
+   * @param made its strings were made by this process (a cookie value just signed), not sliced from a request.
+   */
+  remember(credential: Credential, made = false): Credential {
     if (this.capacity === 0 || credential.remembered) return credential;
     const known = this.known.get(credential.sent);
     if (known !== undefined) return known;
@@ -54,7 +57,7 @@ export class VerifiedCredentials {
     const oldest = this.order[slot];
     if (oldest !== undefined) this.known.delete(oldest.sent);
     // Flat copies: `sent` and `token` are slices of the whole header, which the Map would keep alive.
-    const sent = flat(credential.sent);
+    const sent = made ? credential.sent : flat(credential.sent);
     // The token is the start of what was sent (a cookie's value is `<token>.<mac>`).
     const token = sent.length === credential.token.length ? sent : sent.slice(0, credential.token.length);
     const kept: KeptCredential = { source: credential.source, sent, token, handle: credential.handle, remembered: true, slot };
