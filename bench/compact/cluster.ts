@@ -1,8 +1,8 @@
 /**
  * The issue table's rows that need a cluster (join copy, async writes applied,
  * 100 sync puts in flight), measured by the replication bench's own figures in
- * a child run of bench/replication/run.ts (figures 2, 3, 5 and 6: Redis and
- * Mnesia anchors in the same run; `--quick` sizes when BENCH_N < 1M, a trial), so that one `npm run bench:compact` shows
+ * a child run of bench/replication/run.ts (its default figures 1–6: Redis and
+ * Mnesia anchors in the same run, and a complete replication results file; `--quick` sizes when BENCH_N < 1M, a trial), so that one `npm run bench:compact` shows
  * every row. That child also writes its replication and join results files.
  */
 import { spawnSync } from 'node:child_process';
@@ -25,8 +25,8 @@ export function clusterRows(): Row[] {
   const dir = mkdtempSync(join(tmpdir(), 'compact-cluster-'));
   const json = join(dir, 'raw.json');
   try {
-    log('cluster: bench/replication/run.ts --only=2,3,5,6 (its progress follows)');
-    const run = spawnSync(process.execPath, ['-r', '@swc-node/register', join(__dirname, '../replication/run.ts'), '--only=2,3,5,6', `--json=${json}`, ...(N < 1_000_000 ? ['--quick'] : [])], {
+    log('cluster: bench/replication/run.ts (its progress follows)');
+    const run = spawnSync(process.execPath, ['-r', '@swc-node/register', join(__dirname, '../replication/run.ts'), `--json=${json}`, ...(N < 1_000_000 ? ['--quick'] : [])], {
       stdio: ['ignore', 'ignore', 'inherit'],
     });
     if (run.status !== 0) throw new Error(`the replication bench failed (status ${run.status}, signal ${run.signal})`);

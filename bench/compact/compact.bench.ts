@@ -10,8 +10,8 @@
  * restart (a load of N persisted sessions, against Mnesia loading the same
  * sessions from disc_copies when `erl` is installed), compaction (the
  * longest pause of a compaction slice), cluster (join copy,
- * async writes applied and 100 sync puts in flight, by the replication
- * bench's figures 2, 3, 5 and 6 with their Redis and Mnesia anchors). Each
+ * async writes applied and 100 sync puts in flight, by a run of the
+ * replication bench with its Redis and Mnesia anchors). Each
  * section runs in its own child process; every figure is measured beside its
  * anchor in the same process or run. Sizes: BENCH_N (default 1M), BENCH_RUNS (3). Markdown to stdout,
  * progress to stderr.
