@@ -8,13 +8,15 @@
  *                         (resave: false, saveUninitialized: false, the store's touch on), and a guard
  *                         that checks `req.session.userId`
  *
- * Routes: GET /ping (unguarded, no session code at all on the kit app), GET /me (guarded:
+ * Routes: GET /ping (unguarded, no session code at all on the kit app), GET /noop (kit app: a
+ * guard that returns true and a parameter decorator that returns a constant — what Nest's
+ * guard and parameter plumbing cost alone, with /me's body), GET /me (guarded:
  * `{ userId, createdAt }`), POST /session `{ userId }` (creates a session, sets its cookie).
  * Env: PORT, NODE_NAME, CLUSTER_PORT, CLUSTER_SEEDS, CLUSTER_COOKIE, REDIS_URL, SESSION_SECRET.
  * Prints `{"listening":port}` once it serves. Not a test: run by the bench.
  */
 import 'reflect-metadata';
-import { Body, CanActivate, Controller, DynamicModule, ExecutionContext, Get, HttpCode, Injectable, Module, Post, Req, Res, UnauthorizedException, UseGuards } from '@nestjs/common';
+import { Body, CanActivate, Controller, createParamDecorator, DynamicModule, ExecutionContext, Get, HttpCode, Injectable, Module, Post, Req, Res, UnauthorizedException, UseGuards } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { ClusterCacheModule, CurrentSession, SessionAuthGuard, SessionAuthModule, SessionAuthService } from '@app/cluster-cache';
@@ -32,6 +34,18 @@ class PingController {
   }
 }
 
+/** Admits every request: Nest's guard plumbing with no work of its own. */
+@Injectable()
+class AllowAllGuard implements CanActivate {
+  canActivate(): boolean {
+    return true;
+  }
+}
+
+const NOOP_SESSION = { userId: 'ada', createdAt: 0 };
+/** A custom parameter decorator with no work of its own (as @CurrentSession is a custom one). */
+const ConstantSession = createParamDecorator(() => NOOP_SESSION);
+
 @Controller()
 class KitController {
   constructor(private readonly auth: SessionAuthService) {}
@@ -46,6 +60,12 @@ class KitController {
   @Get('me')
   @UseGuards(SessionAuthGuard)
   me(@CurrentSession() session: Session) {
+    return { userId: session.userId, createdAt: session.createdAt };
+  }
+
+  @Get('noop')
+  @UseGuards(AllowAllGuard)
+  noop(@ConstantSession() session: typeof NOOP_SESSION) {
     return { userId: session.userId, createdAt: session.createdAt };
   }
 }

@@ -11,6 +11,8 @@
  * every round, their order reversed every other round:
  *   one node (node a alone on vCPU 1; everything else of this run on vCPU 0):
  *     kit ping    GET /ping on kit node a: the unguarded endpoint
+ *     kit noop    GET /noop on kit node a: a guard that returns true and a constant parameter
+ *                 decorator (Nest's plumbing alone, the floor of any guard: context, no target)
  *     kit me      GET /me on kit node a: the exported guard
  *     es me       GET /me on express-session node a (a Redis GET and a touch per request)
  *     kit create  POST /session on kit node a (written to node b before it answers: sync writes)
@@ -107,6 +109,7 @@ async function main(): Promise<void> {
 
   const targets: Record<WindowName, Target> = {
     'kit ping': { url: url(kitA, '/ping'), cookie: kitCookie, subject: pids.kitA },
+    'kit noop': { url: url(kitA, '/noop'), cookie: kitCookie, subject: pids.kitA },
     'kit me': { url: url(kitA, '/me'), cookie: kitCookie, subject: pids.kitA },
     'es me': { url: url(esA, '/me'), cookie: esCookie, subject: pids.esA },
     'kit create': { url: url(kitA, '/session'), create: true, subject: pids.kitA },
@@ -114,7 +117,7 @@ async function main(): Promise<void> {
     'kit lb me': { url: url(kitLb, '/me'), cookie: kitCookie },
     'es lb me': { url: url(esLb, '/me'), cookie: esCookie },
   };
-  const oneNode: WindowName[] = ['kit ping', 'kit me', 'es me', 'kit create', 'es create'];
+  const oneNode: WindowName[] = ['kit ping', 'kit noop', 'kit me', 'es me', 'kit create', 'es create'];
   const twoNodes: WindowName[] = ['kit lb me', 'es lb me'];
 
   log(`warm-up: ${WARMUP} s of every window (discarded)`);

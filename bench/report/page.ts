@@ -133,7 +133,8 @@ const TEXT: Record<Family, FamilyText> = {
     script: 'npm run bench:auth',
     notes: ['The ratio is the median of the rounds\' own ratios (adjacent windows share the machine\'s load), so it can differ from ours ÷ anchor of the medians. CPU per op is node a\'s CPU time per request.'],
     whenMissed: {
-      'guard-vs-unguarded': 'GET /me runs the guard, Nest\'s guard plumbing and a larger body than GET /ping; the session lookup itself is a small part of it. One run moves by several percent on this machine, as the rounds in the results file show.',
+      'guard-vs-unguarded': (figures) =>
+        `A guard that only returns true, with a parameter decorator that returns a constant, serves ${fmtRatio(figures.find((f) => f.id === 'nest-guard-floor')?.ratio)} of the unguarded endpoint in the same run: that is Nest's guard and custom-parameter plumbing, the floor of any guard. The kit's guard itself costs about 0.5 µs per request (\`node -r @swc-node/register bench/http/guard-parts.bench.ts\`); one run moves by several percent on this machine, as the rounds in the results file show.`,
       'kit-create': 'A sign-in on the mesh is a sync write: it waits for the other node to apply it before answering, while connect-redis answers after one Redis SET.',
       'kit-lb-me': 'Behind the balancer, the balancer and both nodes share the 2 vCPUs with the load generator, which caps both sides alike.',
     },

@@ -43,12 +43,12 @@ export function report(facts: Record<string, string>, windows: Window[]): string
         const cpuDen = median(of(t.den).map((w) => w.cpuUsPerRequest));
         return [
           t.name,
-          `≥ ${t.target.toFixed(2)}×`,
+          t.target === undefined ? '— (context)' : `≥ ${t.target.toFixed(2)}×`,
           `**${ratio.toFixed(2)}×**`,
           `${Math.min(...perRound).toFixed(2)}–${Math.max(...perRound).toFixed(2)}`,
           `${(median(of(t.num).map((w) => w.rps)) / median(of(t.den).map((w) => w.rps))).toFixed(2)}×`,
           Number.isFinite(cpuNum) && Number.isFinite(cpuDen) ? `${(cpuDen / cpuNum).toFixed(2)}× (${cpuDen.toFixed(0)} / ${cpuNum.toFixed(0)} µs)` : '—',
-          ratio >= t.target ? 'yes' : 'no',
+          t.target === undefined ? '—' : ratio >= t.target ? 'yes' : 'no',
         ];
       }),
     ),

@@ -22,4 +22,6 @@ export const TARGETS = [
   { name: 'kit vs express-session + connect-redis, GET /me, one node', num: 'kit me', den: 'es me', target: 1.3 },
   { name: 'kit vs express-session + connect-redis, GET /me, two nodes behind a balancer', num: 'kit lb me', den: 'es lb me', target: 1.3 },
   { name: 'session creation, kit vs connect-redis (POST /session, one node)', num: 'kit create', den: 'es create', target: 1.5 },
+  // Context, no target: what Nest's guard and custom-parameter plumbing cost by themselves, the floor of any guard.
+  { name: 'a guard that only returns true and a constant parameter decorator (kit noop / kit ping, one node)', num: 'kit noop', den: 'kit ping', target: undefined },
 ] as const;

@@ -6,7 +6,7 @@ import { CONNECTIONS } from './setup';
 
 // ---------- windows ----------
 
-export type WindowName = 'kit ping' | 'kit me' | 'es me' | 'kit create' | 'es create' | 'kit lb me' | 'es lb me';
+export type WindowName = 'kit ping' | 'kit noop' | 'kit me' | 'es me' | 'kit create' | 'es create' | 'kit lb me' | 'es lb me';
 
 export interface Target {
   url: string;
