@@ -17,6 +17,23 @@ function indexMemLayouts(): MemLayout[] {
     for (let u = 0; u < nu; u++) users.push(flat(`user-${String(u).padStart(10, '0')}`));
     for (let i = 0; i < n; i++) f(users[i % nu], token(rand, 43), CREATED_AT + i);
   };
+  /** The trie index as the store builds it, with or without the encoded-key Map beside it. */
+  const trieLayout = (n: number, withMap: boolean) => {
+    const handles: string[] = [];
+    const arrays = new Map<string, EntryState>();
+    const root = new KeyIndex();
+    const expiry = new ExpiryIndex();
+    each(n, (uid, handle, createdAt) => {
+      handles.push(handle);
+      const now = Date.now();
+      const key = Object.freeze(['user', uid, handle]);
+      const s = currentState(key, createdAt, now + TTL, nextVersion(now));
+      if (withMap) arrays.set(JSON.stringify(key), s);
+      root.set(key, s);
+      expiry.add(s);
+    });
+    return withMap ? [handles, arrays, root, expiry] : [handles, root, expiry];
+  };
   return [
     {
       name: 'handles only (43 B strings; shared with the record key in SessionCache)',
@@ -26,42 +43,8 @@ function indexMemLayouts(): MemLayout[] {
         return a;
       },
     },
-    {
-      name: "I1 current index entry: frozen key array + EntryState + encoded-key Map + trie leaf + ExpiryIndex",
-      build: (n) => {
-        const handles: string[] = [];
-        const arrays = new Map<string, EntryState>();
-        const root = new KeyIndex();
-        const expiry = new ExpiryIndex();
-        each(n, (uid, handle, createdAt) => {
-          handles.push(handle);
-          const now = Date.now();
-          const key = Object.freeze(['user', uid, handle]);
-          const s = currentState(key, createdAt, now + TTL, nextVersion(now));
-          arrays.set(JSON.stringify(key), s);
-          root.set(key, s);
-          expiry.add(s);
-        });
-        return [handles, arrays, root, expiry];
-      },
-    },
-    {
-      name: 'I2 = I1 without the encoded-key Map (trie answers exact lookups too)',
-      build: (n) => {
-        const handles: string[] = [];
-        const root = new KeyIndex();
-        const expiry = new ExpiryIndex();
-        each(n, (uid, handle, createdAt) => {
-          handles.push(handle);
-          const now = Date.now();
-          const key = Object.freeze(['user', uid, handle]);
-          const s = currentState(key, createdAt, now + TTL, nextVersion(now));
-          root.set(key, s);
-          expiry.add(s);
-        });
-        return [handles, root, expiry];
-      },
-    },
+    { name: 'I1 current index entry: frozen key array + EntryState + encoded-key Map + trie leaf + ExpiryIndex', build: (n) => trieLayout(n, true) },
+    { name: 'I2 = I1 without the encoded-key Map (trie answers exact lookups too)', build: (n) => trieLayout(n, false) },
     {
       name: 'I3 derived local index Map<userId, Set<handle>> (no index entries)',
       build: (n) => {
