@@ -10,7 +10,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Figure } from '../util/results';
-import { fmtRatio, log } from '../util/harness';
+import { log } from '../util/harness';
 import { joinFigures, replicationFigures } from '../replication/figures';
 import { N, type Row } from './setup';
 
@@ -35,8 +35,7 @@ export function clusterRows(): Row[] {
     return TAKEN.map(({ id, figure, target, met }) => {
       const f = figures.find((x) => x.id === id);
       if (f === undefined || f.anchor === undefined) throw new Error(`the replication bench gave no ${id} figure with its anchor`);
-      const ratio = f.ours / f.anchor.value;
-      return { id, figure, measured: `${fmt(f.ours)} ${f.unit}`, anchor: `${f.anchor.label}: ${fmt(f.anchor.value)} ${f.unit}`, ratio: fmtRatio(ratio), target, met: met(f), ours: f.ours, unit: f.unit, anchorValue: { label: f.anchor.label, value: f.anchor.value } };
+      return { id, figure, measured: `${fmt(f.ours)} ${f.unit}`, anchor: `${f.anchor.label}: ${fmt(f.anchor.value)} ${f.unit}`, ratio: f.ours / f.anchor.value, target, met: met(f), ours: f.ours, unit: f.unit, anchorValue: { label: f.anchor.label, value: f.anchor.value } };
     });
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -17,7 +17,7 @@
  * progress to stderr.
  */
 import { spawnSync } from 'node:child_process';
-import { log, table } from '../util/harness';
+import { fmtRatio, log, table } from '../util/harness';
 import { writeResults } from '../util/results';
 import { sectionMem } from './mem';
 import { sectionReads } from './reads';
@@ -56,7 +56,7 @@ function parent(names: string[]): void {
   }
   out('### Targets (issue table rows measured here)');
   out();
-  out(table(['figure', 'measured', 'anchor (same run)', 'ratio', 'target', 'met?'], all.map((r) => [r.figure, r.measured, r.anchor, r.ratio, r.target, r.met === undefined ? '(see note)' : r.met ? 'yes' : '**no**'])));
+  out(table(['figure', 'measured', 'anchor (same run)', 'ratio', 'target', 'met?'], all.map((r) => [r.figure, r.measured, r.anchor, r.ratio === undefined ? '–' : fmtRatio(r.ratio), r.target, r.met === undefined ? '(see note)' : r.met ? 'yes' : '**no**'])));
   out();
   writeResults(
     'compact',
@@ -66,8 +66,7 @@ function parent(names: string[]): void {
       ours: r.ours,
       unit: r.unit,
       ...(r.anchorValue !== undefined ? { anchor: { ...r.anchorValue, unit: r.unit } } : {}),
-      // The row's ratio as printed (a speed row's is the anchor's CPU over ours).
-      ...(Number.isFinite(Number.parseFloat(r.ratio)) ? { ratio: Number.parseFloat(r.ratio) } : {}),
+      ...(r.ratio !== undefined ? { ratio: r.ratio } : {}),
       target: r.target,
       ...(r.met !== undefined ? { met: r.met } : {}),
     })),

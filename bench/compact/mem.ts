@@ -190,12 +190,12 @@ export async function sectionMem(only?: string): Promise<void> {
   for (const [id, figureName, layout, target] of pairs) {
     const b = figure(layout);
     if (Number.isNaN(b)) continue;
-    rows.push({ id, figure: figureName, measured: fmtBytes(b), anchor: `raw Map ${fmtBytes(anchor)}`, ratio: fmtRatio(b / anchor), target: `≤ ${target} B`, met: b <= target, ours: b, unit: 'B', anchorValue: { label: 'raw Map<key, value>', value: anchor } });
+    rows.push({ id, figure: figureName, measured: fmtBytes(b), anchor: `raw Map ${fmtBytes(anchor)}`, ratio: b / anchor, target: `≤ ${target} B`, met: b <= target, ours: b, unit: 'B', anchorValue: { label: 'raw Map<key, value>', value: anchor } });
   }
   const read = figure('merged as bytes, then');
   const put = figure('ClusterCache.put (values live)');
   const putRead = figure('ClusterCache.put, then');
   if (!Number.isNaN(read)) {
-    rows.push({ id: 'heap-read-once', figure: 'heap per session after every entry was read once', measured: fmtBytes(read), anchor: `put ${fmtBytes(put)}; put + read once ${fmtBytes(putRead)}`, ratio: fmtRatio(read / putRead), target: '≤ today\'s', met: read <= putRead, ours: read, unit: 'B', anchorValue: { label: 'ClusterCache.put, then every entry read once', value: putRead } });
+    rows.push({ id: 'heap-read-once', figure: 'heap per session after every entry was read once', measured: fmtBytes(read), anchor: `put ${fmtBytes(put)}; put + read once ${fmtBytes(putRead)}`, ratio: read / putRead, target: '≤ today\'s', met: read <= putRead, ours: read, unit: 'B', anchorValue: { label: 'ClusterCache.put, then every entry read once', value: putRead } });
   }
 }

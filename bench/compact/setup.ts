@@ -45,7 +45,8 @@ export interface Row {
   figure: string;
   measured: string;
   anchor: string;
-  ratio: string;
+  /** ours ÷ anchor; for a speed row the anchor's CPU over ours (above 1: faster). */
+  ratio?: number;
   target: string;
   met: boolean | undefined;
   /** The figure as a number, its unit, and its anchor's, for the results file. */
