@@ -11,6 +11,27 @@
 /** Items (states, keys) handled between two yields: a few ms of work. */
 export const SLICE = 20_000;
 
+/**
+ * A slice bounded by time instead of a count, for work whose items vary in
+ * cost or that must stay under a pause limit on a slow or busy machine too:
+ * `over()` is true once `ms` have passed since the slice began (it looks at
+ * the clock every 256 calls); `next()` begins the next slice.
+ */
+export class TimedSlice {
+  private calls = 0;
+  private began = performance.now();
+
+  constructor(private readonly ms: number) {}
+
+  over(): boolean {
+    return ++this.calls % 256 === 0 && performance.now() - this.began >= this.ms;
+  }
+
+  next(): void {
+    this.began = performance.now();
+  }
+}
+
 /** Work that yields between slices and returns `T`. */
 export type Sliced<T> = Generator<void, T, void>;
 

@@ -1,7 +1,7 @@
 import type { EntryState } from '../entry';
 import type { NormalKey } from '../key';
 import type { EncodedValue } from '../../values/encoded-value';
-import type { Sliced } from '../../util/slices';
+import { type Sliced, TimedSlice } from '../../util/slices';
 import { RestingState } from './resting-state';
 import { BYTES_AT, FLAGS_AT, LENGTH_AT, MAX_NAMES, ORIGIN_BITS, READ, recordWords, SlabChunk } from './slab-chunk';
 
@@ -16,9 +16,7 @@ const COMPACT_MIN_WORDS = 256 * 1024;
  * per slice would pause a busy or slow machine for much longer than a quiet
  * one, and a compaction must never pause the process for more than 5 ms.
  */
-export const COMPACTION_SLICE_MS = 2;
-/** States visited between two looks at the clock. */
-const CLOCK_EVERY = 256;
+const COMPACTION_SLICE_MS = 2;
 
 /**
  * The records of a table's resting states (see `RestingState`): a few large
@@ -108,13 +106,12 @@ export class RecordSlab {
     this.chunks = [];
     this.active = undefined;
     try {
-      let n = 0;
-      let sliceStart = performance.now();
+      const slice = new TimedSlice(sliceMs);
       for (const state of listed) {
         if (state instanceof RestingState && state.chunk.evacuating) this.move(state);
-        if (++n % CLOCK_EVERY === 0 && performance.now() - sliceStart >= sliceMs) {
+        if (slice.over()) {
           yield;
-          sliceStart = performance.now();
+          slice.next();
         }
       }
     } finally {
