@@ -108,6 +108,21 @@ describe('checkDataFile', () => {
       expect(failure().code).toBe('corrupt');
     });
 
+    it('refuses a header whose environment flags have a bit lmdb-js may crash on (found by the fuzz suite: 0x2000 ends the process on open)', () => {
+      const damaged = Buffer.from(good);
+      damaged.writeUInt16LE(damaged.readUInt16LE(52) | 0x2000, 52);
+      fs.writeFileSync(file, damaged);
+      const read = `const { open } = require(${JSON.stringify(require.resolve('lmdb'))});
+        const env = open({ path: ${JSON.stringify(file)}, overlappingSync: true });
+        env.get('key 1');`;
+      const child = spawnSync(process.execPath, ['-e', read], { encoding: 'utf8', timeout: 20_000 });
+      expect(child.signal).toMatch(/^SIG(SEGV|BUS)$/);
+      fs.writeFileSync(file, damaged);
+      const error = failure();
+      expect(error.code).toBe('corrupt');
+      expect(error.message).toMatch(/its first header page has flags 0x[0-9a-f]+, with bits 0x2000 this library never writes/);
+    });
+
     it('accepts pages whose leaf nodes have flag bits LMDB does not read', () => {
       const damaged = new LmdbFile(good);
       const node = damaged.offset(damaged.firstLeaf()) + 24 + damaged.data.readUInt16LE(damaged.offset(damaged.firstLeaf()) + 24);

@@ -17,6 +17,13 @@ const LMDB_DATA_VERSION = 2;
 const PAGE_SIZE = META + 24; // uint32, mm_dbs[FREE_DBI].md_pad
 const ENV_FLAGS = META + 28; // uint16, mm_dbs[FREE_DBI].md_flags
 const OVERLAPPING_SYNC = 0x1000;
+/**
+ * Every header flag a file of this library carries: MDB_INTEGERKEY (the free
+ * list's keys), overlapping sync and lmdb-js' 0x4000, whatever the options.
+ * Any other bit is damage, and some send lmdb-js down paths that crash the
+ * process (0x2000: SIGSEGV on open, found by the fuzz suite).
+ */
+const KNOWN_ENV_FLAGS = 0x0008 | OVERLAPPING_SYNC | 0x4000;
 const LAST_PAGE = META + 120; // uint64, last page in use
 const TXN_ID = META + 128; // uint64, the transaction that wrote this meta
 const BOOT_ID = META + 136; // int64, the boot it was written in
@@ -67,6 +74,10 @@ export function checkDataFile(file: string): void {
   if (second === undefined) throw corrupt(file, 'its second header page is missing or damaged');
   // Every page of the snapshot LMDB will open must be in the file.
   const flushed = readMeta(head, pageSize / 2, false);
+  for (const [meta, which] of [[first, 'first header page'], [second, 'second header page'], [flushed, 'flushed header']] as const) {
+    const unknown = meta === undefined ? 0 : meta.envFlags & ~KNOWN_ENV_FLAGS;
+    if (unknown !== 0) throw corrupt(file, `its ${which} has flags 0x${meta!.envFlags.toString(16)}, with bits 0x${unknown.toString(16)} this library never writes`);
+  }
   const boot = bootId();
   let chosen = pickMeta(first, second, boot);
   if (flushed !== undefined) chosen = pickMeta(chosen, flushed, boot);
@@ -80,6 +91,8 @@ interface Meta {
   lastPage: bigint;
   txnId: bigint;
   bootId: bigint;
+  /** The environment's flags (kept in the free list's MDB_db record). */
+  envFlags: number;
   overlappingSync: boolean;
   /** The roots of the free list and of the main database. */
   free: Tree;
@@ -104,6 +117,7 @@ function readMeta(head: Buffer, at: number, page: boolean): Meta | undefined {
     lastPage: head.readBigUInt64LE(at + LAST_PAGE),
     txnId: head.readBigUInt64LE(at + TXN_ID),
     bootId: head.readBigInt64LE(at + BOOT_ID),
+    envFlags: head.readUInt16LE(at + ENV_FLAGS),
     overlappingSync: (head.readUInt16LE(at + ENV_FLAGS) & OVERLAPPING_SYNC) !== 0,
     free: readTree(head, at + FREE_DB),
     main: readTree(head, at + MAIN_DB),
