@@ -220,11 +220,11 @@ export class UnsplitService implements OnModuleDestroy {
       }
       node.markHealed(peer);
       this.retries.delete(peer);
+      // Reported here before the peer is told, so this side's event never comes after the peer's.
+      node.report({ type: 'healed', node: peer, strategy, entries });
       // If the peer does not hear of it, its own unhealed entry makes it ask for another (cheap) heal.
       await node.call(peer, 'unsplit.healed', { strategy, entries }).catch(() => undefined);
-      const result: HealResult = { node: peer, strategy, entries };
-      node.report({ type: 'healed', node: peer, strategy, entries });
-      return result;
+      return { node: peer, strategy, entries };
     } catch (error) {
       throw this.failed(peer, error instanceof Error ? error : new ClusterCacheError(String(error)));
     }
