@@ -56,12 +56,22 @@ export async function startMesh(): Promise<BackendUnderTest> {
   return { a: view(a), b: view(b), stop: async () => void (await Promise.all([b!.close(), a.close()])) };
 }
 
+/**
+ * Both nodes of a contract backend serving: init waits for Redis only so long (then the app starts and
+ * calls fail until it serves), and on a loaded machine a fresh Redis Cluster can take longer to serve every
+ * slot; the contract is not about that.
+ */
+async function serving(...nodes: ContractNode[]): Promise<void> {
+  await waitFor(() => nodes.every((node) => node.cluster.ready), 15_000, 'Redis to serve both nodes');
+}
+
 /** Two app nodes on one real redis-server started for the spec. */
 export async function startSingleRedis(): Promise<BackendUnderTest & { server: RedisServer }> {
   const server = await startRedisServer();
   const options: ClusterCacheOptions = { backend: 'redis', redis: { url: server.url } };
   const a = await startContractNode(options);
   const b = await startContractNode(options);
+  await serving(a, b);
   return { a, b, server, stop: async () => void (await Promise.all([a.close(), b.close()]), await server.stop()) };
 }
 
@@ -71,5 +81,6 @@ export async function startRedisClusterBackend(): Promise<BackendUnderTest & { s
   const options: ClusterCacheOptions = { backend: 'redis', redis: { cluster: servers.nodes.map((n) => `${n.host}:${n.port}`) } };
   const a = await startContractNode(options);
   const b = await startContractNode(options);
+  await serving(a, b);
   return { a, b, servers, stop: async () => void (await Promise.all([a.close(), b.close()]), await servers.stop()) };
 }
