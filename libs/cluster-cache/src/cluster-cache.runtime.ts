@@ -115,7 +115,7 @@ export class ClusterCacheRuntime implements OnModuleInit, BeforeApplicationShutd
     } else if (this.node !== undefined) {
       await this.node.start();
     } else {
-      const loaded = [...(await this.engine.loadPersisted()).values()].reduce((n, states) => n + states.length, 0);
+      const loaded = await this.engine.loadPersisted();
       if (this.persistence !== undefined) this.logger.log(`${this.self.name} runs alone with ${loaded} entries from ${this.persistence.dir}`);
     }
     this.engine.start();

@@ -1,3 +1,4 @@
+import { RestingState } from '../store/compact/resting-state';
 import { CacheStore } from '../contract/cache-store';
 import type { NamespaceOptions, PutOptions, WriteChanges } from '../contract/cache-store';
 import type { CacheEngine } from '../engine/cache-engine';
@@ -67,12 +68,13 @@ export class ClusterCache<V = unknown> extends CacheStore<V> {
     // Surely live (see LiveValues): no need to load the state.
     const fast = this.store.live.get(key, now);
     if (fast !== undefined) return fast as V;
-    const state = this.store.scalars.get(key);
+    const state = this.store.scalar(key);
     const value = this.valueOf(state, now);
     if (value === undefined) return undefined;
     const read = readValue(value);
     // Read once, read again: the next read of the key takes the fast path (not a Uint8Array or Date, copied on every read).
-    if (read === value) this.store.live.fill(key, state!, now);
+    // Not on the first read of an entry at rest: most are read once, and waking it costs enough.
+    if (read === value && !(state instanceof RestingState)) this.store.live.fill(key, state!, now);
     return read;
   }
 
@@ -86,7 +88,7 @@ export class ClusterCache<V = unknown> extends CacheStore<V> {
    * lookup (what `SessionCache` reads on every guarded request).
    */
   liveState(key: KeyPart): EntryState | undefined {
-    const state = this.store.scalars.get(key);
+    const state = this.store.scalar(key);
     return state === undefined || state.value === undefined || state.expiresAt <= this.clock.now() ? undefined : state;
   }
 

@@ -146,25 +146,27 @@ export class CacheEngine {
 
   /**
    * Loads persisted tables (all, or those given) from disk into memory; returns
-   * the states loaded per table. Damaged records are logged with the file and
+   * how many states were installed, and hands them to `onInstalled` (a slice
+   * at a time) if given. Damaged records are logged with the file and
    * their key, counted in `diskStatus()`, and skipped: never loaded.
    */
-  async loadPersisted(tables: readonly Table[] = this.store.allTables()): Promise<Map<Table, EntryState[]>> {
-    const loaded = new Map<Table, EntryState[]>();
+  async loadPersisted(tables: readonly Table[] = this.store.allTables(), onInstalled?: (table: Table, states: readonly EntryState[]) => void): Promise<number> {
+    let loaded = 0;
     for (const table of tables) {
       const persistence = this.persistence.get(table.name);
       if (persistence === undefined) continue;
       let damaged = 0;
-      // Values stay bytes until read (see store/compact/), merged a slice at a time as they are read.
-      const installed: EntryState[] = [];
+      // Values stay bytes until read (see store/compact/), merged a slice at a time as they are read;
+      // the states installed are not kept unless asked for (a million objects for the GC to trace).
       const onStates = (states: EntryState[]) => {
-        for (const state of this.store.merge(table, states)) installed.push(state);
+        const installed = this.store.merge(table, states);
+        loaded += installed.length;
+        onInstalled?.(table, installed);
       };
       const rest = await persistence.load((record) => this.disk.damagedRecord(table, record, damaged++), { valuesAsBytes: true, onStates });
       // A persistence that does not take onStates hands everything over at the end.
       onStates(rest);
       this.disk.damagedSummary(table, persistence.location, damaged);
-      loaded.set(table, installed);
     }
     return loaded;
   }

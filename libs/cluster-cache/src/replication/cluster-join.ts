@@ -2,7 +2,8 @@ import type { LoggerService } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
 import type { ClusterEvent } from '../cluster/cluster-event';
 import type { CacheEngine } from '../engine/cache-engine';
-import { compareStates, EntryState } from '../store/entry';
+import { compareStates, EntryState, sameState } from '../store/entry';
+import { encodeArrayKey } from '../store/key';
 import { versionAt } from '../store/hlc';
 import type { Table } from '../store/table';
 import type { NodeInfo } from '../transport/node-info';
@@ -115,7 +116,7 @@ export class ClusterJoin {
     if (this.phase !== 'joining' || this.underway) return;
     this.initiating = true;
     const name = this.host.self.name;
-    const loaded = [...(await this.engine.loadPersisted()).values()].reduce((n, states) => n + states.length, 0);
+    const loaded = await this.engine.loadPersisted();
     this.clusterId = randomBytes(8).toString('hex');
     const fromDisk = loaded > 0 ? ` with ${loaded} entries from disk` : '';
     if (how.refusedBy !== undefined) {
@@ -208,15 +209,23 @@ export class ClusterJoin {
     // Local tables always come from this node's disk; replicated ones only if they are to be merged.
     const tables = this.engine.store.allTables();
     await this.engine.loadPersisted(tables.filter((t) => t.mode === 'local'));
-    const local = this.options.keepLocalOnJoin ? await this.engine.loadPersisted(this.host.replicatedTables()) : new Map<Table, EntryState[]>();
-    const unconfirmed = new Map([...local].map(([table, states]) => [table, new Set(states)]));
+    // This node's own states, by key (a state of a resting index is an object per lookup: see sameState).
+    const unconfirmed = new Map<Table, Map<string, EntryState>>();
+    if (this.options.keepLocalOnJoin) {
+      await this.engine.loadPersisted(this.host.replicatedTables(), (table, states) => {
+        let mine = unconfirmed.get(table);
+        if (mine === undefined) unconfirmed.set(table, (mine = new Map()));
+        for (const state of states) mine.set(stateKey(state), state);
+      });
+    }
     // Chunks are not saved one by one while joining: the disk copy is replaced once, at the end.
     await this.host.pull(source.name, this.host.replicatedTables().map((t) => t.name), (table, states) => {
       const mine = unconfirmed.get(table);
       if (mine !== undefined && mine.size > 0) {
         for (const state of states) {
-          const current = table.current(state.ns, state.key);
-          if (current !== undefined && mine.has(current) && compareStates(state, current) >= 0) mine.delete(current);
+          const key = stateKey(state);
+          const own = mine.get(key);
+          if (own !== undefined && sameState(table.current(state.ns, state.key), own) && compareStates(state, own) >= 0) mine.delete(key);
         }
       }
       this.engine.merge(table, states, { persist: false });
@@ -224,7 +233,7 @@ export class ClusterJoin {
     if (this.phase !== 'joining') return;
     let pushed = 0;
     for (const [table, mine] of unconfirmed) {
-      const lacking = [...mine].filter((state) => table.current(state.ns, state.key) === state);
+      const lacking = [...mine.values()].filter((state) => sameState(table.current(state.ns, state.key), state));
       this.host.spread(table, lacking);
       pushed += lacking.length;
     }
@@ -251,4 +260,10 @@ export class ClusterJoin {
     for (const waiter of this.readyWaiters) waiter();
     this.readyWaiters = [];
   }
+}
+
+/** A state's namespace and key as one string (numbers and strings, scalars and arrays kept apart). */
+function stateKey(state: EntryState): string {
+  const key = state.key;
+  return `${state.ns}\u0000${typeof key === 'object' ? `a${encodeArrayKey(key)}` : typeof key === 'number' ? `n${key}` : `s${key}`}`;
 }

@@ -1,4 +1,4 @@
-import { type EntryState, isTombstone } from '../store/entry';
+import { type EntryState, isTombstone, sameState } from '../store/entry';
 import type { NormalKey } from '../store/key';
 import type { NamespaceObserver } from '../store/namespace-observer';
 import type { UserId } from './session.interface';
@@ -57,7 +57,7 @@ export class RevocationMarks implements NamespaceObserver {
 
   removed(state: EntryState): void {
     const userId = markedUser(state.key);
-    if (userId !== undefined && this.byUser.get(userId) === state) this.byUser.delete(userId);
+    if (userId !== undefined && sameState(this.byUser.get(userId), state)) this.byUser.delete(userId);
   }
 
   cleared(): void {

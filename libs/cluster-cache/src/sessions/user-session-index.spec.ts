@@ -6,6 +6,10 @@ import { LmdbPersistenceDirectory } from '../persistence/lmdb.persistence';
 import { ManualClock } from '../store/clock';
 import { LocalSessionLock } from './session-lock.interface';
 import { SessionCache } from './session-cache';
+import type { EntryState } from '../store/entry';
+import { RestingState } from '../store/compact/resting-state';
+import { EncodedValue } from '../values/encoded-value';
+import { encodeValue } from '../values/value-codec';
 
 const MIN = 60_000;
 
@@ -143,5 +147,58 @@ describe('SessionCache per-user index (derived locally from the session records)
     expect(handles(sessions, 7).sort()).toEqual(made.slice(15).map((m) => m.session.handle).sort());
     expect(await sessions.revokeAll(7)).toBe(5);
     expect(sessions.list(7)).toEqual([]);
+  });
+});
+
+describe('SessionCache per-user index over records at rest (merged as bytes, never read)', () => {
+  /** The states of `from`'s table as a peer sends them: values as their bytes. */
+  function asBytes(states: Iterable<EntryState>): EntryState[] {
+    return [...states].map((state) => {
+      if (state.value === undefined) return state;
+      const bytes = encodeValue(state.value);
+      return { ...state, value: new EncodedValue(bytes, 0, bytes.length) };
+    });
+  }
+  const index = (s: SessionCache) => (s as unknown as { byUser: { restingByUser: Map<number, unknown>; byUser: Map<unknown, unknown>; handles(u: string | number): readonly string[] } }).byUser;
+  // The index's own answer: `list` reads every session it returns (which wakes them).
+  const listed = (s: SessionCache, userId: string | number) => [...index(s).handles(userId)].sort();
+
+  it('lists resting sessions by hashes only, finds them through the resting index, and moves them to strings on their first read', async () => {
+    const clock = new ManualClock();
+    const a = node('a@127.0.0.1', clock);
+    const b = node('b@127.0.0.1', clock);
+    const made = [];
+    for (let i = 0; i < 40; i++) made.push(await a.sessions.create(`u${i % 10}`, { i }));
+    made.push(await a.sessions.create(7));
+    made.push(await a.sessions.create('7'));
+    b.engine.merge(b.table, asBytes(a.table.states()));
+    expect(b.table.current('credentials', made[0].session.handle)).toBeInstanceOf(RestingState);
+    // No handle strings for resting records: hashes under user hashes.
+    expect(index(b.sessions).byUser.size).toBe(0);
+    expect(index(b.sessions).restingByUser.size).toBe(12);
+    for (let u = 0; u < 10; u++) {
+      const expected = made.filter((m) => m.session.userId === `u${u}`).map((m) => m.session.handle);
+      expect(listed(b.sessions, `u${u}`)).toEqual(expected.sort());
+    }
+    // A number and a string that print alike are different users.
+    expect(listed(b.sessions, 7)).toEqual([made[40].session.handle]);
+    expect(listed(b.sessions, '7')).toEqual([made[41].session.handle]);
+    expect(b.table.current('credentials', made[0].session.handle)).toBeInstanceOf(RestingState);
+    // A first read wakes the record: its handle is listed as a string from then on, once.
+    expect(b.sessions.get(made[0].token)?.userId).toBe('u0');
+    expect(index(b.sessions).byUser.get('u0')).toBe(made[0].session.handle);
+    expect(listed(b.sessions, 'u0')).toEqual(made.filter((m) => m.session.userId === 'u0').map((m) => m.session.handle).sort());
+    expect(handles(b.sessions, 'u0').sort()).toEqual(listed(b.sessions, 'u0'));
+    // Sign-outs and revokeAll from the other node reach resting records too.
+    a.engine.tap((table, states) => b.engine.merge(b.table, asBytes(states)));
+    await a.sessions.delete(made[1].token);
+    expect(listed(b.sessions, 'u1')).toEqual(made.filter((m, i) => m.session.userId === 'u1' && i !== 1).map((m) => m.session.handle).sort());
+    expect(await b.sessions.revokeAll('u2')).toBe(4);
+    expect(b.sessions.list('u2')).toEqual([]);
+    // Expired and swept: gone from both lists.
+    clock.advance(31 * MIN);
+    b.engine.sweep();
+    expect(index(b.sessions).restingByUser.size).toBe(0);
+    expect(index(b.sessions).byUser.size).toBe(0);
   });
 });

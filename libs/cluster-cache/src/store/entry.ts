@@ -40,3 +40,11 @@ export function compareStates(a: EntryState, b: EntryState): number {
   if (a.version !== b.version) return a.version - b.version;
   return a.origin < b.origin ? -1 : a.origin > b.origin ? 1 : 0;
 }
+
+/**
+ * Whether `a` is `b`, a state of the same key: the same object, or the same
+ * write (a resting index makes an object of its record per lookup).
+ */
+export function sameState(a: EntryState | undefined, b: EntryState): boolean {
+  return a === b || (a !== undefined && compareStates(a, b) === 0);
+}

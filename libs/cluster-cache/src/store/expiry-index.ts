@@ -1,8 +1,16 @@
 import type { EntryState } from './entry';
 import { MinHeap } from './min-heap';
+import type { Sliced, TimedSlice } from '../util/slices';
 
 /** Expiry times are grouped into buckets of this many ms. */
 const BUCKET_MS = 1000;
+
+/**
+ * What the index lists: a state, or the reference of a record in a resting
+ * index (see `RestingIndex`: its states are not objects); a negative number
+ * lists nothing (a record a compaction found dropped).
+ */
+export type Listed = EntryState | number;
 
 /**
  * Which states expire when, so that a sweep touches only what expired
@@ -15,7 +23,7 @@ const BUCKET_MS = 1000;
  * the index from the current states when overwrites pile up (`rebuild`).
  */
 export class ExpiryIndex {
-  private readonly buckets = new Map<number, EntryState[]>();
+  private readonly buckets = new Map<number, Listed[]>();
   private readonly due = new MinHeap();
   private listed = 0;
 
@@ -24,9 +32,12 @@ export class ExpiryIndex {
     return this.listed;
   }
 
-  add(state: EntryState): void {
+  /** Lists a state, or a record reference whose state expires at `expiresAt`. */
+  add(state: EntryState): void;
+  add(ref: number, expiresAt: number): void;
+  add(state: Listed, expiresAt = (state as EntryState).expiresAt): void {
     this.listed++;
-    const bucket = Math.floor(state.expiresAt / BUCKET_MS);
+    const bucket = Math.floor(expiresAt / BUCKET_MS);
     const list = this.buckets.get(bucket);
     if (list === undefined) {
       this.buckets.set(bucket, [state]);
@@ -41,7 +52,7 @@ export class ExpiryIndex {
    * and forgets those buckets. States in the current bucket wait for the next
    * sweep; reads never return them anyway.
    */
-  drain(now: number, visit: (state: EntryState) => void): void {
+  drain(now: number, visit: (state: Listed) => void): void {
     const last = Math.floor(now / BUCKET_MS) - 1;
     for (let bucket = this.due.peek(); bucket !== undefined && bucket <= last; bucket = this.due.peek()) {
       this.due.pop();
@@ -58,24 +69,54 @@ export class ExpiryIndex {
    * plus (lazily kept) states that were overwritten meanwhile, and states of
    * the current second that expire later.
    */
-  forEachDue(now: number, visit: (state: EntryState) => void): void {
+  forEachDue(now: number, visit: (state: Listed) => void): void {
     const last = Math.floor(now / BUCKET_MS);
     if (this.due.peek() === undefined || this.due.peek()! > last) return;
     for (const [bucket, list] of this.buckets) if (bucket <= last) for (const state of list) visit(state);
   }
 
-  /** Every state listed, overwritten ones included (for a compaction: see `RecordSlab.compaction`). */
-  *states(): IterableIterator<EntryState> {
-    for (const list of this.buckets.values()) {
-      // By index: a write meanwhile may push onto the list.
-      for (let i = 0; i < list.length; i++) yield list[i];
+  /**
+   * Hands every listed item, overwritten states included, to `rewrite` and
+   * lists what it returns in its place (undefined: nothing), a slice of
+   * `slice` at a time: a compaction moves the records of resting states and
+   * rewrites their references (see `RecordSlab.compaction`). Writes and
+   * sweeps in between go on as usual.
+   */
+  *rewrite(rewrite: (listed: Listed) => Listed | undefined, slice: TimedSlice): Sliced<void> {
+    for (const [bucket, list] of this.buckets) {
+      const length = list.length;
+      let unlisted = 0;
+      // By index: a write meanwhile may push onto the list; order within a bucket does not matter.
+      for (let i = 0; i < list.length; i++) {
+        const kept = rewrite(list[i]);
+        if (kept !== undefined) {
+          list[i] = kept;
+        } else {
+          list[i] = list[list.length - 1];
+          list.pop();
+          this.listed--;
+          unlisted++;
+          i--;
+        }
+        if (slice.over()) {
+          yield;
+          slice.next();
+          // Drained (or the index cleared) meanwhile: the list is no longer listed.
+          if (this.buckets.get(bucket) !== list) break;
+        }
+      }
+      // An array keeps the room it once had: a list that lost half of it is copied.
+      if (unlisted * 2 >= length && unlisted > 0 && this.buckets.get(bucket) === list) this.buckets.set(bucket, list.slice());
     }
   }
 
-  /** Lists exactly the states `forEachState` hands out (the current ones), forgetting every overwritten state. */
-  rebuild(forEachState: (visit: (state: EntryState) => void) => void): void {
+  /** Lists exactly what `forEachListed` hands out (the current states), forgetting every overwritten state. */
+  rebuild(forEachListed: (visit: (state: EntryState) => void, visitRef: (ref: number, expiresAt: number) => void) => void): void {
     this.clear();
-    forEachState((state) => this.add(state));
+    forEachListed(
+      (state) => this.add(state),
+      (ref, expiresAt) => this.add(ref, expiresAt),
+    );
   }
 
   clear(): void {

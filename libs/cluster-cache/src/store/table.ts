@@ -1,12 +1,14 @@
 import type { Clock } from './clock';
 import { BucketDigests } from './bucket-digests';
 import { compareStates, EntryState, isTombstone } from './entry';
-import { ExpiryIndex } from './expiry-index';
+import { ExpiryIndex, type Listed } from './expiry-index';
 import { ANY, compareKeys, NormalKey, PatternPart } from './key';
 import { NamespaceStore } from './namespace-store';
 import { keyHash } from './state-hash';
 import { atOnce, inSlices, SLICE, Sliced } from '../util/slices';
 import { RecordSlab } from './compact/record-slab';
+import type { RestingIndex } from './compact/resting-index';
+import { RestingState } from './compact/resting-state';
 import { decodeValue } from '../values/value-codec';
 import { isEncoded } from '../values/encoded-value';
 
@@ -45,6 +47,8 @@ export class Table {
   private digestsPending: { states: EntryState[]; added: number } | undefined;
   /** The records of states whose values were offered as bytes and not read yet (see `RestingState`). */
   private readonly slab = new RecordSlab();
+  /** The resting index of namespace `ns` (record references name their namespace). */
+  private readonly restingIndex = (ns: string): RestingIndex => this.namespace(ns).resting;
 
   constructor(
     readonly name: string,
@@ -56,7 +60,7 @@ export class Table {
   namespace(name: string): NamespaceStore {
     let ns = this.namespaces.get(name);
     if (ns === undefined) {
-      ns = new NamespaceStore(name);
+      ns = new NamespaceStore(name, this.slab, (woken) => this.expiry.add(woken));
       this.namespaces.set(name, ns);
     }
     return ns;
@@ -86,7 +90,8 @@ export class Table {
    *
    * A state whose value is still bytes (an `EncodedValue`: from a peer or the
    * disk copy) is installed as a `RestingState`: its record goes to the
-   * table's slab, and the value is decoded on its first read.
+   * table's slab (with its key, for a string key: see `RestingIndex`), and
+   * the value is decoded on its first read.
    * @returns the state installed (`state`, or the resting state made of it), or undefined.
    */
   offer(state: EntryState, now = this.clock.now()): EntryState | undefined {
@@ -99,7 +104,7 @@ export class Table {
     const value = state.value;
     let installed = state;
     if (isEncoded(value)) {
-      installed = this.slab.rest(state, key, value) ?? { ns: state.ns, key, value: decodeValue(value.bytes()), expiresAt: state.expiresAt, version: state.version, seen: state.seen, origin: state.origin };
+      installed = this.slab.rest(state, key, value, ns.resting) ?? { ns: state.ns, key, value: decodeValue(value.bytes()), expiresAt: state.expiresAt, version: state.version, seen: state.seen, origin: state.origin };
     } else if (key !== state.key) {
       (state as { key: NormalKey }).key = key;
     }
@@ -116,8 +121,13 @@ export class Table {
 
   /** Makes `state` its key's current state in place of `previous`. */
   private put(ns: NamespaceStore, state: EntryState, previous: EntryState | undefined): void {
-    ns.set(state);
-    this.expiry.add(state);
+    if (state instanceof RestingState && state.index !== undefined) {
+      ns.rest(state);
+      this.expiry.add(state.ref, state.expiresAt);
+    } else {
+      ns.set(state);
+      this.expiry.add(state);
+    }
     if (previous !== undefined) this.slab.drop(previous);
     if (this.digests !== undefined) {
       const key = keyHash(state.ns, state.key);
@@ -135,8 +145,9 @@ export class Table {
     // Made at once if needed (prepareDigests makes them without blocking the event loop).
     const digests = atOnce(this.makeDigests());
     const expired = new Set<EntryState>(); // a state may be listed twice (installed again after it lost its place)
-    this.expiry.forEachDue(now, (state) => {
-      if (state.expiresAt <= now && this.current(state.ns, state.key) === state) expired.add(state);
+    this.expiry.forEachDue(now, (listed) => {
+      const state = this.listedState(listed);
+      if (state !== undefined && state.expiresAt <= now && this.namespaces.get(state.ns)?.holds(state)) expired.add(state);
     });
     return digests.fold(count, expired);
   }
@@ -189,8 +200,9 @@ export class Table {
       found = store.index.match(pattern);
     } else if (pattern[0] === ANY) {
       found = [...store.scalars.values()];
+      store.resting.forEach((state) => found.push(state));
     } else {
-      const state = store.scalars.get(pattern[0] as string | number);
+      const state = store.scalar(pattern[0] as string | number);
       found = state === undefined ? [] : [state];
     }
     const live = found.filter((s) => !isTombstone(s) && s.expiresAt > now);
@@ -218,17 +230,24 @@ export class Table {
    */
   sweep(now = this.clock.now(), fastReadsUntil?: number): EntryState[] {
     const removed: EntryState[] = [];
-    this.expiry.drain(now, (state) => {
-      if (state.expiresAt <= now && this.namespaces.get(state.ns)?.remove(state)) {
+    this.expiry.drain(now, (listed) => {
+      const state = this.listedState(listed);
+      if (state !== undefined && state.expiresAt <= now && this.namespaces.get(state.ns)?.remove(state)) {
         removed.push(state);
         this.slab.drop(state);
         this.digests?.remove(keyHash(state.ns, state.key), state);
       }
     });
-    if (this.expiry.size > EXPIRY_REBUILD_MIN) {
+    // Not while a compaction walks the lists: it moves the records they list.
+    if (this.expiry.size > EXPIRY_REBUILD_MIN && !this.slab.isCompacting) {
       const size = this.size;
-      if (this.expiry.size > EXPIRY_SLACK * size) this.expiry.rebuild((visit) => this.forEachState(visit));
+      if (this.expiry.size > EXPIRY_SLACK * size) {
+        this.expiry.rebuild((visit, visitRef) =>
+          this.forEachState((state) => (state instanceof RestingState && state.index !== undefined ? visitRef(state.ref, state.expiresAt) : visit(state))),
+        );
+      }
     }
+    for (const ns of this.namespaces.values()) ns.resting.tidy();
     if (fastReadsUntil !== undefined) this.extendFastReads(fastReadsUntil);
     return removed;
   }
@@ -249,12 +268,18 @@ export class Table {
    * between go on as usual.
    */
   compaction(sliceMs?: number): Sliced<void> {
-    return this.slab.compaction(this.expiry.states(), sliceMs);
+    return this.slab.compaction((relocate, slice) => this.expiry.rewrite(relocate, slice), this.restingIndex, sliceMs);
+  }
+
+  /** What the expiry index lists, as a state: a record reference's (if the table still holds the record) or the state itself. */
+  private listedState(listed: Listed): EntryState | undefined {
+    return typeof listed === 'number' ? this.slab.stateAt(listed, this.restingIndex) : listed;
   }
 
   private extendFastReads(until: number): void {
     this.expiry.forEachDue(until, (state) => {
-      if (state.expiresAt >= until || typeof state.key === 'object') return;
+      // Resting index states (record references) are not read yet: never in `live`.
+      if (typeof state === 'number' || state.expiresAt >= until || typeof state.key === 'object') return;
       const ns = this.namespaces.get(state.ns);
       // Only the key's current state decides; older ones (kept lazily in the index) do not.
       if (ns !== undefined && ns.scalars.get(state.key) === state) ns.live.drop(state.key);

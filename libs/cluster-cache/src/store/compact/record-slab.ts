@@ -2,13 +2,17 @@ import type { EntryState } from '../entry';
 import type { NormalKey } from '../key';
 import type { EncodedValue } from '../../values/encoded-value';
 import { type Sliced, TimedSlice } from '../../util/slices';
+import type { Listed } from '../expiry-index';
+import { isRestingKey, restingKeyHash, type RecordChunks, type RestingIndex } from './resting-index';
 import { RestingState } from './resting-state';
-import { BYTES_AT, FLAGS_AT, LENGTH_AT, MAX_NAMES, ORIGIN_BITS, READ, recordWords, SlabChunk } from './slab-chunk';
+import { FLAGS_AT, KEY_HASH_AT, KEY_LENGTH_AT, LENGTH_AT, MAX_CHUNK_IDS, MAX_NAMES, ORIGIN_BITS, recordWords, REF_AT_BITS, SlabChunk } from './slab-chunk';
 
 /** The first chunk's size in words (64 KiB): a small table costs little. */
 const FIRST_CHUNK_WORDS = 8 * 1024;
-/** Chunks double up to this size in words (4 MiB). */
-const MAX_CHUNK_WORDS = 512 * 1024;
+/** Chunks double up to this size in words (4 MiB): a record's first word fits REF_AT_BITS. */
+const MAX_CHUNK_WORDS = 1 << REF_AT_BITS;
+/** A record's first word in its reference. */
+const AT_MASK = (1 << REF_AT_BITS) - 1;
 /** A slab smaller than this (in words: 2 MiB) is never compacted. */
 const COMPACT_MIN_WORDS = 256 * 1024;
 /**
@@ -28,7 +32,7 @@ const COMPACTION_SLICE_MS = 2;
  * refers to an old chunk (held by a caller meanwhile) keeps it alive and
  * reads what it always read.
  */
-export class RecordSlab {
+export class RecordSlab implements RecordChunks {
   /** Namespaces and origins, by id. */
   private readonly names: string[] = [];
   private readonly nameIds = new Map<string, number>();
@@ -37,6 +41,11 @@ export class RecordSlab {
   private nextWords = FIRST_CHUNK_WORDS;
   private compacting = false;
   private written = false;
+  /** Chunks by id (see REF_AT_BITS), and the ids free for new chunks. */
+  private readonly byId: Array<SlabChunk | undefined> = [];
+  private readonly freeIds: number[] = [];
+  /** Bumped by `clear`: a compaction running then stops. */
+  private generation = 0;
 
   /** Words in the slab's chunks (written). */
   get usedWords(): number {
@@ -64,19 +73,52 @@ export class RecordSlab {
     return n;
   }
 
+  /** Whether a compaction is running. */
+  get isCompacting(): boolean {
+    return this.compacting;
+  }
+
+  chunkById(id: number): SlabChunk {
+    return this.byId[id]!;
+  }
+
   /**
    * A resting state for `state`, whose value is `value`'s bytes (copied into
-   * the slab), under `key`. Undefined when the slab cannot name its
-   * namespace or origin (more than MAX_NAMES of them): the caller decodes.
+   * the slab), under `key`. Its record holds the key too when `index` can
+   * hold it (a Latin-1 string key: the state then belongs to `index`, see
+   * `RestingIndex`); else the state object holds the key. Undefined when the
+   * slab cannot name its namespace or origin (more than MAX_NAMES of them):
+   * the caller decodes.
    */
-  rest(state: EntryState, key: NormalKey, value: EncodedValue): RestingState | undefined {
+  rest(state: EntryState, key: NormalKey, value: EncodedValue, index?: RestingIndex): RestingState | undefined {
     const ns = this.nameId(state.ns);
     const origin = this.nameId(state.origin);
     if (ns === undefined || origin === undefined) return undefined;
     this.written = true;
-    const chunk = this.chunkFor(value.end - value.start);
-    const at = chunk.write(state.expiresAt, state.version, state.seen, (ns << ORIGIN_BITS) | origin, value.source, value.start, value.end);
+    const flags = (ns << ORIGIN_BITS) | origin;
+    const length = value.end - value.start;
+    if (index !== undefined && isRestingKey(key)) {
+      const chunk = this.chunkFor(length, key.length);
+      if (chunk.id >= 0) {
+        const at = chunk.write(state.expiresAt, state.version, state.seen, flags, value.source, value.start, value.end, key, restingKeyHash(key));
+        return new RestingState(key, chunk, at, index);
+      }
+    }
+    const chunk = this.chunkFor(length);
+    const at = chunk.write(state.expiresAt, state.version, state.seen, flags, value.source, value.start, value.end);
     return new RestingState(key, chunk, at);
+  }
+
+  /**
+   * The resting state of the record `ref` (listed by the expiry index) in
+   * `index`, or undefined if the table let go of it.
+   */
+  stateAt(ref: number, index: (ns: string) => RestingIndex): RestingState | undefined {
+    if (ref < 0) return undefined;
+    const chunk = this.byId[ref >>> REF_AT_BITS];
+    const at = ref & AT_MASK;
+    if (chunk === undefined || chunk.isDropped(at)) return undefined;
+    return new RestingState(chunk.key(at), chunk, at, index(chunk.names[(chunk.u32[2 * at + FLAGS_AT] >>> ORIGIN_BITS) & 0x7fff]));
   }
 
   /** The table no longer holds `state` (overwritten, swept, flushed). */
@@ -92,27 +134,38 @@ export class RecordSlab {
   }
 
   /**
-   * Copies the records of the resting states among `listed` (every state the
-   * table may still hand out: its current states and those its expiry index
-   * lists) out of the chunks that were full when it began, a slice of at
-   * most about `sliceMs` per yield, then lets go of those chunks. Writes in between go to new chunks;
-   * states that leave the table meanwhile are moved or not, either way they
-   * stay readable.
+   * Copies the records that still count out of the chunks that were full
+   * when it began, a slice of at most about `sliceMs` per yield, then lets
+   * go of those chunks. `walk` hands it every state the table may still
+   * hand out — its current states and overwritten ones waiting for their
+   * expiry, as the expiry index lists them (see `ExpiryIndex.rewrite`) — and
+   * lists what it gives back: it moves the records of resting states,
+   * rewrites the references of resting indexes (`index` names a
+   * namespace's) in the lists and the index, and unlists the references of
+   * records the table let go of. Writes in between go to new chunks; states
+   * that leave the table meanwhile are moved or not, either way they stay
+   * readable.
    */
-  *compaction(listed: Iterable<EntryState>, sliceMs = COMPACTION_SLICE_MS): Sliced<void> {
+  *compaction(walk: (relocate: (listed: Listed) => Listed | undefined, slice: TimedSlice) => Sliced<void>, index: (ns: string) => RestingIndex, sliceMs = COMPACTION_SLICE_MS): Sliced<void> {
     this.compacting = true;
+    const generation = this.generation;
     const evacuating = this.chunks;
     for (const chunk of evacuating) chunk.evacuating = true;
     this.chunks = [];
     this.active = undefined;
+    const relocate = (listed: Listed): Listed | undefined => {
+      // Cleared meanwhile: nothing refers to the old chunks any more.
+      if (this.generation !== generation) return listed;
+      if (typeof listed === 'number') return this.moveRef(listed, index);
+      if (listed instanceof RestingState && listed.chunk.evacuating) this.move(listed);
+      return listed;
+    };
     try {
-      const slice = new TimedSlice(sliceMs);
-      for (const state of listed) {
-        if (state instanceof RestingState && state.chunk.evacuating) this.move(state);
-        if (slice.over()) {
-          yield;
-          slice.next();
-        }
+      yield* walk(relocate, new TimedSlice(sliceMs));
+      // A chunk a record could not leave (no chunk id was free) keeps its id.
+      for (const chunk of evacuating) {
+        if (chunk.evacuating) this.freeId(chunk);
+        else if (this.generation === generation) this.chunks.push(chunk);
       }
     } finally {
       for (const chunk of evacuating) chunk.evacuating = false;
@@ -123,41 +176,66 @@ export class RecordSlab {
   /** Copies `state`'s record to the active chunk (without its value's bytes once they were read). */
   private move(state: RestingState): void {
     const from = state.chunk;
-    const at = state.at;
-    const flags = from.u32[2 * at + FLAGS_AT];
-    const length = (flags & READ) !== 0 ? 0 : from.u32[2 * at + LENGTH_AT];
-    const start = 8 * (at + BYTES_AT);
-    const to = this.chunkFor(length);
-    // Counted in full where it lands, even a record the table let go of: a state that is still
-    // listed (overwritten, waiting in the expiry index) holds it until the index lets go.
-    const moved = to.write(from.f64[at], from.f64[at + 1], from.f64[at + 2], flags, from.bytes, start, start + length);
+    const to = this.chunkFor(from.u32[2 * state.at + LENGTH_AT]);
+    state.at = to.copy(from, state.at);
     state.chunk = to;
-    state.at = moved;
+  }
+
+  /** Moves the record `ref` of a resting index, if its chunk is evacuated; returns its new reference (undefined: dropped, nothing to list). */
+  private moveRef(ref: number, index: (ns: string) => RestingIndex): number | undefined {
+    if (ref < 0) return undefined;
+    const from = this.byId[ref >>> REF_AT_BITS];
+    const at = ref & AT_MASK;
+    if (from === undefined || from.isDropped(at)) return undefined;
+    if (!from.evacuating) return ref;
+    const to = this.chunkFor(from.u32[2 * at + LENGTH_AT], from.u32[2 * at + KEY_LENGTH_AT]);
+    if (to.id < 0) {
+      from.evacuating = false;
+      return ref;
+    }
+    const moved = to.id * (1 << REF_AT_BITS) + to.copy(from, at);
+    index(from.names[(from.u32[2 * at + FLAGS_AT] >>> ORIGIN_BITS) & 0x7fff]).moved(from.key(at), from.u32[2 * at + KEY_HASH_AT] | 0, ref, moved);
+    return moved;
   }
 
   /** Drops every record (a flush before a reload). States still held elsewhere keep their chunks. */
   clear(): void {
+    for (const chunk of this.chunks) this.freeId(chunk);
     this.chunks = [];
     this.active = undefined;
     this.nextWords = FIRST_CHUNK_WORDS;
     this.written = false;
+    this.generation++;
   }
 
-  private chunkFor(length: number): SlabChunk {
+  private chunkFor(length: number, keyLength = 0): SlabChunk {
     const active = this.active;
-    if (active !== undefined && active.fits(length)) return active;
-    const words = recordWords(length);
+    if (active !== undefined && active.fits(length, keyLength)) return active;
+    const words = recordWords(length, keyLength);
     if (words > MAX_CHUNK_WORDS / 4) {
-      // A large value gets a chunk of its own; the active chunk stays.
+      // A large value gets a chunk of its own (without an id: its state keeps its key); the active chunk stays.
       const own = new SlabChunk(this.names, words);
       this.chunks.push(own);
       return own;
     }
-    const chunk = new SlabChunk(this.names, Math.max(this.nextWords, words));
+    const chunk = new SlabChunk(this.names, Math.max(this.nextWords, words), this.takeId());
+    if (chunk.id >= 0) this.byId[chunk.id] = chunk;
     this.nextWords = Math.min(MAX_CHUNK_WORDS, this.nextWords * 2);
     this.chunks.push(chunk);
     this.active = chunk;
     return chunk;
+  }
+
+  /** An id for a new chunk, or -1 when all are taken (its records then keep their keys in their states). */
+  private takeId(): number {
+    return this.freeIds.pop() ?? (this.byId.length < MAX_CHUNK_IDS ? this.byId.length : -1);
+  }
+
+  private freeId(chunk: SlabChunk): void {
+    if (chunk.id < 0) return;
+    this.byId[chunk.id] = undefined;
+    this.freeIds.push(chunk.id);
+    chunk.id = -1;
   }
 
   private nameId(name: string): number | undefined {

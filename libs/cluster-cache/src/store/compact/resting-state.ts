@@ -1,7 +1,8 @@
 import type { EntryState } from '../entry';
 import type { NormalKey } from '../key';
 import { decodeFlat } from '../../values/flat-decode';
-import { BYTES_AT, FLAGS_AT, LENGTH_AT, ORIGIN_BITS, type SlabChunk } from './slab-chunk';
+import type { RestingIndex } from './resting-index';
+import { FLAGS_AT, LENGTH_AT, ORIGIN_BITS, REF_AT_BITS, type SlabChunk } from './slab-chunk';
 
 /** `RestingState.held` before the first read. */
 const UNREAD: unique symbol = Symbol('unread');
@@ -13,6 +14,10 @@ const UNREAD: unique symbol = Symbol('unread');
  * `value` decodes the bytes into the (settled) value every later read returns.
  * States never change, so neither does the record; compaction moves it to
  * another chunk (`chunk` and `at` change, what they hold does not).
+ *
+ * A state of a key in a resting index (`index`) is made on demand by each
+ * lookup, and its first read wakes it: the namespace holds it from then on
+ * as a live object with the value read.
  */
 export class RestingState implements EntryState {
   private held: unknown = UNREAD;
@@ -23,6 +28,8 @@ export class RestingState implements EntryState {
     public chunk: SlabChunk,
     /** @internal The record's first 8-byte word in the chunk. */
     public at: number,
+    /** @internal The resting index that holds the key, if one does (else the namespace holds this object). */
+    readonly index?: RestingIndex,
   ) {}
 
   get ns(): string {
@@ -45,6 +52,11 @@ export class RestingState implements EntryState {
     return this.chunk.f64[this.at + 2];
   }
 
+  /** @internal The record's reference (see REF_AT_BITS): what the resting index holds for it. */
+  get ref(): number {
+    return this.chunk.id * (1 << REF_AT_BITS) + this.at;
+  }
+
   /** The value: decoded from the record on the first read (a resting state is never a tombstone). */
   get value(): unknown {
     const held = this.held;
@@ -59,16 +71,17 @@ export class RestingState implements EntryState {
   /** The value's bytes (a view into the chunk) while it was not read, else undefined: what a copy to disk or a peer sends as it is. */
   unreadBytes(): Uint8Array | undefined {
     if (this.held !== UNREAD) return undefined;
-    const start = 8 * (this.at + BYTES_AT);
+    const start = this.chunk.valueStart(this.at);
     return this.chunk.bytes.subarray(start, start + this.chunk.u32[2 * this.at + LENGTH_AT]);
   }
 
   private read(): unknown {
     // Flat strings: the value is kept for as long as the entry lives.
-    const start = 8 * (this.at + BYTES_AT);
+    const start = this.chunk.valueStart(this.at);
     const value = decodeFlat(this.chunk.bytes, start, start + this.chunk.u32[2 * this.at + LENGTH_AT]);
     this.held = value;
-    this.chunk.valueRead(this.at);
+    if (this.index !== undefined) this.index.wake(this, value);
+    else this.chunk.valueRead(this.at);
     return value;
   }
 }
