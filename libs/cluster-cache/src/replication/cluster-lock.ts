@@ -1,5 +1,9 @@
 import type { PeerCalls } from './peer-calls';
 
+/** How often a lost unlock is sent again, and the first wait before it (doubling). */
+const UNLOCK_RETRIES = 5;
+const UNLOCK_RETRY_MS = 100;
+
 /** A lock holder: `node/token`, so one node's attempts are told apart. */
 type Holder = string;
 
@@ -71,10 +75,22 @@ export class ClusterLock {
       return { acquired: true, result: await fn() };
     } finally {
       this.release(resource, holder);
-      for (const { peer, granted } of answers) {
-        if (granted) this.calls.call(peer, 'unlock', { resource, holder, ttl }, this.callTimeout).catch(() => undefined);
-      }
+      for (const { peer, granted } of answers) if (granted) this.unlockOn(peer, { resource, holder, ttl });
     }
+  }
+
+  /**
+   * Releases this node's grant on `peer`. An unlock can be lost with the link
+   * it went out on (the duplicate link of a dial race closing under it) while
+   * the peer stays linked: the grant would then block the resource there
+   * until it expires (two minutes for a heal), so it is sent again, a few
+   * times, while the peer is linked. Releasing twice is harmless.
+   */
+  private unlockOn(peer: string, request: LockRequest, attempt = 0): void {
+    this.calls.call(peer, 'unlock', request, this.callTimeout).catch(() => {
+      if (attempt >= UNLOCK_RETRIES || !this.peers().includes(peer)) return;
+      setTimeout(() => this.unlockOn(peer, request, attempt + 1), UNLOCK_RETRY_MS * 2 ** attempt).unref();
+    });
   }
 
   /**
