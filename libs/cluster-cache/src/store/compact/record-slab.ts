@@ -194,7 +194,7 @@ export class RecordSlab implements RecordChunks {
       return ref;
     }
     const moved = to.id * (1 << REF_AT_BITS) + to.copy(from, at);
-    index(from.names[(from.u32[2 * at + FLAGS_AT] >>> ORIGIN_BITS) & 0x7fff]).moved(from.key(at), from.u32[2 * at + KEY_HASH_AT] | 0, ref, moved);
+    index(from.names[(from.u32[2 * at + FLAGS_AT] >>> ORIGIN_BITS) & 0x7fff]).moved(from.u32[2 * at + KEY_HASH_AT] | 0, ref, moved);
     return moved;
   }
 

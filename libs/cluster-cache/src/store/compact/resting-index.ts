@@ -132,10 +132,17 @@ export class RestingIndex {
     return held;
   }
 
-  /** A compaction moved `key`'s record from `from` to `to`. */
-  moved(key: string, hash: number, from: number, to: number): void {
-    const slot = this.find(key, hash);
-    if (slot >= 0 && this.slotWords[2 * slot] - 1 === from) this.slotWords[2 * slot] = to + 1;
+  /** A compaction moved the record `from` (of a key whose hash is `hash`) to `to`. */
+  moved(hash: number, from: number, to: number): void {
+    // The slot holding the record is the key's: no key to compare.
+    const words = this.slotWords;
+    const mask = (words.length >> 1) - 1;
+    for (let slot = hash & mask; words[2 * slot] !== EMPTY; slot = (slot + 1) & mask) {
+      if (words[2 * slot] === from + 1) {
+        words[2 * slot] = to + 1;
+        return;
+      }
+    }
   }
 
   /**
