@@ -126,7 +126,8 @@ export class LmdbTablePersistence implements TablePersistence {
       this.codec.reuseStage(); // the caller copied what it keeps
     };
     try {
-      for (const { key, value, version } of this.db.getRange({ versions: true })) {
+      // Values read in place (see IN_PLACE): the codec copies what it keeps before the next one is read.
+      for (const { key, value, version } of openSlot(this.context, this.name, this.slot, IN_PLACE).getRange({ versions: true })) {
         const state = this.decode(key, value, version, onDamaged, valuesAsBytes);
         if (state !== undefined) states.push(state);
         if (++read % CHUNK !== 0) continue;
@@ -336,11 +337,28 @@ export class LmdbTablePersistence implements TablePersistence {
   }
 }
 
-/** Opens (and creates, if needed) the sub-database of one slot of a table. */
-function openSlot(context: TableContext, table: string, slot: Slot): Database<Buffer, Buffer> {
+/**
+ * Values as views of lmdb's shared read buffer, valid until the next value is
+ * read: what a load reads once and copies from. With `encoding: 'binary'`
+ * lmdb-js copies every value into a Buffer of its own (an allocation outside
+ * the heap per record: about a microsecond, and GC pressure, at a restart).
+ * An encoder whose decoder does not ask for a stable buffer gets the shared
+ * one (lmdb-js `decoderCopies`). Never used to write.
+ */
+const IN_PLACE = {
+  encode(value: Uint8Array): Uint8Array {
+    return value;
+  },
+  decode(bytes: Uint8Array, size: number): Uint8Array {
+    return new Uint8Array(bytes.buffer, bytes.byteOffset, size);
+  },
+};
+
+/** Opens (and creates, if needed) the sub-database of one slot of a table (with `encoder`: a handle to read it with that decoder). */
+function openSlot(context: TableContext, table: string, slot: Slot, encoder?: typeof IN_PLACE): Database<Buffer, Buffer> {
   try {
     return context.env.openDB<Buffer, Buffer>(`table:${table}:${slot}`, {
-      encoding: 'binary',
+      ...(encoder === undefined ? { encoding: 'binary' } : { encoder }),
       keyEncoding: 'binary',
       useVersions: true,
     });
