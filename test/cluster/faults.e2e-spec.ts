@@ -66,6 +66,30 @@ describe('faults', () => {
     expect((await health(n2))['cluster-cache'].status).toBe('up');
   });
 
+  it('a peer that leaves before its split is healed: what the others have of it reaches this node without waiting for the background sync', async () => {
+    cluster = await TestCluster.start({ size: 3, subnet: '127.0.86', options: { unsplit: { strategy: 'merge', syncInterval: 0 } } });
+    const [n1, n2, n3] = cluster.nodes;
+    // A write of n3's that reached n1 but not n2 (acknowledged while n2 was not linked to n3 yet): only n1 has it.
+    const engine = n1.app.get(ClusterCacheRuntime).engine;
+    engine.store.write(engine.store.table('sessions')!, [{ ns: 'cache', key: 'from-n3', value: 'x', expiresAt: Date.now() + 600_000 }]);
+    // No heal runs meanwhile: n1 holds the cluster's heal lock.
+    let release: (() => void) | undefined;
+    const held = internals(n1).clusterNode.lock.tryWith('unsplit', () => new Promise<void>((resolve) => (release = resolve)), 60_000);
+    await cluster.waitFor(() => release !== undefined, 5_000, 'the heal lock');
+    // n2 sees a split with n3, and n3 is cut off before the heal could run.
+    internals(n2).clusterNode.markPartitioned(n3.name);
+    internals(n2).clusterNode.report({ type: 'inconsistent_database', context: 'running_partitioned_network', node: n3.name });
+    cluster.split([0, 1], [2]);
+    try {
+      await cluster.waitFor(() => n2.cache.get('from-n3') === 'x', 8_000, 'n2 to sync with n1 once n3 was gone');
+      expect(n2.events.some((e) => e.type === 'nodedown' && e.node === n3.name)).toBe(true);
+      expect(n2.events.some((e) => e.type === 'healed')).toBe(false);
+    } finally {
+      release?.();
+      await held;
+    }
+  });
+
   it('a write whose peer went silent resolves within 1.5 s with the default timing', async () => {
     cluster = await TestCluster.start({ size: 2, subnet: '127.0.83' });
     const [n1] = cluster.nodes;

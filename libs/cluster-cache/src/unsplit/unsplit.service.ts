@@ -52,6 +52,8 @@ export class UnsplitService implements OnModuleDestroy {
   private queue: Promise<unknown> = Promise.resolve();
   /** Peers with a heal queued or running. */
   private readonly pending = new Set<string>();
+  /** Peers whose split with this node was seen and not healed yet. */
+  private readonly apart = new Set<string>();
   /** Peers whose heal is blocked by configuration (unflushable tables): not retried until the split is seen again. */
   private readonly blocked = new Set<string>();
   /** Splits whose heal failed, and when to try again. */
@@ -68,6 +70,7 @@ export class UnsplitService implements OnModuleDestroy {
     // Handlers are served whatever the local strategy, so a peer can heal with this node.
     this.oldestWins = new OldestWinsHeal(node, runtime.engine, flushPolicy(runtime.options.unsplit?.flushTables ?? false));
     node.handle('unsplit.healed', (from, body) => {
+      this.apart.delete(from);
       const { strategy, entries } = body as { strategy: 'merge' | 'oldest-wins'; entries: number };
       node.markHealed(from);
       this.retries.delete(from);
@@ -78,12 +81,18 @@ export class UnsplitService implements OnModuleDestroy {
     // A peer that saw a split this node did not see (only one side of a link may notice) asks this node to heal it.
     node.handle('unsplit.request', (from) => {
       node.markPartitioned(from);
+      this.apart.add(from);
       this.retries.delete(from);
       this.settle(from);
       return true;
     });
     this.subscription = node.events$.subscribe((event) => {
+      if (event.type === 'nodedown') {
+        if (this.apart.delete(event.node)) this.syncWithOthers(event.node);
+        return;
+      }
       if (event.type !== 'inconsistent_database') return;
+      this.apart.add(event.node);
       this.blocked.delete(event.node);
       this.retries.delete(event.node);
       this.settle(event.node);
@@ -126,16 +135,38 @@ export class UnsplitService implements OnModuleDestroy {
     const unhealed = new Set(node.unhealed());
     const peers = node.peers().map((p) => p.name).filter((name) => !this.pending.has(name) && !unhealed.has(name));
     if (peers.length === 0) return;
-    const peer = peers[Math.floor(Math.random() * peers.length)];
+    this.syncWith(peers[Math.floor(Math.random() * peers.length)], 'background sync with');
+  }
+
+  /**
+   * A peer left before its split with this node was healed, and that heal
+   * will never run. What it wrote while apart, or after the split closed but
+   * before the heal (writes that did not wait for this node, not linked to
+   * it yet), may be on the peers that healed with it: this node syncs with
+   * each peer it is not apart from now, instead of at the next background
+   * sync (merge only: `oldest-wins` reloads whole islands).
+   */
+  private syncWithOthers(lost: string): void {
+    if (this.stopped || this.strategy !== 'merge') return;
+    const node = this.node!;
+    const unhealed = new Set(node.unhealed());
+    for (const { name } of node.peers()) {
+      if (!this.pending.has(name) && !unhealed.has(name)) this.syncWith(name, `${lost} left before its netsplit with this node was healed; sync with`);
+    }
+  }
+
+  /** Compares tables with `peer`, queued behind heals; `what` names it in the log. */
+  private syncWith(peer: string, what: string): void {
+    const node = this.node!;
     this.pending.add(peer);
     const run = this.queue.then(() => node.antiEntropy.sync(peer));
     this.queue = run.catch(() => undefined);
     run
       .then(
         (entries) => {
-          if (entries > 0) this.logger.warn(`background sync with ${peer} exchanged ${entries} entries that a heal had missed`);
+          if (entries > 0) this.logger.warn(`${what} ${peer} exchanged ${entries} entries that a heal had missed`);
         },
-        (error: unknown) => this.logger.debug?.(`background sync with ${peer} failed: ${String(error)}`),
+        (error: unknown) => this.logger.debug?.(`${what} ${peer} failed: ${String(error)}`),
       )
       .finally(() => this.pending.delete(peer));
   }
@@ -219,6 +250,7 @@ export class UnsplitService implements OnModuleDestroy {
         );
       }
       node.markHealed(peer);
+      this.apart.delete(peer);
       this.retries.delete(peer);
       // Reported here before the peer is told, so this side's event never comes after the peer's.
       node.report({ type: 'healed', node: peer, strategy, entries });
