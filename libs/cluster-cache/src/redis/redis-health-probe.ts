@@ -150,6 +150,11 @@ export class RedisHealthProbe {
 
   /** One server's probe: `TIME` (and `CLUSTER INFO`), answered within `commandTimeout` or not. */
   private async probe(server: ProbedServer): Promise<void> {
+    // A probe connection still being made (a new master's, or one reconnecting without an error) gets
+    // `commandTimeout` to become ready, as a probe gets to answer: judged at once, its slots were refused meanwhile.
+    if (server.outstanding === undefined && server.close !== undefined && server.lastError === undefined && CONNECTING.has(server.client.status)) {
+      await readyWithin(server.client, this.commandTimeout);
+    }
     if (server.outstanding === undefined && server.client.status !== 'ready') {
       const why = server.close === undefined ? this.lastError : (server.lastError ?? server.client.status);
       server.result = { ok: false, reason: `unreachable (${why})` };
@@ -310,4 +315,20 @@ export class RedisHealthProbe {
     }
     this.skewWarned = large;
   }
+}
+
+/** ioredis states of a connection on its way to `ready`. */
+const CONNECTING = new Set(['wait', 'connecting', 'connect', 'reconnecting']);
+
+/** Resolves once `client` is ready, or after `ms`. */
+function readyWithin(client: Redis, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      client.off('ready', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    client.once('ready', done);
+  });
 }
