@@ -45,6 +45,7 @@ const TEXT: Record<Family, FamilyText> = {
     notes: ['The ratio of a speed row (`get`) is the anchor\'s CPU per op over ours (above 1: faster than `Map.get`); of every other row, ours over the anchor.'],
     whenMissed: {
       'heap-at-rest': 'An entry at rest is its record in a slab (a 40 B header, the key\'s bytes and the value\'s MessagePack bytes: about 240 B for these sessions) and a slot of the resting index (two int32 at a load of at most a half: 16–32 B); nothing of it is on the V8 heap. A SessionCache adds its per-user index: a hash of each resting session under a hash of its user, about 30 B per session.',
+      'heap-read-once': 'A read entry is what a `put` makes: a state object in the namespace\'s `Map`, its value decoded into objects sized as `JSON.parse` sizes them, its record dropped. This row and its anchor differ by the spare room of the expiry index\'s arrays, a byte or two per entry.',
       'first-get': 'A first read finds the record through the resting index (a hash of the key, then a slot and the record to compare: two cold cache misses at 1M entries, ≈ 0.9 µs of CPU), decodes the value (≈ 1.2 µs for an 8-field session) and files the live object in the namespace\'s `Map` (≈ 0.6 µs at 1M entries); the GC of what it keeps comes on top. Each of the three is a floor of its own: the record must be found and compared, the value decoded, and the object kept for later reads.',
       // 1M records: the load's seconds are its µs per record.
       'restart-load': (figures) =>
@@ -64,7 +65,7 @@ const TEXT: Record<Family, FamilyText> = {
       'The per-minute table and the rates reached are in the results file (`raw.samples`, `raw.rates`).',
     ],
     whenMissed: {
-      'drift-heap': 'A heap that grows from minute to minute with the entries held steady is memory kept per write or per expiry; the samples in the results file show whether the growth continues or settles.',
+      'drift-heap': 'The heap is a saw-tooth, not a climb: the expiry index keeps an overwritten state (and its value) listed until its expiry bucket is swept, and is rebuilt from the current states once it lists half again as many as the table holds; with the slab\'s compaction, which unlists the references of dropped records, that takes the heap down again (the "expiry index" column of the per-minute samples in the results file moves with it). Heap + slabs, what the store holds, follows the same teeth. Which tooth minute 10 lands on decides this ratio: the run before the resting index landed low (0.86×).',
     },
   },
   replication: {
