@@ -112,13 +112,14 @@ function readMeta(head: Buffer, at: number, page: boolean): Meta | undefined {
   if (page && (head.readUInt16LE(at + PAGE_FLAGS) & P_META) === 0) return undefined;
   if (head.readUInt32LE(at + MAGIC) !== LMDB_MAGIC) return undefined;
   if ((head.readUInt32LE(at + VERSION) & 0xffff) !== LMDB_DATA_VERSION) return undefined;
+  const envFlags = head.readUInt16LE(at + ENV_FLAGS);
   return {
     pageSize: head.readUInt32LE(at + PAGE_SIZE),
     lastPage: head.readBigUInt64LE(at + LAST_PAGE),
     txnId: head.readBigUInt64LE(at + TXN_ID),
     bootId: head.readBigInt64LE(at + BOOT_ID),
-    envFlags: head.readUInt16LE(at + ENV_FLAGS),
-    overlappingSync: (head.readUInt16LE(at + ENV_FLAGS) & OVERLAPPING_SYNC) !== 0,
+    envFlags,
+    overlappingSync: (envFlags & OVERLAPPING_SYNC) !== 0,
     free: readTree(head, at + FREE_DB),
     main: readTree(head, at + MAIN_DB),
   };

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import type { ClusterEvent } from '../cluster/cluster-event';
 import type { CacheEngine } from '../engine/cache-engine';
 import { compareStates, EntryState, sameState } from '../store/entry';
-import { encodeArrayKey } from '../store/key';
+import { encodeStoredKey } from '../codec/key-codec';
 import { versionAt } from '../store/hlc';
 import type { Table } from '../store/table';
 import type { NodeInfo } from '../transport/node-info';
@@ -262,8 +262,7 @@ export class ClusterJoin {
   }
 }
 
-/** A state's namespace and key as one string (numbers and strings, scalars and arrays kept apart). */
+/** A state's namespace and key as one string: their stored encoding (numbers and strings, scalars and arrays kept apart). */
 function stateKey(state: EntryState): string {
-  const key = state.key;
-  return `${state.ns}\u0000${typeof key === 'object' ? `a${encodeArrayKey(key)}` : typeof key === 'number' ? `n${key}` : `s${key}`}`;
+  return encodeStoredKey(state.ns, state.key).toString('latin1');
 }

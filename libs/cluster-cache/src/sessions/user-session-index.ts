@@ -1,7 +1,7 @@
 import type { EntryState } from '../store/entry';
 import type { NamespaceObserver } from '../store/namespace-observer';
 import { type RestingIndex, restingKeyHash } from '../store/compact/resting-index';
-import { RestingState } from '../store/compact/resting-state';
+import { inRestingIndex, type RestingState } from '../store/compact/resting-state';
 import { KEY_HASH_AT } from '../store/compact/slab-chunk';
 import type { UserId } from './session.interface';
 
@@ -49,7 +49,7 @@ export class UserSessionIndex implements NamespaceObserver {
     if (previous !== undefined) this.removed(previous);
     const userId = this.ownerOf(state);
     if (userId === undefined) return;
-    if (state instanceof RestingState && state.index !== undefined) {
+    if (inRestingIndex(state)) {
       this.resting = state.index;
       const user = userHash(userId);
       const hash = keyHashOf(state);
@@ -69,7 +69,7 @@ export class UserSessionIndex implements NamespaceObserver {
   removed(state: EntryState): void {
     const userId = this.ownerOf(state);
     if (userId === undefined) return;
-    if (state instanceof RestingState && state.index !== undefined) {
+    if (inRestingIndex(state)) {
       unlist(this.restingByUser, userHash(userId), keyHashOf(state));
     } else {
       unlist(this.byUser, userId, state.key as string);

@@ -32,10 +32,16 @@ export class ExpiryIndex {
     return this.listed;
   }
 
-  /** Lists a state, or a record reference whose state expires at `expiresAt`. */
-  add(state: EntryState): void;
-  add(ref: number, expiresAt: number): void;
-  add(state: Listed, expiresAt = (state as EntryState).expiresAt): void {
+  add(state: EntryState): void {
+    this.list(state, state.expiresAt);
+  }
+
+  /** Lists the record `ref` of a resting index, whose state expires at `expiresAt`. */
+  addRef(ref: number, expiresAt: number): void {
+    this.list(ref, expiresAt);
+  }
+
+  private list(state: Listed, expiresAt: number): void {
     this.listed++;
     const bucket = Math.floor(expiresAt / BUCKET_MS);
     const list = this.buckets.get(bucket);
@@ -110,12 +116,12 @@ export class ExpiryIndex {
     }
   }
 
-  /** Lists exactly what `forEachListed` hands out (the current states), forgetting every overwritten state. */
+  /** Lists exactly what `forEachListed` hands out (the current states, and records of resting indexes), forgetting every overwritten state. */
   rebuild(forEachListed: (visit: (state: EntryState) => void, visitRef: (ref: number, expiresAt: number) => void) => void): void {
     this.clear();
     forEachListed(
       (state) => this.add(state),
-      (ref, expiresAt) => this.add(ref, expiresAt),
+      (ref, expiresAt) => this.addRef(ref, expiresAt),
     );
   }
 

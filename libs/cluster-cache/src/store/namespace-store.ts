@@ -158,6 +158,13 @@ export class NamespaceStore {
     if (this.resting.size > 0) this.resting.forEach(visit);
   }
 
+  /** Hands every state to `visit`, except those of the resting index: their records to `visitRef` (what the expiry index lists). */
+  forEachListed(visit: (state: EntryState) => void, visitRef: (ref: number, expiresAt: number) => void): void {
+    for (const state of this.scalars.values()) visit(state);
+    for (const state of this.arrays.values()) visit(state);
+    this.resting.forEachRef(visitRef);
+  }
+
   *states(): IterableIterator<EntryState> {
     yield* this.scalars.values();
     yield* this.arrays.values();

@@ -8,7 +8,7 @@ import { keyHash } from './state-hash';
 import { atOnce, inSlices, SLICE, Sliced } from '../util/slices';
 import { RecordSlab } from './compact/record-slab';
 import type { RestingIndex } from './compact/resting-index';
-import { RestingState } from './compact/resting-state';
+import { inRestingIndex } from './compact/resting-state';
 import { decodeValue } from '../values/value-codec';
 import { isEncoded } from '../values/encoded-value';
 
@@ -121,9 +121,9 @@ export class Table {
 
   /** Makes `state` its key's current state in place of `previous`. */
   private put(ns: NamespaceStore, state: EntryState, previous: EntryState | undefined): void {
-    if (state instanceof RestingState && state.index !== undefined) {
+    if (inRestingIndex(state)) {
       ns.rest(state);
-      this.expiry.add(state.ref, state.expiresAt);
+      this.expiry.addRef(state.ref, state.expiresAt);
     } else {
       ns.set(state);
       this.expiry.add(state);
@@ -242,9 +242,9 @@ export class Table {
     if (this.expiry.size > EXPIRY_REBUILD_MIN && !this.slab.isCompacting) {
       const size = this.size;
       if (this.expiry.size > EXPIRY_SLACK * size) {
-        this.expiry.rebuild((visit, visitRef) =>
-          this.forEachState((state) => (state instanceof RestingState && state.index !== undefined ? visitRef(state.ref, state.expiresAt) : visit(state))),
-        );
+        this.expiry.rebuild((visit, visitRef) => {
+          for (const ns of this.namespaces.values()) ns.forEachListed(visit, visitRef);
+        });
       }
     }
     for (const ns of this.namespaces.values()) ns.resting.tidy();

@@ -4,6 +4,11 @@ import { decodeFlat } from '../../values/flat-decode';
 import type { RestingIndex } from './resting-index';
 import { FLAGS_AT, LENGTH_AT, ORIGIN_BITS, REF_AT_BITS, type SlabChunk } from './slab-chunk';
 
+/** Whether `state` is a state of a resting index (an object made per lookup of its record). */
+export function inRestingIndex(state: EntryState): state is RestingState & { readonly index: RestingIndex } {
+  return state instanceof RestingState && state.index !== undefined;
+}
+
 /** `RestingState.held` before the first read. */
 const UNREAD: unique symbol = Symbol('unread');
 
