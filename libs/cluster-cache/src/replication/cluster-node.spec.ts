@@ -4,6 +4,7 @@ import { ANY } from '../store/key';
 import { InMemoryNetwork } from '../transport/in-memory.transport';
 import { waitFor } from '../transport/testing/wait-for';
 import type { ClusterEvent } from '../cluster/cluster-event';
+import { RestingState } from '../store/compact/resting-state';
 import { STATES_PER_ACK } from './messages';
 import { protocolNode, ProtocolNodeOptions, startedPerTest } from './testing/protocol-node';
 
@@ -86,6 +87,27 @@ describe('ClusterNode (in-memory network)', () => {
     await c.cache.delete('x');
     expect([a.cache.get('x'), b.cache.get('x')]).toEqual([undefined, undefined]);
     expect(b.cache.all(['user', ANY, 's'])).toEqual([[['user', 1, 's'], 2]]);
+  });
+
+  it("holds a peer's write at rest (its value's bytes) until it is read there", async () => {
+    const net = new InMemoryNetwork();
+    const a = await start(makeNode(net, 'a@10.0.0.1'));
+    const b = await start(makeNode(net, 'b@10.0.0.2', [a.address()]));
+    await a.cache.put('session', { userId: 'ada', roles: ['admin'] });
+    const atRest = b.table.current('cache', 'session');
+    expect(atRest).toBeInstanceOf(RestingState);
+    expect((atRest as RestingState).wasRead).toBe(false);
+    expect(b.table.namespace('cache').scalars.size).toBe(0);
+    // The first read decodes it; the node holds it as a live object from then on.
+    const value = b.cache.get('session') as { roles: string[] };
+    expect(value).toEqual({ userId: 'ada', roles: ['admin'] });
+    expect(Object.isFrozen(value.roles)).toBe(true);
+    expect(b.table.current('cache', 'session')).not.toBeInstanceOf(RestingState);
+    expect(b.cache.get('session')).toBe(value);
+    // Written on this node: live at once, and at rest on the other.
+    await b.cache.put('other', 2);
+    expect(b.table.current('cache', 'other')).not.toBeInstanceOf(RestingState);
+    expect(a.table.current('cache', 'other')).toBeInstanceOf(RestingState);
   });
 
   it('acknowledges part of a long burst before it has applied all of it', async () => {

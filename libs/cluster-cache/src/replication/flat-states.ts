@@ -1,6 +1,6 @@
 import { RestingState } from '../store/compact/resting-state';
 import type { EntryState } from '../store/entry';
-import { asWireBytes, fromWire, fromWireAsBytes, toWire } from '../values/wire-value';
+import { fromWire, fromWireAsBytes, toWire } from '../values/wire-value';
 
 /**
  * States as one flat array, `STATE_FIELDS` values per state:
@@ -25,29 +25,25 @@ export function flatStates(count: number): FlatStates {
 }
 
 /**
- * Writes `state` as the `index`-th state of `flat`. A value at rest (see
- * store/compact/) goes as the bytes it is held in, without reading it; with
- * `asBytes` (a copy to a joining node), every value goes as its bytes, which
- * the peer keeps at rest instead of decoding.
+ * Writes `state` as the `index`-th state of `flat`. Its value goes as its
+ * bytes (values/wire-value.ts), which the peer keeps at rest instead of
+ * decoding; a value at rest here (store/compact/) as the bytes it is held
+ * in, without reading it.
  * @param previous the state written at `index - 1`, if any.
  */
-export function putFlat(flat: FlatStates, index: number, state: EntryState, previous?: EntryState, asBytes = false): void {
+export function putFlat(flat: FlatStates, index: number, state: EntryState, previous?: EntryState): void {
   const at = index * STATE_FIELDS;
   flat[at] = previous !== undefined && previous.ns === state.ns ? null : state.ns;
   flat[at + 1] = state.key;
-  flat[at + 2] = wireValueOf(state, asBytes);
+  flat[at + 2] = wireValueOf(state);
   flat[at + 3] = state.expiresAt;
   flat[at + 4] = state.version;
   flat[at + 5] = state.seen;
   flat[at + 6] = previous !== undefined && previous.origin === state.origin ? null : state.origin;
 }
 
-function wireValueOf(state: EntryState, asBytes: boolean): unknown {
-  if (state instanceof RestingState) {
-    const bytes = state.unreadBytes();
-    if (bytes !== undefined) return bytes;
-  }
-  return (asBytes ? asWireBytes(state.value) : undefined) ?? toWire(state.value);
+function wireValueOf(state: EntryState): unknown {
+  return (state instanceof RestingState ? state.unreadBytes() : undefined) ?? toWire(state.value);
 }
 
 /**

@@ -1,22 +1,16 @@
-import { asWireBytes } from '../values/wire-value';
 import { FlatStates, splitFlat, STATE_FIELDS } from './flat-states';
 import type { ReplicationMessage, WriteBatch, WriteMessage } from './messages';
 
 /**
  * Messages that carry, in order, what `message` carries: for a write or a
  * copy chunk whose encoding is larger than a frame (many large values in one
- * batch). Two halves; or, for a single state whose value went in line, that
- * state with its value as its bytes (values/wire-value.ts: a put measured
- * those, so they fit a frame, where msgpackr's records in line may not).
- * `undefined` when it cannot be made smaller: another kind of message, or a
- * single state already sent as bytes.
+ * batch), two halves. `undefined` when it cannot be made smaller: another
+ * kind of message, or a single state (its value goes as the bytes its put
+ * measured, which fit a frame: values/wire-value.ts).
  */
 export function splitMessage(message: ReplicationMessage): ReplicationMessage[] | undefined {
   if (message.t === 'copy-chunk') {
-    if (message.states.length <= STATE_FIELDS) {
-      const states = valueAsBytes(message.states);
-      return states === undefined ? undefined : [{ ...message, states }];
-    }
+    if (message.states.length <= STATE_FIELDS) return undefined;
     const [first, second] = splitFlat(message.states);
     return [
       { ...message, states: first },
@@ -26,7 +20,6 @@ export function splitMessage(message: ReplicationMessage): ReplicationMessage[] 
   if (message.t === 'write') {
     const parts = splitBatches(message.batches);
     if (parts === undefined) return undefined;
-    if (parts.length === 1) return [{ ...message, batches: parts[0] }];
     // Only the last part is acknowledged: the writer's promise waits for all of them.
     const first: WriteMessage = { t: 'write', id: message.id, batches: parts[0], more: 1 };
     const second: WriteMessage = { t: 'write', id: message.id, batches: parts[1] };
@@ -42,19 +35,7 @@ function splitBatches(batches: WriteBatch[]): WriteBatch[][] | undefined {
     return [batches.slice(0, at), batches.slice(at)];
   }
   const [table, flat] = batches[0];
-  if (flat.length <= STATE_FIELDS) {
-    const single = valueAsBytes(flat);
-    return single === undefined ? undefined : [[[table, single]]];
-  }
+  if (flat.length <= STATE_FIELDS) return undefined;
   const [first, second]: FlatStates[] = splitFlat(flat);
   return [[[table, first]], [[table, second]]];
-}
-
-/** A one-state flat array with its value as bytes; undefined if it is already (or a tombstone). */
-function valueAsBytes(flat: FlatStates): FlatStates | undefined {
-  const bytes = asWireBytes(flat[2]);
-  if (bytes === undefined) return undefined;
-  const copy = flat.slice();
-  copy[2] = bytes;
-  return copy;
 }

@@ -40,8 +40,7 @@ export async function streamTables(link: CopyLink, id: number, tables: readonly 
         }
         continue;
       }
-      // Values as bytes: the joining node keeps them at rest (store/compact/).
-      putFlat(chunk, count, state, previous, true);
+      putFlat(chunk, count, state, previous);
       previous = state;
       if (++count === COPY_CHUNK) {
         link.send({ t: 'copy-chunk', id, table: table.name, states: chunk });

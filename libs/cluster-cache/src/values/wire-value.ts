@@ -1,25 +1,22 @@
 import { EncodedValue } from './encoded-value';
-import { encodingOf, heldEncoding } from './held-encodings';
+import { encodingOf } from './held-encodings';
 import { decodeValue } from './value-codec';
 
 /**
- * How a state's value goes in a cluster message (flat-states.ts). Most values
- * go in line, encoded with the rest of the message (msgpackr records: compact,
- * and fast to decode). A value goes as its value-codec bytes (a `bin`) instead
- * when:
- *
- * - it is itself a `Uint8Array` (in line a peer could not tell it from bytes);
- * - its put measured it exactly and still holds its encoding (a large value:
- *   those bytes are sent, not encoded again);
- * - it alone is too large for a frame in line (see message-split.ts).
+ * How a state's value goes in a cluster message (flat-states.ts): as its
+ * value-codec bytes (a `bin`), for every value. The receiving store keeps
+ * those bytes at rest until the value is read there (store/compact/), so a
+ * peer's write costs that node no decode and no object, and a value never
+ * meets the link's msgpackr record limits. A put that measured its value
+ * exactly still holds the encoding (a large value): those bytes are sent, not
+ * encoded again. A tombstone's `undefined` goes as it is.
  *
  * So on the wire a binary in a state's value field always means "these are
- * the value's bytes", and a peer decodes them with the value codec.
+ * the value's bytes", and a peer decodes them with the value codec (a value
+ * in line, from a node that sent values so, is taken as it is).
  */
 export function toWire(value: unknown): unknown {
-  if (typeof value !== 'object' || value === null) return value;
-  if (ArrayBuffer.isView(value)) return encodingOf(value);
-  return heldEncoding(value) ?? value;
+  return value === undefined ? undefined : encodingOf(value);
 }
 
 /** A value of a state as a peer sent it; settled by the store when it wins a merge (a binary is decoded and settled here). */
@@ -36,10 +33,4 @@ export function fromWireAsBytes(field: unknown): unknown {
   if (typeof field !== 'object' || field === null || !ArrayBuffer.isView(field)) return field;
   const bytes = field as Uint8Array;
   return new EncodedValue(bytes, 0, bytes.byteLength);
-}
-
-/** The value of a state as its bytes, for a message that is too large with the value in line. */
-export function asWireBytes(value: unknown): Uint8Array | undefined {
-  if (value === undefined || (typeof value === 'object' && value !== null && ArrayBuffer.isView(value))) return undefined;
-  return encodingOf(value);
 }
