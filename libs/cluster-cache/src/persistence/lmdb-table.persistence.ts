@@ -24,6 +24,12 @@ const MAX_TABLES = Math.floor((MAX_DATABASES - 1) / 2);
 
 /** States written per transaction by `replaceAll`, and read per event-loop turn by `load`. */
 const CHUNK = 10_000;
+/**
+ * States `load` hands to `onStates` at once: few enough that they die young.
+ * States held for a whole CHUNK outlive a scavenge of the young generation,
+ * which copies them (half of a restart's GC time at a million sessions).
+ */
+const HAND_OVER = 1_000;
 
 /** A write's promise; with lmdb's `separateFlushed`, `flushed` resolves once its transaction is on disk. */
 type Commit = Promise<unknown> & { flushed?: Promise<unknown> };
@@ -130,10 +136,10 @@ export class LmdbTablePersistence implements TablePersistence {
       for (const { key, value, version } of openSlot(this.context, this.name, this.slot, IN_PLACE).getRange({ versions: true })) {
         const state = this.decode(key, value, version, onDamaged, valuesAsBytes);
         if (state !== undefined) states.push(state);
-        if (++read % CHUNK !== 0) continue;
+        if (++read % HAND_OVER !== 0) continue;
         if (onStates !== undefined) handOver();
         // The range keeps its snapshot across turns; yield so a big table does not block the process.
-        await nextTurn();
+        if (read % CHUNK === 0) await nextTurn();
       }
       if (onStates !== undefined) handOver();
     } catch (error) {
