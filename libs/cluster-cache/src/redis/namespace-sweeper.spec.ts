@@ -63,8 +63,8 @@ describe('NamespaceSweeper', () => {
     const sweeper = new NamespaceSweeper(connection, 60_000);
     sweeper.wrote(a, 0);
     const running = sweeper.run();
-    sweeper.wrote(a, -1); // written again while the sweep runs
-    release();
+    sweeper.wrote(a, 60_000); // written again while the sweep runs, expiring later than the entry swept
+    release(); // the script found the index empty: it ran before the write
     await running;
     expect(sweeper.size).toBe(1);
     closers.forEach((stop) => stop());

@@ -10,6 +10,12 @@ export const SWEEP_BATCH = 1_000;
 /** Most namespaces swept per run (the others wait for the next run, oldest due first). */
 export const SWEEP_NAMESPACES = 64;
 
+interface DueNamespace {
+  keys: NamespaceKeys;
+  at: number;
+  writes: number;
+}
+
 /**
  * Keeps the key indexes of cache namespaces about the size of their live
  * entries without waiting for writes: every namespace this app wrote to is
@@ -24,8 +30,8 @@ export const SWEEP_NAMESPACES = 64;
  * TTL past their longest entry (see `WRITE`).
  */
 export class NamespaceSweeper {
-  /** Namespaces to sweep, by index key: when (`performance.now()`) their next member expires. */
-  private readonly due = new Map<string, { keys: NamespaceKeys; at: number }>();
+  /** Namespaces to sweep, by index key: when (`performance.now()`) their next member expires, and writes to it so far. */
+  private readonly due = new Map<string, DueNamespace>();
   private readonly sweep: ScriptCall;
   private timer: NodeJS.Timeout | undefined;
   private running = false;
@@ -47,8 +53,11 @@ export class NamespaceSweeper {
   wrote(keys: NamespaceKeys, ttl: number): void {
     const at = performance.now() + ttl;
     const known = this.due.get(keys.index);
-    if (known === undefined) this.due.set(keys.index, { keys, at });
-    else if (at < known.at) known.at = at;
+    if (known === undefined) this.due.set(keys.index, { keys, at, writes: 1 });
+    else {
+      known.writes++;
+      if (at < known.at) known.at = at;
+    }
     if (this.timer === undefined) {
       this.timer = setInterval(() => void this.run(), this.interval);
       this.timer.unref();
@@ -81,13 +90,13 @@ export class NamespaceSweeper {
     }
   }
 
-  private async sweepOne(ns: { keys: NamespaceKeys; at: number }): Promise<void> {
-    const before = ns.at;
+  private async sweepOne(ns: DueNamespace): Promise<void> {
+    const before = ns.writes;
     try {
       const [dropped, next] = (await this.sweep([ns.keys.index, ns.keys.expiry], [SWEEP_BATCH])) as [number, number];
       if (this.due.get(ns.keys.index) !== ns) return;
-      // A write during the sweep may have brought its next expiry forward: keep the earlier.
-      const written = ns.at !== before;
+      // A write during the sweep may have come after the script: the namespace is not empty, and its next expiry may be earlier.
+      const written = ns.writes !== before;
       if (dropped >= SWEEP_BATCH) ns.at = 0;
       else if (next >= 0) ns.at = written ? Math.min(ns.at, performance.now() + next) : performance.now() + next;
       else if (!written) this.due.delete(ns.keys.index);
