@@ -250,9 +250,17 @@ function createMessagePackr(): Packr {
   return new Packr({ useRecords: true, sequential: true });
 }
 
+/**
+ * Binaries of a message are views of the frame, not copies (a copy per value
+ * of a write or a join copy cost a third of decoding it): frames are never
+ * reused, and nothing a message carries is kept as it arrived — values are
+ * copied into the slab or decoded by the value codec (which copies), other
+ * binaries read into typed arrays of their own (wire-arrays.ts).
+ */
+const MESSAGE_BINARIES = { copyBuffers: false } as const;
+
 function createMessageUnpackr(): Unpackr {
-  // copyBuffers: a decoded Buffer must not pin the socket chunk it arrived in.
-  return new Unpackr({ useRecords: true, sequential: true, copyBuffers: true });
+  return new Unpackr({ useRecords: true, sequential: true, ...MESSAGE_BINARIES });
 }
 
 /** `message` encoded as a whole frame of `kind`. Reserving the header space lets msgpackr write the body in place: no copy per frame. */
@@ -285,7 +293,7 @@ function unpackBody(unpackr: Unpackr, body: Buffer): unknown {
 
 // Shared frames: structures defined in each message (none kept between messages), so any decoder reads any frame.
 const sharedPackr = new Packr({ useRecords: true, maxSharedStructures: 0 });
-const sharedUnpackr = new Unpackr({ useRecords: true, maxSharedStructures: 0, copyBuffers: true });
+const sharedUnpackr = new Unpackr({ useRecords: true, maxSharedStructures: 0, ...MESSAGE_BINARIES });
 /** The shared frame of each message object still referenced (a write waits in flight until every peer applied it). */
 const sharedFrames = new WeakMap<object, Buffer>();
 
