@@ -113,8 +113,11 @@ export class SlabChunk {
     const length = (flags & READ) !== 0 ? 0 : from.u32[2 * at + LENGTH_AT];
     const to = this.used;
     const words = recordWords(length, keyLength);
-    // Words, not bytes: the header, the key and the value are whole words together.
-    this.f64.set(from.f64.subarray(at, at + words), to);
+    // Words, not bytes: the header, the key and the value are whole words together. A loop, not
+    // `set(subarray)`: a view per record moved would be garbage that brings scavenges into the slices.
+    const source = from.f64;
+    const target = this.f64;
+    for (let i = 0; i < words; i++) target[to + i] = source[at + i];
     if (length === 0) this.u32[2 * to + LENGTH_AT] = 0;
     this.used += words;
     // Counted in full where it lands, even a record the table let go of: a state that is still
