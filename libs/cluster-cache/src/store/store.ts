@@ -44,28 +44,38 @@ export class Store {
   write(table: Table, ops: readonly WriteOp[]): EntryState[] {
     const now = this.clock.now();
     const version = this.hlc.next();
-    const states = ops.map((op): EntryState => {
-      const current = table.current(op.ns, op.key);
-      // An overwrite keeps the stored key object: the caller's is an equal copy, and the Map holds the first one.
-      const key = current === undefined ? op.key : current.key;
-      if (isDelete(op)) {
-        const liveUntil = current !== undefined && !isTombstone(current) ? current.expiresAt : 0;
-        return {
-          ns: op.ns,
-          key,
-          value: undefined,
-          expiresAt: Math.max(liveUntil, op.keepUntil, current !== undefined && isTombstone(current) ? current.expiresAt : 0),
-          version,
-          seen: version,
-          origin: this.node,
-        };
-      }
-      // A write follows the newest delete this node has seen for the key.
-      const seen = current === undefined ? 0 : isTombstone(current) ? current.version : current.seen;
-      return { ns: op.ns, key, value: op.value, expiresAt: op.expiresAt, version, seen, origin: this.node };
-    });
-    for (const state of states) if (state.expiresAt > now) table.install(state);
+    if (ops.length === 1) {
+      // One op (every put and delete): the state it replaces is the one just looked up.
+      const current = table.current(ops[0].ns, ops[0].key);
+      const state = this.localState(ops[0], current, version);
+      if (state.expiresAt > now) table.install(state, current);
+      return [state];
+    }
+    const states = ops.map((op) => this.localState(op, table.current(op.ns, op.key), version));
+    // Two ops of one write may share a key: each replaces what the key holds by then.
+    for (const state of states) if (state.expiresAt > now) table.install(state, table.current(state.ns, state.key));
     return states;
+  }
+
+  /** The state a local op makes over the key's `current` one. */
+  private localState(op: WriteOp, current: EntryState | undefined, version: number): EntryState {
+    // An overwrite keeps the stored key object: the caller's is an equal copy, and the Map holds the first one.
+    const key = current === undefined ? op.key : current.key;
+    if (isDelete(op)) {
+      const liveUntil = current !== undefined && !isTombstone(current) ? current.expiresAt : 0;
+      return {
+        ns: op.ns,
+        key,
+        value: undefined,
+        expiresAt: Math.max(liveUntil, op.keepUntil, current !== undefined && isTombstone(current) ? current.expiresAt : 0),
+        version,
+        seen: version,
+        origin: this.node,
+      };
+    }
+    // A write follows the newest delete this node has seen for the key.
+    const seen = current === undefined ? 0 : isTombstone(current) ? current.version : current.seen;
+    return { ns: op.ns, key, value: op.value, expiresAt: op.expiresAt, version, seen, origin: this.node };
   }
 
   /**

@@ -112,11 +112,9 @@ export class Table {
     return installed;
   }
 
-  /** Installs a state without comparing (a local write the caller already ordered). */
-  install(state: EntryState): void {
-    const ns = this.namespace(state.ns);
-    // The state replaced matters only to the digests and, when it may be resting, to the slab.
-    this.put(ns, state, this.digests === undefined && this.slab.empty ? undefined : ns.current(state.key));
+  /** Installs a state without comparing (a local write the caller already ordered) in place of `previous`, the key's current state. */
+  install(state: EntryState, previous: EntryState | undefined): void {
+    this.put(this.namespace(state.ns), state, previous);
   }
 
   /** Makes `state` its key's current state in place of `previous`. */
