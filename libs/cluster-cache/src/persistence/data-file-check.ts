@@ -45,8 +45,8 @@ const MAIN_DB = META + 72; // MDB_db of the main database, which names the other
  * damaged page (a child page number, a node offset or size, a free-list entry
  * out of bounds): so every page of every tree LMDB will open is checked here
  * too (`checkTrees`), which reads the file's used pages once, in file order
- * (about 0.25 s for the 500 MB of a million sessions). What it does not see — damaged keys and values — the records'
- * checksums report (see state-codec.ts).
+ * (about 0.25 s for the 500 MB of a million sessions). What it does not see —
+ * damaged keys and values — the records' checksums report (see state-codec.ts).
  * @throws PersistenceError `corrupt` or `unreadable`.
  */
 export function checkDataFile(file: string): void {
@@ -294,6 +294,7 @@ class TreeWalk {
       }
     }
   }
+
   private leafNode(page: Buffer, node: number, data: number, where: string, name: string, kind: 'free' | 'main' | 'named'): void {
     // LMDB reads only these bits of a leaf node's flags; damage to the others changes nothing it does.
     const flags = page.readUInt16LE(node + 4) & (F_BIGDATA | F_SUBDATA | F_DUPDATA);
