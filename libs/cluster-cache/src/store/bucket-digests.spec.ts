@@ -1,4 +1,6 @@
-import { SLICE } from '../util/slices';
+import { atOnce, SLICE } from '../util/slices';
+import { EncodedValue } from '../values/encoded-value';
+import { encodeValue } from '../values/value-codec';
 import { BucketDigests, bucketOf, MAX_BUCKETS } from './bucket-digests';
 import { ManualClock } from './clock';
 import type { EntryState } from './entry';
@@ -132,6 +134,55 @@ describe('Table.liveDigests (bucket digests kept up to date on every change)', (
     expect(Math.max(...perTurn)).toBeLessThanOrEqual(SLICE + 4); // a slice, and the four writes made during the turn
     expect(firstDifference(table.liveDigests(64), fromScratch(table, 64, clock.now()))).toBe(-1);
     expect(firstDifference(table.liveDigests(MAX_BUCKETS), fromScratch(table, MAX_BUCKETS, clock.now()))).toBe(-1);
+  }, 30_000);
+
+  it('adds states at rest by their records a slice per turn, exact through writes, wakes, sweeps and a compaction in between', async () => {
+    const clock = new ManualClock();
+    const store = new Store('a@h', clock);
+    const table = store.addTable('t', 'replicated');
+    const n = 3 * SLICE + 7;
+    const bytes = (key: string, value: unknown, expiresAt: number, version: number): EntryState => {
+      const encoded = encodeValue(value);
+      return { ns: 'n', key, value: new EncodedValue(encoded, 0, encoded.length), expiresAt, version, seen: 0, origin: 'b@h' };
+    };
+    for (let i = 0; i < n; i += 1000) {
+      store.merge(table, Array.from({ length: Math.min(1000, n - i) }, (_, j) => bytes(`r${i + j}`, { i: i + j }, clock.now() + (i + j < 500 ? 1000 : MIN), 1e15 + i + j)));
+    }
+    store.write(table, [{ ns: 'n', key: 'live', value: 1, expiresAt: clock.now() + MIN }]);
+    expect(table.namespace('n').resting.size).toBe(n);
+    const added = [jest.spyOn(BucketDigests.prototype, 'add'), jest.spyOn(BucketDigests.prototype, 'addHashed')];
+    const perTurn: number[] = [];
+    let done = false;
+    let turn = 0;
+    const spin = () => {
+      perTurn.push(added.reduce((sum, spy) => sum + spy.mock.calls.length, 0));
+      added.forEach((spy) => spy.mockClear());
+      if (turn === 1) {
+        // Records added already and not yet: overwritten here and by a peer, read (woken), deleted; a new key; a sweep.
+        store.write(table, [{ ns: 'n', key: 'r600', value: 'new', expiresAt: clock.now() + MIN }]);
+        store.write(table, [{ ns: 'n', key: `r${n - 1}`, value: 'new', expiresAt: clock.now() + MIN }]);
+        store.merge(table, [bytes('r700', 'newer', clock.now() + MIN, 2e15), bytes(`r${n - 3}`, 'newer', clock.now() + MIN, 2e15)]);
+        expect(table.current('n', `r${n - 4}`)!.value).toEqual({ i: n - 4 });
+        store.write(table, [{ ns: 'n', key: `r${n - 2}`, delete: true, keepUntil: clock.now() + MIN }]);
+        store.write(table, [{ ns: 'n', key: 'brand-new', value: 1, expiresAt: clock.now() + MIN }]);
+        clock.advance(2000);
+        expect(table.sweep().length).toBe(500);
+      }
+      // Records move, and the chunks they left are freed (and may be reused) before the digests have added them.
+      if (turn === 2) atOnce(table.compaction());
+      turn++;
+      if (!done) setImmediate(spin);
+    };
+    setImmediate(spin);
+    try {
+      await table.prepareDigests();
+    } finally {
+      done = true;
+      added.forEach((spy) => spy.mockRestore());
+    }
+    expect(perTurn.filter((count) => count > 0).length).toBeGreaterThanOrEqual(3);
+    expect(Math.max(...perTurn)).toBeLessThanOrEqual(SLICE + 12); // a slice, and the writes made during the turn
+    for (const count of [64, MAX_BUCKETS]) expect(firstDifference(table.liveDigests(count), fromScratch(table, count, clock.now()))).toBe(-1);
   }, 30_000);
 
   it('is finished at once by liveDigests, and dropped by clear, while prepareDigests is under way', async () => {

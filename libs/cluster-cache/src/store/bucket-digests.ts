@@ -25,6 +25,11 @@ export class BucketDigests {
     addTo(this.accumulators, bucketOf(keyHash, MAX_BUCKETS), stateHash(keyHash, state));
   }
 
+  /** Adds a state by its key hash and its `stateHash`. */
+  addHashed(keyHash: number, hash: number): void {
+    addTo(this.accumulators, bucketOf(keyHash, MAX_BUCKETS), hash);
+  }
+
   remove(keyHash: number, state: EntryState): void {
     takeFrom(this.accumulators, bucketOf(keyHash, MAX_BUCKETS), stateHash(keyHash, state));
   }

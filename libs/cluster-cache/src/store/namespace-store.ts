@@ -152,16 +152,15 @@ export class NamespaceStore {
   }
 
   /** Hands every state to `visit`: a full scan without a generator's cost per state (≈ 3× faster). */
-  forEachState(visit: (state: EntryState) => void): void {
+  /** Hands every state but those of the resting index to `visit`. */
+  forEachLive(visit: (state: EntryState) => void): void {
     for (const state of this.scalars.values()) visit(state);
     for (const state of this.arrays.values()) visit(state);
-    if (this.resting.size > 0) this.resting.forEach(visit);
   }
 
   /** Hands every state to `visit`, except those of the resting index: their records to `visitRef` (what the expiry index lists). */
   forEachListed(visit: (state: EntryState) => void, visitRef: (ref: number, expiresAt: number) => void): void {
-    for (const state of this.scalars.values()) visit(state);
-    for (const state of this.arrays.values()) visit(state);
+    this.forEachLive(visit);
     this.resting.forEachRef(visitRef);
   }
 

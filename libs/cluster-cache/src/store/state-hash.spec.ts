@@ -1,5 +1,5 @@
 import type { EntryState } from './entry';
-import { keyHash, stateHash } from './state-hash';
+import { keyHash, keyHashOfBytes, stateHash, writeHash } from './state-hash';
 
 const state = (fields: Partial<EntryState> = {}): EntryState => ({ ns: 'n', key: 'k', value: 1, expiresAt: 1, version: 4096 * 1e9, seen: 0, origin: 'a@h', ...fields });
 
@@ -37,7 +37,27 @@ describe('keyHash', () => {
   });
 });
 
+describe('keyHashOfBytes', () => {
+  it("equals keyHash of the string whose chars are the bytes (a record at rest's key)", () => {
+    const keys = ['', 'k', 'x'.repeat(43), 'sess-ÿé\u0080\u00ff', Array.from({ length: 64 }, (_, i) => String.fromCharCode((i * 37) & 0xff)).join('')];
+    for (const ns of ['', 'n', 'sessions']) {
+      for (const key of keys) {
+        const bytes = Buffer.concat([Buffer.from([1, 2, 3]), Buffer.from(key, 'latin1'), Buffer.from([4])]);
+        expect(keyHashOfBytes(ns, bytes, 3, key.length)).toBe(keyHash(ns, key));
+      }
+    }
+    expect(keyHashOfBytes('n', Buffer.from('1'), 0, 1)).not.toBe(keyHash('n', 1));
+  });
+});
+
 describe('stateHash', () => {
+  it('is writeHash of its fields', () => {
+    const live = state();
+    expect(stateHash(7, live)).toBe(writeHash(7, live.version, live.seen, live.origin, false));
+    const tombstone = state({ value: undefined, seen: 5 });
+    expect(stateHash(7, tombstone)).toBe(writeHash(7, tombstone.version, 5, tombstone.origin, true));
+  });
+
   it('changes with every field that identifies a write', () => {
     const key = keyHash('n', 'k');
     const base = stateHash(key, state());

@@ -78,6 +78,28 @@ export function keyHash(ns: string, key: NormalKey): number {
   return (finalise(h) & 0xfffff) * 0x100000000 + finalise(l);
 }
 
+/**
+ * `keyHash(ns, key)` of a string key whose chars are the bytes
+ * `bytes[start, start + length)` (a key of one-byte chars, as a record at
+ * rest holds it: see store/compact/), without making the key's string.
+ */
+export function keyHashOfBytes(ns: string, bytes: Uint8Array, start: number, length: number): number {
+  let l = low(0x811c9dc5, ns.length);
+  let h = high(0x2f6b1c3d, ns.length);
+  for (let i = 0; i < ns.length; i++) {
+    const c = ns.charCodeAt(i);
+    l = low(l, c);
+    h = high(h, c);
+  }
+  l = low(low(l, STRING), length);
+  h = high(high(h, STRING), length);
+  for (let i = start; i < start + length; i++) {
+    l = low(l, bytes[i]);
+    h = high(h, bytes[i]);
+  }
+  return (finalise(h) & 0xfffff) * 0x100000000 + finalise(l);
+}
+
 /** A 32-bit mix of one more 32-bit number into `hash` (murmur3's finaliser steps). */
 function mix(hash: number, value: number): number {
   let h = Math.imul(hash ^ value, 0x85ebca6b);
@@ -111,12 +133,17 @@ function originHash(origin: string): number {
  * write that made it. Numbers are mixed in as the two words of their bits.
  */
 export function stateHash(key: number, state: EntryState): number {
+  return writeHash(key, state.version, state.seen, state.origin, isTombstone(state));
+}
+
+/** `stateHash` of a state given by its fields (a record at rest: no state object). */
+export function writeHash(key: number, version: number, seen: number, origin: string, tombstone: boolean): number {
   float[0] = key;
   let h = mix(floatWords[0], floatWords[1]);
-  float[0] = state.version;
+  float[0] = version;
   h = mix(mix(h, floatWords[0]), floatWords[1]);
-  float[0] = state.seen;
+  float[0] = seen;
   h = mix(mix(h, floatWords[0]), floatWords[1]);
-  h = mix(h, originHash(state.origin));
-  return mix(h, isTombstone(state) ? 1 : 0);
+  h = mix(h, originHash(origin));
+  return mix(h, tombstone ? 1 : 0);
 }

@@ -4,13 +4,22 @@ import { compareStates, EntryState, isTombstone } from './entry';
 import { ExpiryIndex, type Listed } from './expiry-index';
 import { ANY, compareKeys, NormalKey, PatternPart } from './key';
 import { NamespaceStore } from './namespace-store';
-import { keyHash } from './state-hash';
+import { keyHash, keyHashOfBytes, writeHash } from './state-hash';
 import { atOnce, inSlices, SLICE, Sliced } from '../util/slices';
 import { RecordSlab } from './compact/record-slab';
+import { REF_AT_BITS } from './compact/slab-chunk';
 import type { RestingIndex } from './compact/resting-index';
 import { inRestingIndex } from './compact/resting-state';
 import { decodeValue } from '../values/value-codec';
 import { isEncoded } from '../values/encoded-value';
+
+
+/** Records at rest of one namespace the digests still have to add (see `makeDigests`): their references, and how many were added. */
+interface PendingRecords {
+  ns: string;
+  refs: Int32Array;
+  added: number;
+}
 
 /**
  * A sweep rebuilds the expiry index once it lists this many times more states
@@ -44,7 +53,7 @@ export class Table {
    * While the digests are being made (`prepareDigests`): the states that were
    * stored when it began, and how many of them are added so far.
    */
-  private digestsPending: { states: EntryState[]; added: number } | undefined;
+  private digestsPending: { states: EntryState[]; added: number; records: PendingRecords[] } | undefined;
   /** The records of states whose values were offered as bytes and not read yet (see `RestingState`). */
   private readonly slab = new RecordSlab();
   /** The resting index of namespace `ns` (record references name their namespace). */
@@ -162,28 +171,59 @@ export class Table {
 
   /**
    * Adds the states stored when the digests were first asked for, a slice at
-   * a time. Writes and removals in between update the digests as always (the
-   * state replaced out, the new one in); since a digest is a sum and an xor,
-   * the order of those changes does not matter, so the digests are exact
-   * once every state of the list is added.
+   * a time: live states by object, states at rest by their record's reference
+   * (hashed from the record, with no object or key string each: a state object
+   * per record, made up front, held the event loop for a second at a million).
+   * Writes and removals in between update the digests as always (the state
+   * replaced out, the new one in); since a digest is a sum and an xor, the
+   * order of those changes does not matter, so the digests are exact once
+   * every state of the list is added.
    */
   private *makeDigests(): Sliced<BucketDigests> {
     if (this.mode !== 'replicated') throw new Error(`table "${this.name}" is local: it keeps no digests`);
     if (this.digests === undefined) {
       const states: EntryState[] = [];
-      this.forEachState((state) => states.push(state));
+      const records: PendingRecords[] = [];
+      for (const ns of this.namespaces.values()) {
+        ns.forEachLive((state) => states.push(state));
+        if (ns.resting.size > 0) records.push({ ns: ns.name, refs: ns.resting.refs(), added: 0 });
+      }
       this.digests = new BucketDigests();
-      this.digestsPending = { states, added: 0 };
+      this.digestsPending = { states, added: 0, records };
     }
     for (let pending = this.digestsPending; pending !== undefined; pending = this.digestsPending) {
       const { states } = pending;
       const end = Math.min(states.length, pending.added + SLICE);
       for (let i = pending.added; i < end; i++) this.digests.add(keyHash(states[i].ns, states[i].key), states[i]);
+      const left = this.addRecords(pending.records, SLICE - (end - pending.added));
       pending.added = end;
-      if (end === states.length) this.digestsPending = undefined;
+      if (end === states.length && left > 0) this.digestsPending = undefined;
       else yield;
     }
     return this.digests;
+  }
+
+  /**
+   * Adds up to `budget` records of `pending` to the digests, hashed from their
+   * bytes and fields; returns the budget left (above 0: none is left to add).
+   */
+  private addRecords(pending: PendingRecords[], budget: number): number {
+    const digests = this.digests!;
+    while (pending.length > 0 && budget > 0) {
+      const records = pending[pending.length - 1];
+      const end = Math.min(records.refs.length, records.added + budget);
+      for (let i = records.added; i < end; i++) {
+        const ref = records.refs[i];
+        const chunk = this.slab.chunkById(ref >>> REF_AT_BITS);
+        const at = ref & ((1 << REF_AT_BITS) - 1);
+        const key = keyHashOfBytes(records.ns, chunk.bytes, chunk.keyStart(at), chunk.keyLength(at));
+        digests.addHashed(key, writeHash(key, chunk.version(at), chunk.seen(at), chunk.origin(at), false));
+      }
+      budget -= end - records.added;
+      records.added = end;
+      if (end === records.refs.length) pending.pop();
+    }
+    return budget;
   }
 
   /**
@@ -208,10 +248,6 @@ export class Table {
   }
 
   /** Hands every stored state to `visit` (full scans that need no pause in between). */
-  forEachState(visit: (state: EntryState) => void): void {
-    for (const ns of this.namespaces.values()) ns.forEachState(visit);
-  }
-
   /** Every stored state (for copies to joining nodes and for digests). */
   *states(): IterableIterator<EntryState> {
     for (const ns of this.namespaces.values()) yield* ns.states();
@@ -266,7 +302,11 @@ export class Table {
    * between go on as usual.
    */
   compaction(sliceMs?: number): Sliced<void> {
-    return this.slab.compaction((relocate, slice) => this.expiry.rewrite(relocate, slice), this.restingIndex, sliceMs);
+    // It frees the chunks it evacuated when it ends: records the digests still have to add by reference are added first.
+    const beforeFree = () => {
+      if (this.digestsPending !== undefined) this.addRecords(this.digestsPending.records, Infinity);
+    };
+    return this.slab.compaction((relocate, slice) => this.expiry.rewrite(relocate, slice), this.restingIndex, sliceMs, beforeFree);
   }
 
   /** What the expiry index lists, as a state: a record reference's (if the table still holds the record) or the state itself. */

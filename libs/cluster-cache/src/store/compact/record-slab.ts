@@ -146,7 +146,13 @@ export class RecordSlab implements RecordChunks {
    * that leave the table meanwhile are moved or not, either way they stay
    * readable.
    */
-  *compaction(walk: (relocate: (listed: Listed) => Listed | undefined, slice: TimedSlice) => Sliced<void>, index: (ns: string) => RestingIndex, sliceMs = COMPACTION_SLICE_MS): Sliced<void> {
+  *compaction(
+    walk: (relocate: (listed: Listed) => Listed | undefined, slice: TimedSlice) => Sliced<void>,
+    index: (ns: string) => RestingIndex,
+    sliceMs = COMPACTION_SLICE_MS,
+    /** Called before the evacuated chunks are freed (references to them then name other records). */
+    beforeFree: () => void = () => undefined,
+  ): Sliced<void> {
     this.compacting = true;
     const generation = this.generation;
     const evacuating = this.chunks;
@@ -162,6 +168,7 @@ export class RecordSlab implements RecordChunks {
     };
     try {
       yield* walk(relocate, new TimedSlice(sliceMs));
+      if (this.generation === generation) beforeFree();
       // A chunk a record could not leave (no chunk id was free) keeps its id.
       for (const chunk of evacuating) {
         if (chunk.evacuating) this.freeId(chunk);

@@ -38,7 +38,7 @@ describe('the resting index (string keys at rest without an object per key)', ()
     expect(ns.resting.size).toBe(N - Math.ceil(N / 7));
     expect(table.size).toBe(N + 4);
     let scanned = 0;
-    table.forEachState(() => scanned++);
+    for (const _ of table.states()) scanned++;
     expect(scanned).toBe(N + 4);
   });
 

@@ -164,6 +164,18 @@ export class RestingIndex {
     }
   }
 
+  /** The references of every record held, packed: a snapshot with no object per record (digests). */
+  refs(): Int32Array {
+    const refs = new Int32Array(this.count);
+    const words = this.slotWords;
+    let n = 0;
+    for (let slot = 0; 2 * slot < words.length; slot++) {
+      const ref = words[2 * slot] - 1;
+      if (ref >= 0) refs[n++] = ref;
+    }
+    return refs;
+  }
+
   /** Every record held, by reference and expiry: no object or key string made (an expiry rebuild). */
   forEachRef(visit: (ref: number, expiresAt: number) => void): void {
     const words = this.slotWords;

@@ -42,7 +42,7 @@ export class RestingState implements EntryState {
   }
 
   get origin(): string {
-    return this.chunk.names[this.chunk.u32[2 * this.at + FLAGS_AT] & 0x7fff];
+    return this.chunk.origin(this.at);
   }
 
   get expiresAt(): number {
@@ -50,11 +50,11 @@ export class RestingState implements EntryState {
   }
 
   get version(): number {
-    return this.chunk.f64[this.at + 1];
+    return this.chunk.version(this.at);
   }
 
   get seen(): number {
-    return this.chunk.f64[this.at + 2];
+    return this.chunk.seen(this.at);
   }
 
   /** @internal The record's reference (see REF_AT_BITS): what the resting index holds for it. */

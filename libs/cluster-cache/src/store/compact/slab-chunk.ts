@@ -131,10 +131,34 @@ export class SlabChunk {
     return 8 * (at + BYTES_AT) + this.u32[2 * at + KEY_LENGTH_AT];
   }
 
+  /** The version of the record at `at`. */
+  version(at: number): number {
+    return this.f64[at + 1];
+  }
+
+  /** The `seen` of the record at `at`. */
+  seen(at: number): number {
+    return this.f64[at + 2];
+  }
+
+  /** The origin of the record at `at`. */
+  origin(at: number): string {
+    return this.names[this.u32[2 * at + FLAGS_AT] & 0x7fff];
+  }
+
+  /** Where the key's bytes of the record at `at` begin (a byte offset), and their length. */
+  keyStart(at: number): number {
+    return 8 * (at + BYTES_AT);
+  }
+
+  keyLength(at: number): number {
+    return this.u32[2 * at + KEY_LENGTH_AT];
+  }
+
   /** The key of the record at `at` (a resting index's record: see `write`). */
   key(at: number): string {
-    const start = 8 * (at + BYTES_AT);
-    return this.bytes.toString('latin1', start, start + this.u32[2 * at + KEY_LENGTH_AT]);
+    const start = this.keyStart(at);
+    return this.bytes.toString('latin1', start, start + this.keyLength(at));
   }
 
   /** Whether the record at `at` holds `key` (whose hash matched). */
