@@ -31,6 +31,30 @@ function firstDifference(x: Uint32Array, y: Uint32Array): number {
   return -1;
 }
 
+/**
+ * Runs `table.prepareDigests()`, calling `between(turn)` between event-loop
+ * turns; returns the calls of `spies` (states the digests took in) per turn.
+ */
+async function digestsPerTurn(table: Table, spies: jest.SpyInstance[], between: (turn: number) => void): Promise<number[]> {
+  const perTurn: number[] = [];
+  let done = false;
+  let turn = 0;
+  const spin = () => {
+    perTurn.push(spies.reduce((sum, spy) => sum + spy.mock.calls.length, 0));
+    spies.forEach((spy) => spy.mockClear());
+    between(turn++);
+    if (!done) setImmediate(spin);
+  };
+  setImmediate(spin);
+  try {
+    await table.prepareDigests();
+  } finally {
+    done = true;
+    spies.forEach((spy) => spy.mockRestore());
+  }
+  return perTurn;
+}
+
 describe('Table.liveDigests (bucket digests kept up to date on every change)', () => {
   it('equals a from-scratch digest after random writes (one op or two, on one key or two), deletes, merges, expiry, sweeps and flushes', () => {
     const clock = new ManualClock();
@@ -105,13 +129,7 @@ describe('Table.liveDigests (bucket digests kept up to date on every change)', (
       store.write(table, Array.from({ length: Math.min(1000, n - i) }, (_, j) => ({ ns: 'n', key: `k${i + j}`, value: i + j, expiresAt: clock.now() + (i + j < 500 ? 1000 : MIN) })));
     }
     // States the digests take in per event-loop turn (a full scan of a large table in one turn blocks heartbeats).
-    const add = jest.spyOn(BucketDigests.prototype, 'add');
-    const perTurn: number[] = [];
-    let done = false;
-    let turn = 0;
-    const spin = () => {
-      perTurn.push(add.mock.calls.length);
-      add.mockClear();
+    const perTurn = await digestsPerTurn(table, [jest.spyOn(BucketDigests.prototype, 'add')], (turn) => {
       // Between slices: overwrites of states added already and of states not added yet, removals, new keys.
       if (turn === 1) {
         store.write(table, [{ ns: 'n', key: 'k1', value: 'new', expiresAt: clock.now() + MIN }]);
@@ -121,16 +139,7 @@ describe('Table.liveDigests (bucket digests kept up to date on every change)', (
         clock.advance(2000);
         expect(table.sweep().length).toBe(499); // k0..k499 but k1 expired
       }
-      turn++;
-      if (!done) setImmediate(spin);
-    };
-    setImmediate(spin);
-    try {
-      await table.prepareDigests();
-    } finally {
-      done = true;
-      add.mockRestore();
-    }
+    });
     expect(Math.max(...perTurn)).toBeLessThanOrEqual(SLICE + 4); // a slice, and the four writes made during the turn
     expect(firstDifference(table.liveDigests(64), fromScratch(table, 64, clock.now()))).toBe(-1);
     expect(firstDifference(table.liveDigests(MAX_BUCKETS), fromScratch(table, MAX_BUCKETS, clock.now()))).toBe(-1);
@@ -150,13 +159,8 @@ describe('Table.liveDigests (bucket digests kept up to date on every change)', (
     }
     store.write(table, [{ ns: 'n', key: 'live', value: 1, expiresAt: clock.now() + MIN }]);
     expect(table.namespace('n').resting.size).toBe(n);
-    const added = [jest.spyOn(BucketDigests.prototype, 'add'), jest.spyOn(BucketDigests.prototype, 'addHashed')];
-    const perTurn: number[] = [];
-    let done = false;
-    let turn = 0;
-    const spin = () => {
-      perTurn.push(added.reduce((sum, spy) => sum + spy.mock.calls.length, 0));
-      added.forEach((spy) => spy.mockClear());
+    const spies = [jest.spyOn(BucketDigests.prototype, 'add'), jest.spyOn(BucketDigests.prototype, 'addHashed')];
+    const perTurn = await digestsPerTurn(table, spies, (turn) => {
       if (turn === 1) {
         // Records added already and not yet: overwritten here and by a peer, read (woken), deleted; a new key; a sweep.
         store.write(table, [{ ns: 'n', key: 'r600', value: 'new', expiresAt: clock.now() + MIN }]);
@@ -170,16 +174,7 @@ describe('Table.liveDigests (bucket digests kept up to date on every change)', (
       }
       // Records move, and the chunks they left are freed (and may be reused) before the digests have added them.
       if (turn === 2) atOnce(table.compaction());
-      turn++;
-      if (!done) setImmediate(spin);
-    };
-    setImmediate(spin);
-    try {
-      await table.prepareDigests();
-    } finally {
-      done = true;
-      added.forEach((spy) => spy.mockRestore());
-    }
+    });
     expect(perTurn.filter((count) => count > 0).length).toBeGreaterThanOrEqual(3);
     expect(Math.max(...perTurn)).toBeLessThanOrEqual(SLICE + 12); // a slice, and the writes made during the turn
     for (const count of [64, MAX_BUCKETS]) expect(firstDifference(table.liveDigests(count), fromScratch(table, count, clock.now()))).toBe(-1);

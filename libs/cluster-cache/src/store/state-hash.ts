@@ -41,12 +41,10 @@ function finalise(hash: number): number {
   return (hash ^ (hash >>> 16)) >>> 0;
 }
 
-/**
- * A 52-bit hash of a namespace and key, exact in a double. Its low bits pick
- * the key's bucket (`bucketOf`). Lengths and kinds are fed before texts and
- * parts, so no two (namespace, key) pairs feed the same sequence.
- */
-export function keyHash(ns: string, key: NormalKey): number {
+/** The two accumulators of a key hash once its namespace is fed (`seedWith`); the loops after it keep them in locals. */
+const seed = new Int32Array(2);
+
+function seedWith(ns: string): void {
   let l = low(0x811c9dc5, ns.length);
   let h = high(0x2f6b1c3d, ns.length);
   for (let i = 0; i < ns.length; i++) {
@@ -54,6 +52,19 @@ export function keyHash(ns: string, key: NormalKey): number {
     l = low(l, c);
     h = high(h, c);
   }
+  seed[0] = l;
+  seed[1] = h;
+}
+
+/**
+ * A 52-bit hash of a namespace and key, exact in a double. Its low bits pick
+ * the key's bucket (`bucketOf`). Lengths and kinds are fed before texts and
+ * parts, so no two (namespace, key) pairs feed the same sequence.
+ */
+export function keyHash(ns: string, key: NormalKey): number {
+  seedWith(ns);
+  let l = seed[0];
+  let h = seed[1];
   const parts = typeof key === 'object' ? key : undefined;
   if (parts !== undefined) {
     l = low(low(l, ARRAY), parts.length);
@@ -84,13 +95,9 @@ export function keyHash(ns: string, key: NormalKey): number {
  * rest holds it: see store/compact/), without making the key's string.
  */
 export function keyHashOfBytes(ns: string, bytes: Uint8Array, start: number, length: number): number {
-  let l = low(0x811c9dc5, ns.length);
-  let h = high(0x2f6b1c3d, ns.length);
-  for (let i = 0; i < ns.length; i++) {
-    const c = ns.charCodeAt(i);
-    l = low(l, c);
-    h = high(h, c);
-  }
+  seedWith(ns);
+  let l = seed[0];
+  let h = seed[1];
   l = low(low(l, STRING), length);
   h = high(high(h, STRING), length);
   for (let i = start; i < start + length; i++) {
