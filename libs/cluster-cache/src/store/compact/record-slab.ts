@@ -37,6 +37,8 @@ export class RecordSlab implements RecordChunks {
   private readonly names: string[] = [];
   private readonly nameIds = new Map<string, number>();
   private chunks: SlabChunk[] = [];
+  /** The chunks a running compaction moves records out of (held until it ends). */
+  private evacuating: readonly SlabChunk[] = [];
   private active: SlabChunk | undefined;
   private nextWords = FIRST_CHUNK_WORDS;
   private compacting = false;
@@ -70,6 +72,7 @@ export class RecordSlab implements RecordChunks {
   get bytes(): number {
     let n = 0;
     for (const chunk of this.chunks) n += chunk.bytes.byteLength;
+    for (const chunk of this.evacuating) n += chunk.bytes.byteLength;
     return n;
   }
 
@@ -157,6 +160,7 @@ export class RecordSlab implements RecordChunks {
     const generation = this.generation;
     const evacuating = this.chunks;
     for (const chunk of evacuating) chunk.evacuating = true;
+    this.evacuating = evacuating;
     this.chunks = [];
     this.active = undefined;
     const relocate = (listed: Listed): Listed | undefined => {
@@ -176,6 +180,7 @@ export class RecordSlab implements RecordChunks {
       }
     } finally {
       for (const chunk of evacuating) chunk.evacuating = false;
+      this.evacuating = [];
       this.compacting = false;
     }
   }
