@@ -4,6 +4,10 @@ import { Store } from '../store/store';
 import { PersistenceError } from '../persistence/persistence.error';
 import type { DamagedRecord, TablePersistence } from '../persistence/table-persistence.interface';
 import { CacheEngine, WriteMode } from './cache-engine';
+import type { ReplicationMessage, WriteMessage } from '../replication/messages';
+import { WriteFanout } from '../replication/write-fanout';
+import { heldEncoding } from '../values/held-encodings';
+import { decodeValue } from '../values/value-codec';
 
 const MIN = 60_000;
 
@@ -91,7 +95,7 @@ describe('CacheEngine.write', () => {
     const { engine, errors, put } = engineWith('async');
     const batch = Promise.reject(new Error('peer gone'));
     batch.catch(() => undefined);
-    engine.replicateWith({ replicate: () => batch });
+    engine.replicateWith({ replicate: () => batch, sending: true });
     await Promise.all([put('a'), put('b'), put('c')]);
     await new Promise((resolve) => setImmediate(resolve));
     expect(errors).toEqual(['async write to table "t" failed: Error: peer gone']);
@@ -103,6 +107,46 @@ describe('CacheEngine.write', () => {
     await expect(put('a')).rejects.toThrow('disk full');
     expect(errors).toEqual([]);
     engine.stop();
+  });
+});
+
+describe('CacheEngine: a write saved and sent to peers', () => {
+  /** A disk copy that notes, as it saves, the encoding each value holds (the one its record is built around). */
+  function diskNotingEncodings() {
+    const atSave: Array<Uint8Array | undefined> = [];
+    const disk = { save: (states: readonly EntryState[]) => (states.forEach((state) => atSave.push(heldEncoding(state.value))), Promise.resolve()) } as unknown as TablePersistence;
+    return { disk, atSave };
+  }
+
+  it('encodes each object value once: the disk record and the message to the peers share the bytes', async () => {
+    const { engine, table } = engineWith('async');
+    const { disk, atSave } = diskNotingEncodings();
+    engine.persist(table, disk);
+    const fanout = new WriteFanout(new ManualClock(), 1000);
+    const sent: ReplicationMessage[] = [];
+    fanout.add({ name: 'b@h', send: (message) => void sent.push(message), disconnect: () => undefined });
+    engine.replicateWith(fanout);
+    const value = Object.freeze({ userId: 'ada', roles: Object.freeze(['admin']) });
+    await engine.write(table, [{ ns: 'n', key: 's', value, expiresAt: Date.now() + MIN }, { ns: 'n', key: 'p', value: 'plain', expiresAt: Date.now() + MIN }]);
+    await new Promise((resolve) => setImmediate(resolve));
+    const flat = (sent[0] as WriteMessage).batches[0][1];
+    expect(atSave[0]).toBeInstanceOf(Uint8Array);
+    expect(flat[2]).toBe(atSave[0]); // the very bytes the disk record was built around
+    expect(decodeValue(flat[2] as Uint8Array)).toEqual(value);
+    expect(atSave[1]).toBeUndefined(); // a string is encoded in place, on both paths
+    expect(heldEncoding(value)).toBeUndefined(); // released once both took it
+    fanout.stop();
+  });
+
+  it('holds no encoding when no peer would get the write', async () => {
+    const { engine, table } = engineWith('async');
+    const { disk, atSave } = diskNotingEncodings();
+    engine.persist(table, disk);
+    const fanout = new WriteFanout(new ManualClock(), 1000);
+    engine.replicateWith(fanout);
+    await engine.write(table, [{ ns: 'n', key: 's', value: Object.freeze({ a: 1 }), expiresAt: Date.now() + MIN }]);
+    expect(atSave).toEqual([undefined]);
+    fanout.stop();
   });
 });
 

@@ -5,6 +5,7 @@ import type { Store } from '../store/store';
 import type { Table } from '../store/table';
 import type { WriteOp } from '../store/write-op';
 import { inSlices } from '../util/slices';
+import { holdEncodings, releaseEncoding } from '../values/held-encodings';
 import { DiskCopy, type DiskStatus } from './disk-copy';
 import type { WriteReplicator } from './write-replicator.interface';
 
@@ -85,8 +86,12 @@ export class CacheEngine {
     if (this.taps.size > 0) for (const tap of this.taps) tap(table, states);
     const sync = this.options.writes === 'sync';
     const persistence = this.persistence.get(table.name);
+    const replicator = this.replicator !== undefined && table.mode === 'replicated' ? this.replicator : undefined;
+    // Saved and sent to peers: each value is encoded once, for the disk record and the message alike.
+    const held = persistence !== undefined && replicator?.sending === true ? holdEncodings(states) : undefined;
     const saved = persistence === undefined ? undefined : this.disk.watch(table, persistence.save(states), states, 'async write', sync);
-    const replicated = this.replicator !== undefined && table.mode === 'replicated' ? this.replicator.replicate(table, states) : undefined;
+    const replicated = replicator?.replicate(table, states);
+    if (held !== undefined) for (const value of held) releaseEncoding(value);
     if (sync) {
       const all = saved === undefined ? replicated : replicated === undefined ? saved : Promise.all([saved, replicated]).then(() => undefined);
       return all ?? DONE;

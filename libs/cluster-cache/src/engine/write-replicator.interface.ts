@@ -8,4 +8,7 @@ export interface WriteReplicator {
    * every peer connected at the time of the call has applied them.
    */
   replicate(table: Table, states: readonly EntryState[]): Promise<void>;
+
+  /** Whether a write made now goes to any peer. */
+  readonly sending: boolean;
 }

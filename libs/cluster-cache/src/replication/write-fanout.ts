@@ -83,6 +83,11 @@ export class WriteFanout implements WriteReplicator {
     if (this.peers.size === 0) this.stop();
   }
 
+  /** Whether a write made now goes to any peer. */
+  get sending(): boolean {
+    return this.peers.size > 0;
+  }
+
   /** Names of the peers writes go to. */
   names(): string[] {
     return [...this.peers.keys()];

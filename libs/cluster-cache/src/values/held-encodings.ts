@@ -21,6 +21,21 @@ export function releaseEncoding(value: unknown): void {
   if (holding !== 0 && typeof value === 'object' && value !== null && held.delete(value)) holding--;
 }
 
+/**
+ * Holds an encoding of each object value of `states` that holds none yet (a
+ * write both saved and sent to peers: the disk record and the message reuse
+ * it); returns the values it holds, for {@link releaseEncoding} once both took them.
+ */
+export function holdEncodings(states: readonly { readonly value: unknown }[]): object[] {
+  const held: object[] = [];
+  for (const { value } of states) {
+    if (typeof value !== 'object' || value === null || heldEncoding(value) !== undefined) continue;
+    holdEncoding(value, encodeValue(value));
+    held.push(value);
+  }
+  return held;
+}
+
 /** The encoding of `value` held by its put, if any. */
 export function heldEncoding(value: unknown): Uint8Array | undefined {
   return holding === 0 || typeof value !== 'object' || value === null ? undefined : held.get(value);
