@@ -22,7 +22,8 @@ import { PersistenceError } from './persistence.error';
  * disk missed.
  *
  * What this cannot prevent: another process filling the last `reserve` bytes
- * between the check and the commit, or an I/O error of a failing disk. The
+ * between the check (the disk is read once per event-loop turn) and the
+ * commit, or an I/O error of a failing disk. The
  * reserve is there for the former; the latter still reaches lmdb's bug, once
  * per failure (later commits are held back until a probe written outside lmdb
  * succeeds).
@@ -31,6 +32,8 @@ export class DiskGuard {
   private reason: string | undefined;
   private inFlight = 0;
   private readonly fileSizeLimit: number;
+  /** The file system's space as read for the commits of this turn (see `space`). */
+  private reading: DiskSpace | undefined;
 
   constructor(
     /** The directory of the data file (what `statfs` looks at). */
@@ -70,6 +73,8 @@ export class DiskGuard {
         if (released) return;
         released = true;
         this.inFlight -= bytes;
+        // Settled: what it wrote is on the disk, no longer in flight; read the space again.
+        this.reading = undefined;
       },
     };
   }
@@ -89,6 +94,7 @@ export class DiskGuard {
    */
   async probe(table: string, commit: () => Promise<void>): Promise<void> {
     if (this.reason === undefined) return;
+    this.reading = undefined;
     const refusal = this.room(PROBE_BYTES + this.inFlight);
     if (refusal !== undefined) {
       this.reason = refusal;
@@ -113,7 +119,7 @@ export class DiskGuard {
   private room(bytes: number): string | undefined {
     let space: DiskSpace;
     try {
-      space = this.system.statfs(this.dir);
+      space = this.space();
     } catch {
       return undefined; // no statfs here (an exotic file system): lmdb reports what fails
     }
@@ -128,6 +134,22 @@ export class DiskGuard {
       }
     }
     return undefined;
+  }
+
+  /**
+   * The file system's space, read once for the commits admitted in one go: a
+   * burst of writes in one event-loop turn shares one `statfs` (≈ 14 µs each
+   * on a VM, a fifth of a persisted put) instead of one each. Commits admitted
+   * meanwhile count in `inFlight`, which `room` adds, and the reading is
+   * dropped at the end of the turn and when a commit settles: it is never
+   * older than what is in flight.
+   */
+  private space(): DiskSpace {
+    if (this.reading === undefined) {
+      this.reading = this.system.statfs(this.dir);
+      queueMicrotask(() => (this.reading = undefined));
+    }
+    return this.reading;
   }
 }
 

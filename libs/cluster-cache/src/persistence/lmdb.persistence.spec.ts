@@ -352,6 +352,21 @@ describe('LmdbPersistenceDirectory', () => {
       batch.mockRestore();
     });
 
+    it('reads the free space once for the saves of one turn, and afresh in the next', async () => {
+      const disk = { free: 100 * 1024 * 1024 };
+      let reads = 0;
+      const system = { ...fakeDisk(disk), statfs: () => (reads++, { total: 64 * 1024 * 1024, available: disk.free }) };
+      const table = await (await openDir({ disk: system })).table('sessions');
+      reads = 0;
+      await Promise.all([1, 2, 3, 4, 5].map((i) => table.save([live('cache', `k${i}`, 'v', i)])));
+      expect(reads).toBe(1);
+      // The next turn sees the disk as it is now.
+      disk.free = 1024 * 1024 + 8 * 1024;
+      expect((await rejection(table.save([live('cache', 'k6', 'v', 6)]))).message).toMatch(/kept free/);
+      expect(reads).toBe(2);
+      expect(sorted(await table.load()).map((s) => s.key)).toEqual(['k1', 'k2', 'k3', 'k4', 'k5']);
+    });
+
     it('refuses a write that would take the file past the file size limit', async () => {
       const disk = { free: 100 * 1024 * 1024, limit: Infinity };
       await (await openDir({ disk: fakeDisk(disk) })).table('sessions');
