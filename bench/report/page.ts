@@ -65,7 +65,7 @@ const TEXT: Record<Family, FamilyText> = {
       'The per-minute table and the rates reached are in the results file (`raw.samples`, `raw.rates`).',
     ],
     whenMissed: {
-      'drift-heap': 'The heap is a saw-tooth, not a climb: the expiry index keeps an overwritten state (and its value) listed until its expiry bucket is swept, and is rebuilt from the current states once it lists half again as many as the table holds; with the slab\'s compaction, which unlists the references of dropped records, that takes the heap down again (the "expiry index" column of the per-minute samples in the results file moves with it). Heap + slabs, what the store holds, follows the same teeth. Which tooth minute 10 lands on decides this ratio: the run before the resting index landed low (0.86×).',
+      'drift-heap': 'What grows is the expiry index\'s slack: it keeps an overwritten state (and its value) listed until its expiry bucket is swept, and is rebuilt from the current states only once it lists half again as many as the table holds, so the heap climbs for as long as a rebuild is due (the "expiry index" column of the per-minute samples in the results file: 1.15M listings for 1.0M entries at minute 1, 1.43M at minute 10) and drops at it; the slab\'s compaction, which unlists the references of dropped records, takes some down between. Heap + slabs, what the store holds, follows the same teeth: an earlier run whose rebuild fell in minute 9 ended at 1.07× on the heap. The fix is unlisting an overwritten state when it is overwritten instead of at a rebuild; not built yet.',
     },
   },
   replication: {
