@@ -138,8 +138,8 @@ export class DiskGuard {
 
   /**
    * The file system's space, read once for the commits admitted in one go: a
-   * burst of writes in one event-loop turn shares one `statfs` (≈ 14 µs each
-   * on a VM, a fifth of a persisted put) instead of one each. Commits admitted
+   * burst of writes in one event-loop turn shares one `statfs` (a system call,
+   * ≈ 3 µs on a VM) instead of one each. Commits admitted
    * meanwhile count in `inFlight`, which `room` adds, and the reading is
    * dropped at the end of the turn and when a commit settles: it is never
    * older than what is in flight.
