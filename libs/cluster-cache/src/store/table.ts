@@ -7,12 +7,11 @@ import { NamespaceStore } from './namespace-store';
 import { keyHash, keyHashOfBytes, writeHash } from './state-hash';
 import { atOnce, inSlices, SLICE, Sliced } from '../util/slices';
 import { RecordSlab } from './compact/record-slab';
-import { REF_AT_BITS } from './compact/slab-chunk';
+import { AT_MASK, REF_AT_BITS } from './compact/slab-chunk';
 import type { RestingIndex } from './compact/resting-index';
 import { inRestingIndex } from './compact/resting-state';
 import { decodeValue } from '../values/value-codec';
 import { isEncoded } from '../values/encoded-value';
-
 
 /** Records at rest of one namespace the digests still have to add (see `makeDigests`): their references, and how many were added. */
 interface PendingRecords {
@@ -215,7 +214,7 @@ export class Table {
       for (let i = records.added; i < end; i++) {
         const ref = records.refs[i];
         const chunk = this.slab.chunkById(ref >>> REF_AT_BITS);
-        const at = ref & ((1 << REF_AT_BITS) - 1);
+        const at = ref & AT_MASK;
         const key = keyHashOfBytes(records.ns, chunk.bytes, chunk.keyStart(at), chunk.keyLength(at));
         digests.addHashed(key, writeHash(key, chunk.version(at), chunk.seen(at), chunk.origin(at), false));
       }
@@ -247,7 +246,6 @@ export class Table {
     return live.sort((a, b) => compareKeys(a.key, b.key));
   }
 
-  /** Hands every stored state to `visit` (full scans that need no pause in between). */
   /** Every stored state (for copies to joining nodes and for digests). */
   *states(): IterableIterator<EntryState> {
     for (const ns of this.namespaces.values()) yield* ns.states();

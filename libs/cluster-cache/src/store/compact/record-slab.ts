@@ -5,14 +5,12 @@ import { type Sliced, TimedSlice } from '../../util/slices';
 import type { Listed } from '../expiry-index';
 import { isRestingKey, restingKeyHash, type RecordChunks, type RestingIndex } from './resting-index';
 import { RestingState } from './resting-state';
-import { FLAGS_AT, KEY_HASH_AT, KEY_LENGTH_AT, LENGTH_AT, MAX_CHUNK_IDS, MAX_NAMES, ORIGIN_BITS, recordWords, REF_AT_BITS, SlabChunk } from './slab-chunk';
+import { AT_MASK, KEY_LENGTH_AT, LENGTH_AT, MAX_CHUNK_IDS, MAX_NAMES, ORIGIN_BITS, recordWords, REF_AT_BITS, SlabChunk } from './slab-chunk';
 
 /** The first chunk's size in words (64 KiB): a small table costs little. */
 const FIRST_CHUNK_WORDS = 8 * 1024;
 /** Chunks double up to this size in words (4 MiB): a record's first word fits REF_AT_BITS. */
 const MAX_CHUNK_WORDS = 1 << REF_AT_BITS;
-/** A record's first word in its reference. */
-const AT_MASK = (1 << REF_AT_BITS) - 1;
 /** A slab smaller than this (in words: 2 MiB) is never compacted. */
 const COMPACT_MIN_WORDS = 256 * 1024;
 /**
@@ -121,7 +119,7 @@ export class RecordSlab implements RecordChunks {
     const chunk = this.byId[ref >>> REF_AT_BITS];
     const at = ref & AT_MASK;
     if (chunk === undefined || chunk.isDropped(at)) return undefined;
-    return new RestingState(chunk.key(at), chunk, at, index(chunk.names[(chunk.u32[2 * at + FLAGS_AT] >>> ORIGIN_BITS) & 0x7fff]));
+    return new RestingState(chunk.key(at), chunk, at, index(chunk.ns(at)));
   }
 
   /** The table no longer holds `state` (overwritten, swept, flushed). */
@@ -206,7 +204,7 @@ export class RecordSlab implements RecordChunks {
       return ref;
     }
     const moved = to.id * (1 << REF_AT_BITS) + to.copy(from, at);
-    index(from.names[(from.u32[2 * at + FLAGS_AT] >>> ORIGIN_BITS) & 0x7fff]).moved(from.u32[2 * at + KEY_HASH_AT] | 0, ref, moved);
+    index(from.ns(at)).moved(from.keyHash(at), ref, moved);
     return moved;
   }
 

@@ -1,5 +1,5 @@
 import { RestingState } from './resting-state';
-import { KEY_HASH_AT, REF_AT_BITS, type SlabChunk } from './slab-chunk';
+import { AT_MASK, KEY_HASH_AT, REF_AT_BITS, type SlabChunk } from './slab-chunk';
 
 /** Empty slot (refs are stored plus one). */
 const EMPTY = 0;
@@ -181,7 +181,7 @@ export class RestingIndex {
     const words = this.slotWords;
     for (let slot = 0; 2 * slot < words.length; slot++) {
       const ref = words[2 * slot] - 1;
-      if (ref >= 0) visit(ref, this.chunks.chunkById(ref >>> REF_AT_BITS).f64[ref & ((1 << REF_AT_BITS) - 1)]);
+      if (ref >= 0) visit(ref, this.chunks.chunkById(ref >>> REF_AT_BITS).expiresAt(ref & AT_MASK));
     }
   }
 
@@ -222,7 +222,7 @@ export class RestingIndex {
       const ref = words[2 * slot];
       if (ref === EMPTY) return -1;
       if (ref > 0 && words[2 * slot + 1] === hash) {
-        const at = (ref - 1) & ((1 << REF_AT_BITS) - 1);
+        const at = (ref - 1) & AT_MASK;
         if (this.chunks.chunkById((ref - 1) >>> REF_AT_BITS).holdsKey(at, key)) return slot;
       }
     }
@@ -231,7 +231,7 @@ export class RestingIndex {
   private stateIn(slot: number, key?: string): RestingState {
     const ref = this.slotWords[2 * slot] - 1;
     const chunk = this.chunks.chunkById(ref >>> REF_AT_BITS);
-    const at = ref & ((1 << REF_AT_BITS) - 1);
+    const at = ref & AT_MASK;
     return new RestingState(key ?? chunk.key(at), chunk, at, this);
   }
 

@@ -2,7 +2,7 @@ import type { EntryState } from '../entry';
 import type { NormalKey } from '../key';
 import { decodeFlat } from '../../values/flat-decode';
 import type { RestingIndex } from './resting-index';
-import { FLAGS_AT, LENGTH_AT, ORIGIN_BITS, REF_AT_BITS, type SlabChunk } from './slab-chunk';
+import { LENGTH_AT, REF_AT_BITS, type SlabChunk } from './slab-chunk';
 
 /** Whether `state` is a state of a resting index (an object made per lookup of its record). */
 export function inRestingIndex(state: EntryState): state is RestingState & { readonly index: RestingIndex } {
@@ -38,7 +38,7 @@ export class RestingState implements EntryState {
   ) {}
 
   get ns(): string {
-    return this.chunk.names[(this.chunk.u32[2 * this.at + FLAGS_AT] >>> ORIGIN_BITS) & 0x7fff];
+    return this.chunk.ns(this.at);
   }
 
   get origin(): string {
@@ -46,7 +46,7 @@ export class RestingState implements EntryState {
   }
 
   get expiresAt(): number {
-    return this.chunk.f64[this.at];
+    return this.chunk.expiresAt(this.at);
   }
 
   get version(): number {

@@ -38,6 +38,8 @@ export const READ = 1 << 31;
  * records, and at most MAX_CHUNK_IDS chunks have ids at once.
  */
 export const REF_AT_BITS = 19;
+/** A record's first word in its reference (`ref & AT_MASK`; its chunk's id is `ref >>> REF_AT_BITS`). */
+export const AT_MASK = (1 << REF_AT_BITS) - 1;
 export const MAX_CHUNK_IDS = 1 << (31 - REF_AT_BITS);
 
 /** Words a record of a key of `keyLength` and a value of `length` bytes takes. */
@@ -131,6 +133,11 @@ export class SlabChunk {
     return 8 * (at + BYTES_AT) + this.u32[2 * at + KEY_LENGTH_AT];
   }
 
+  /** The expiry of the record at `at`. */
+  expiresAt(at: number): number {
+    return this.f64[at];
+  }
+
   /** The version of the record at `at`. */
   version(at: number): number {
     return this.f64[at + 1];
@@ -141,9 +148,19 @@ export class SlabChunk {
     return this.f64[at + 2];
   }
 
+  /** The namespace of the record at `at`. */
+  ns(at: number): string {
+    return this.names[(this.u32[2 * at + FLAGS_AT] >>> ORIGIN_BITS) & 0x7fff];
+  }
+
   /** The origin of the record at `at`. */
   origin(at: number): string {
     return this.names[this.u32[2 * at + FLAGS_AT] & 0x7fff];
+  }
+
+  /** The key's hash (`restingKeyHash`) of the record at `at` (a resting index's record). */
+  keyHash(at: number): number {
+    return this.u32[2 * at + KEY_HASH_AT] | 0;
   }
 
   /** Where the key's bytes of the record at `at` begin (a byte offset), and their length. */
