@@ -6,24 +6,40 @@ import type { Sliced, TimedSlice } from '../util/slices';
 const BUCKET_MS = 1000;
 
 /**
+ * `tidy` filters a bucket once at least this share of its listings is stale
+ * (1 / TIDY_SHARE) and at least TIDY_MIN of them: a filter costs a check per
+ * listing after a quarter as many overwrites, and what stale states hold
+ * (values included) stays under about a quarter of each second's listings.
+ */
+const TIDY_SHARE = 4;
+const TIDY_MIN = 32;
+
+/**
  * What the index lists: a state, or the reference of a record in a resting
  * index (see `RestingIndex`: its states are not objects); a negative number
  * lists nothing (a record a compaction found dropped).
  */
 export type Listed = EntryState | number;
 
+/** The listings of one second, and how many of them went stale since it was last filtered (an estimate: `tidy` checks each). */
+interface Bucket {
+  items: Listed[];
+  stale: number;
+}
+
 /**
  * Which states expire when, so that a sweep touches only what expired
  * (O(expired)) and no per-key timer exists (Node's timers overflow past 24.8
  * days; Pow's one-timer-per-key costs memory on every node).
  *
- * Buckets are filled lazily: an overwritten state stays in its old bucket and is
- * skipped at sweep time when it is no longer the key's current state. Until
- * then it keeps the old state (and its value) in memory, so the owner rebuilds
- * the index from the current states when overwrites pile up (`rebuild`).
+ * An overwritten state is not looked for in its bucket (a scan of the
+ * second's listings per write): the owner tells the index which bucket holds
+ * a stale listing (`unlist`), and `tidy` filters a bucket once a good share
+ * of it is stale. Until then the stale state (and its value) stays in memory,
+ * and a sweep skips it because it is no longer its key's current state.
  */
 export class ExpiryIndex {
-  private readonly buckets = new Map<number, Listed[]>();
+  private readonly buckets = new Map<number, Bucket>();
   private readonly due = new MinHeap();
   private listed = 0;
 
@@ -44,12 +60,36 @@ export class ExpiryIndex {
   private list(state: Listed, expiresAt: number): void {
     this.listed++;
     const bucket = Math.floor(expiresAt / BUCKET_MS);
-    const list = this.buckets.get(bucket);
-    if (list === undefined) {
-      this.buckets.set(bucket, [state]);
+    const listings = this.buckets.get(bucket);
+    if (listings === undefined) {
+      this.buckets.set(bucket, { items: [state], stale: 0 });
       this.due.push(bucket);
     } else {
-      list.push(state);
+      listings.items.push(state);
+    }
+  }
+
+  /** One listing of a state that expires at `expiresAt` is stale: the table let go of the state (overwritten, or woken into an object listed anew). */
+  unlist(expiresAt: number): void {
+    const listings = this.buckets.get(Math.floor(expiresAt / BUCKET_MS));
+    if (listings !== undefined) listings.stale++;
+  }
+
+  /**
+   * Drops the listings `isCurrent` denies from every bucket with enough
+   * stale ones (see TIDY_SHARE). Not while a compaction rewrites the
+   * buckets: it walks them by index.
+   */
+  tidy(isCurrent: (listed: Listed) => boolean): void {
+    for (const listings of this.buckets.values()) {
+      const { items, stale } = listings;
+      if (stale < TIDY_MIN || stale * TIDY_SHARE < items.length) continue;
+      let kept = 0;
+      for (let i = 0; i < items.length; i++) if (isCurrent(items[i])) items[kept++] = items[i];
+      this.listed -= items.length - kept;
+      // V8 gives the room back once an array shrinks below half of it.
+      items.length = kept;
+      listings.stale = 0;
     }
   }
 
@@ -62,10 +102,10 @@ export class ExpiryIndex {
     const last = Math.floor(now / BUCKET_MS) - 1;
     for (let bucket = this.due.peek(); bucket !== undefined && bucket <= last; bucket = this.due.peek()) {
       this.due.pop();
-      const list = this.buckets.get(bucket)!;
+      const { items } = this.buckets.get(bucket)!;
       this.buckets.delete(bucket);
-      this.listed -= list.length;
-      for (const state of list) visit(state);
+      this.listed -= items.length;
+      for (const state of items) visit(state);
     }
   }
 
@@ -78,7 +118,7 @@ export class ExpiryIndex {
   forEachDue(now: number, visit: (state: Listed) => void): void {
     const last = Math.floor(now / BUCKET_MS);
     if (this.due.peek() === undefined || this.due.peek()! > last) return;
-    for (const [bucket, list] of this.buckets) if (bucket <= last) for (const state of list) visit(state);
+    for (const [bucket, { items }] of this.buckets) if (bucket <= last) for (const state of items) visit(state);
   }
 
   /**
@@ -89,7 +129,8 @@ export class ExpiryIndex {
    * sweeps in between go on as usual.
    */
   *rewrite(rewrite: (listed: Listed) => Listed | undefined, slice: TimedSlice): Sliced<void> {
-    for (const [bucket, list] of this.buckets) {
+    for (const [bucket, listings] of this.buckets) {
+      const list = listings.items;
       const length = list.length;
       let unlisted = 0;
       // By index: a write meanwhile may push onto the list; order within a bucket does not matter.
@@ -108,21 +149,14 @@ export class ExpiryIndex {
           yield;
           slice.next();
           // Drained (or the index cleared) meanwhile: the list is no longer listed.
-          if (this.buckets.get(bucket) !== list) break;
+          if (this.buckets.get(bucket) !== listings) break;
         }
       }
+      // What it unlisted were records the table let go of: stale listings, mostly.
+      listings.stale = Math.max(0, listings.stale - unlisted);
       // An array keeps the room it once had: a list that lost half of it is copied.
-      if (unlisted * 2 >= length && unlisted > 0 && this.buckets.get(bucket) === list) this.buckets.set(bucket, list.slice());
+      if (unlisted * 2 >= length && unlisted > 0) listings.items = list.slice();
     }
-  }
-
-  /** Lists exactly what `forEachListed` hands out (the current states, and records of resting indexes), forgetting every overwritten state. */
-  rebuild(forEachListed: (visit: (state: EntryState) => void, visitRef: (ref: number, expiresAt: number) => void) => void): void {
-    this.clear();
-    forEachListed(
-      (state) => this.add(state),
-      (ref, expiresAt) => this.addRef(ref, expiresAt),
-    );
   }
 
   clear(): void {

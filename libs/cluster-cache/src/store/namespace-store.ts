@@ -157,12 +157,6 @@ export class NamespaceStore {
     for (const state of this.arrays.values()) visit(state);
   }
 
-  /** Hands every state to `visit`, except those of the resting index: their records to `visitRef` (what the expiry index lists). */
-  forEachListed(visit: (state: EntryState) => void, visitRef: (ref: number, expiresAt: number) => void): void {
-    this.forEachLive(visit);
-    this.resting.forEachRef(visitRef);
-  }
-
   *states(): IterableIterator<EntryState> {
     yield* this.scalars.values();
     yield* this.arrays.values();

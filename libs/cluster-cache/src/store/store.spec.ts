@@ -36,24 +36,30 @@ describe('Store', () => {
     expect(ta.current('n', 'x')).toBeUndefined();
   });
 
-  it('lets go of overwritten states at a sweep once they outnumber the table by half, and still expires the rest', () => {
+  it('lets go of overwritten states at a sweep once a quarter of their expiry second is overwritten, and still expires the rest', () => {
     const { a, ta, clock } = twoNodes();
-    for (let i = 0; i < 12_000; i++) a.write(ta, [{ ns: 'n', key: `k${i}`, value: i, expiresAt: clock.now() + 10 * MIN }]);
-    for (let round = 1; round <= 2; round++) {
-      for (let i = 0; i < 3_000; i++) a.write(ta, [{ ns: 'n', key: `k${i}`, value: -i, expiresAt: clock.now() + round * MIN }]);
-    }
-    expect(ta.listedForExpiry).toBe(18_000); // 6,000 overwritten states kept alive, 0.5× the table: not yet
+    const later = clock.now() + 10 * MIN;
+    for (let i = 0; i < 12_000; i++) a.write(ta, [{ ns: 'n', key: `k${i}`, value: i, expiresAt: later }]);
+    for (let i = 0; i < 2_999; i++) a.write(ta, [{ ns: 'n', key: `k${i}`, value: -i, expiresAt: clock.now() + MIN }]);
+    expect(ta.listedForExpiry).toBe(14_999);
     ta.sweep();
-    expect(ta.listedForExpiry).toBe(18_000);
-    a.write(ta, [{ ns: 'n', key: 'k0', value: 'last', expiresAt: clock.now() + MIN }]);
+    expect(ta.listedForExpiry).toBe(14_999); // 2,999 of the 12,000 listings of that second are stale: not yet
+    a.write(ta, [{ ns: 'n', key: 'k2999', value: -2999, expiresAt: clock.now() + MIN }]);
     ta.sweep();
-    expect(ta.listedForExpiry).toBe(12_000); // rebuilt from the current states
+    expect(ta.listedForExpiry).toBe(12_000); // a quarter: that second keeps its 9,000 current states
+    // Overwritten again, from the second they moved to: that one goes stale whole.
+    for (let i = 0; i < 3_000; i++) a.write(ta, [{ ns: 'n', key: `k${i}`, value: 'last', expiresAt: clock.now() + 2 * MIN }]);
+    ta.sweep();
+    expect(ta.listedForExpiry).toBe(12_000);
     clock.advance(2 * MIN + 1000);
     const removed = ta.sweep();
     expect(removed.map((s) => s.key).sort()).toEqual(Array.from({ length: 3_000 }, (_, i) => `k${i}`).sort());
     expect(ta.current('n', 'k0')).toBeUndefined();
     expect(ta.current('n', 'k3000')?.value).toBe(3000);
     expect(ta.listedForExpiry).toBe(9_000);
+    clock.advance(8 * MIN);
+    expect(ta.sweep()).toHaveLength(9_000);
+    expect(ta.listedForExpiry).toBe(0);
   });
 
   it('keeps one key object per entry when it is overwritten, locally or from a peer', () => {

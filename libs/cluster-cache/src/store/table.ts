@@ -20,16 +20,6 @@ interface PendingRecords {
   added: number;
 }
 
-/**
- * A sweep rebuilds the expiry index once it lists this many times more states
- * than the table holds: overwritten states wait there for their expiry, values
- * included. Rebuilding costs O(table) after at least half that many
- * overwrites, and caps the memory they hold at half the table's.
- */
-const EXPIRY_SLACK = 1.5;
-/** Tables smaller than this are not worth a rebuild. */
-const EXPIRY_REBUILD_MIN = 10_000;
-
 /** Whether a table is copied to every node or stays on this one. @publicApi */
 export type TableMode = 'replicated' | 'local';
 
@@ -68,7 +58,10 @@ export class Table {
   namespace(name: string): NamespaceStore {
     let ns = this.namespaces.get(name);
     if (ns === undefined) {
-      ns = new NamespaceStore(name, this.slab, (woken) => this.expiry.add(woken));
+      ns = new NamespaceStore(name, this.slab, (woken) => {
+        this.expiry.add(woken);
+        this.expiry.unlist(woken.expiresAt); // its record's listing
+      });
       this.namespaces.set(name, ns);
     }
     return ns;
@@ -81,7 +74,7 @@ export class Table {
     return n;
   }
 
-  /** @internal States the expiry index lists, overwritten ones included (see EXPIRY_SLACK). */
+  /** @internal States the expiry index lists, overwritten ones not filtered yet included (see `ExpiryIndex.tidy`). */
   get listedForExpiry(): number {
     return this.expiry.size;
   }
@@ -134,7 +127,10 @@ export class Table {
       ns.set(state);
       this.expiry.add(state);
     }
-    if (previous !== undefined) this.slab.drop(previous);
+    if (previous !== undefined) {
+      this.expiry.unlist(previous.expiresAt);
+      this.slab.drop(previous);
+    }
     if (this.digests !== undefined) {
       const key = keyHash(state.ns, state.key);
       if (previous !== undefined) this.digests.remove(key, previous);
@@ -254,7 +250,7 @@ export class Table {
   /**
    * Removes what expired (live entries past their TTL, tombstones past their
    * keep time) at a cost proportional to what expired, and lets go of
-   * overwritten states when many are held (see EXPIRY_SLACK). With `fastReadsUntil`,
+   * overwritten states where many are held (see `ExpiryIndex.tidy`). With `fastReadsUntil`,
    * also lets reads of scalar keys skip their state until then (see
    * `LiveValues`): the values that expire before it are taken out of the fast
    * path first, at a cost proportional to them.
@@ -271,14 +267,7 @@ export class Table {
       }
     });
     // Not while a compaction walks the lists: it moves the records they list.
-    if (this.expiry.size > EXPIRY_REBUILD_MIN && !this.slab.isCompacting) {
-      const size = this.size;
-      if (this.expiry.size > EXPIRY_SLACK * size) {
-        this.expiry.rebuild((visit, visitRef) => {
-          for (const ns of this.namespaces.values()) ns.forEachListed(visit, visitRef);
-        });
-      }
-    }
+    if (!this.slab.isCompacting) this.expiry.tidy(this.isListed);
     for (const ns of this.namespaces.values()) ns.resting.tidy();
     if (fastReadsUntil !== undefined) this.extendFastReads(fastReadsUntil);
     return removed;
@@ -306,6 +295,10 @@ export class Table {
     };
     return this.slab.compaction((relocate, slice) => this.expiry.rewrite(relocate, slice), this.restingIndex, sliceMs, beforeFree);
   }
+
+  /** Whether a listing of the expiry index still names its key's current state (a record the slab holds, or a state its namespace holds). */
+  private readonly isListed = (listed: Listed): boolean =>
+    typeof listed === 'number' ? this.slab.holds(listed) : this.namespaces.get(listed.ns)?.holds(listed) === true;
 
   /** What the expiry index lists, as a state: a record reference's (if the table still holds the record) or the state itself. */
   private listedState(listed: Listed): EntryState | undefined {

@@ -115,11 +115,17 @@ export class RecordSlab implements RecordChunks {
    * `index`, or undefined if the table let go of it.
    */
   stateAt(ref: number, index: (ns: string) => RestingIndex): RestingState | undefined {
-    if (ref < 0) return undefined;
-    const chunk = this.byId[ref >>> REF_AT_BITS];
+    if (!this.holds(ref)) return undefined;
+    const chunk = this.byId[ref >>> REF_AT_BITS]!;
     const at = ref & AT_MASK;
-    if (chunk === undefined || chunk.isDropped(at)) return undefined;
     return new RestingState(chunk.key(at), chunk, at, index(chunk.ns(at)));
+  }
+
+  /** Whether the table still holds the record `ref` (listed by the expiry index; negative: none). */
+  holds(ref: number): boolean {
+    if (ref < 0) return false;
+    const chunk = this.byId[ref >>> REF_AT_BITS];
+    return chunk !== undefined && !chunk.isDropped(ref & AT_MASK);
   }
 
   /** The table no longer holds `state` (overwritten, swept, flushed). */

@@ -97,7 +97,28 @@ describe('the resting index (string keys at rest without an object per key)', ()
     expect(table.liveDigests(64)).toEqual(other.table.liveDigests(64));
   });
 
-  it('keeps every reference right through growth, compaction, an expiry rebuild and a flush', () => {
+  it('filters the listings of woken records out of the expiry index once a quarter of their second is stale, and expires the woken states', () => {
+    const { clock, store, table, ns } = node();
+    const N = 3000;
+    const expiresAt = clock.now() + MIN; // one second of the expiry index
+    store.merge(table, Array.from({ length: N }, (_, i) => asBytes(keyOf(i), { i }, expiresAt)));
+    expect(table.listedForExpiry).toBe(N);
+    // A read wakes a record into an object, listed anew: its record's listing is stale.
+    const woken = N / 3; // a quarter of the N + woken listings
+    for (let i = 0; i < woken - 1; i++) table.current('n', keyOf(i))!.value;
+    table.sweep();
+    expect(table.listedForExpiry).toBe(N + woken - 1); // not a quarter yet
+    table.current('n', keyOf(woken - 1))!.value;
+    table.sweep();
+    expect(table.listedForExpiry).toBe(N);
+    expect(ns.resting.size).toBe(N - woken);
+    clock.advance(MIN + 1000);
+    expect(table.sweep()).toHaveLength(N);
+    expect(table.size).toBe(0);
+    expect(table.listedForExpiry).toBe(0);
+  });
+
+  it('keeps every reference right through growth, compaction, an expiry index tidied and a flush', () => {
     const { clock, store, table, ns } = node();
     const N = 20_000;
     const big = (i: number, round: number) => ({ i, round, pad: 'x'.repeat(150) });
@@ -109,7 +130,7 @@ describe('the resting index (string keys at rest without an object per key)', ()
     // Three records per key, two dropped: the slab wants a compaction, and the expiry index lists 3N.
     expect(table.wantsCompaction).toBe(true);
     expect(table.listedForExpiry).toBe(3 * N);
-    // A sweep rebuilds the expiry index once it lists far more than the table holds: references stay references.
+    // A sweep filters the overwritten records out of the expiry index: references stay references.
     table.sweep();
     expect(table.listedForExpiry).toBe(N);
     store.merge(table, Array.from({ length: N }, (_, i) => asBytes(keyOf(i), big(i, 3), clock.now() + MIN + i, 4)));

@@ -176,15 +176,6 @@ export class RestingIndex {
     return refs;
   }
 
-  /** Every record held, by reference and expiry: no object or key string made (an expiry rebuild). */
-  forEachRef(visit: (ref: number, expiresAt: number) => void): void {
-    const words = this.slotWords;
-    for (let slot = 0; 2 * slot < words.length; slot++) {
-      const ref = words[2 * slot] - 1;
-      if (ref >= 0) visit(ref, this.chunks.chunkById(ref >>> REF_AT_BITS).expiresAt(ref & AT_MASK));
-    }
-  }
-
   /**
    * Every state held, lazily: for scans that yield to the event loop. Keys
    * set or deleted meanwhile are seen or not, as a `Map`'s iterator sees
