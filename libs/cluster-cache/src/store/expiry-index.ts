@@ -25,6 +25,8 @@ export type Listed = EntryState | number;
 interface Bucket {
   items: Listed[];
   stale: number;
+  /** Whether the bucket waits in `crowded` for `tidy`. */
+  crowded: boolean;
 }
 
 /**
@@ -40,6 +42,8 @@ interface Bucket {
  */
 export class ExpiryIndex {
   private readonly buckets = new Map<number, Bucket>();
+  /** Buckets stale enough for `tidy` (a sweep must not visit every bucket: a long TTL makes one per second of it). */
+  private crowded: Bucket[] = [];
   private readonly due = new MinHeap();
   private listed = 0;
 
@@ -62,7 +66,7 @@ export class ExpiryIndex {
     const bucket = Math.floor(expiresAt / BUCKET_MS);
     const listings = this.buckets.get(bucket);
     if (listings === undefined) {
-      this.buckets.set(bucket, { items: [state], stale: 0 });
+      this.buckets.set(bucket, { items: [state], stale: 0, crowded: false });
       this.due.push(bucket);
     } else {
       listings.items.push(state);
@@ -72,18 +76,27 @@ export class ExpiryIndex {
   /** One listing of a state that expires at `expiresAt` is stale: the table let go of the state (overwritten, or woken into an object listed anew). */
   unlist(expiresAt: number): void {
     const listings = this.buckets.get(Math.floor(expiresAt / BUCKET_MS));
-    if (listings !== undefined) listings.stale++;
+    if (listings === undefined) return;
+    listings.stale++;
+    if (!listings.crowded && listings.stale >= TIDY_MIN && listings.stale * TIDY_SHARE >= listings.items.length) {
+      listings.crowded = true;
+      this.crowded.push(listings);
+    }
   }
 
   /**
-   * Drops the listings `isCurrent` denies from every bucket with enough
-   * stale ones (see TIDY_SHARE). Not while a compaction rewrites the
+   * Drops the listings `isCurrent` denies from the buckets `unlist` found
+   * stale enough (see TIDY_SHARE). Not while a compaction rewrites the
    * buckets: it walks them by index.
    */
   tidy(isCurrent: (listed: Listed) => boolean): void {
-    for (const listings of this.buckets.values()) {
-      const { items, stale } = listings;
-      if (stale < TIDY_MIN || stale * TIDY_SHARE < items.length) continue;
+    const crowded = this.crowded;
+    this.crowded = [];
+    for (const listings of crowded) {
+      listings.crowded = false;
+      // Drained meanwhile: no longer listed.
+      if (listings.stale === 0) continue;
+      const { items } = listings;
       let kept = 0;
       for (let i = 0; i < items.length; i++) if (isCurrent(items[i])) items[kept++] = items[i];
       this.listed -= items.length - kept;
@@ -102,8 +115,10 @@ export class ExpiryIndex {
     const last = Math.floor(now / BUCKET_MS) - 1;
     for (let bucket = this.due.peek(); bucket !== undefined && bucket <= last; bucket = this.due.peek()) {
       this.due.pop();
-      const { items } = this.buckets.get(bucket)!;
+      const listings = this.buckets.get(bucket)!;
+      const { items } = listings;
       this.buckets.delete(bucket);
+      listings.stale = 0;
       this.listed -= items.length;
       for (const state of items) visit(state);
     }
@@ -161,6 +176,7 @@ export class ExpiryIndex {
 
   clear(): void {
     this.buckets.clear();
+    this.crowded = [];
     while (this.due.pop() !== undefined);
     this.listed = 0;
   }
