@@ -14,6 +14,16 @@ const MAX_CHUNK_WORDS = 1 << REF_AT_BITS;
 /** A slab smaller than this (in words: 2 MiB) is never compacted. */
 const COMPACT_MIN_WORDS = 256 * 1024;
 /**
+ * A compaction moves the records out of the chunks at least half garbage
+ * (sparse: moving a word frees at least one), and starts once their garbage
+ * is this share of the slab. Records die in the order they were written more
+ * often than not (sessions expire, are replaced), so old chunks turn sparse
+ * first: the slab stays within about a third above what counts, where
+ * waiting for garbage to outweigh the whole slab let it swing to twice that
+ * (and a compaction then copied every record still held).
+ */
+const COMPACT_AT_GARBAGE_SHARE = 0.25;
+/**
  * A compaction slice ends once it has run this long (ms): a count of states
  * per slice would pause a busy or slow machine for much longer than a quiet
  * one, and a compaction must never pause the process for more than 5 ms.
@@ -24,8 +34,8 @@ const COMPACTION_SLICE_MS = 2;
  * The records of a table's resting states (see `RestingState`): a few large
  * buffers instead of objects per entry. Records are appended to the newest
  * chunk; a state the table lets go of (`drop`) or whose value is read leaves
- * garbage behind, and once garbage outweighs what still counts, a compaction
- * (`compaction`) copies the records of the states still listed into new
+ * garbage behind, and once the chunks at least half garbage hold enough of
+ * it, a compaction (`compaction`) copies their records still listed into new
  * chunks, a slice at a time. Nothing is ever overwritten: a state that still
  * refers to an old chunk (held by a caller meanwhile) keeps it alive and
  * reads what it always read.
@@ -133,17 +143,25 @@ export class RecordSlab implements RecordChunks {
     if (state instanceof RestingState) state.chunk.dropped(state.at);
   }
 
-  /** Whether garbage outweighs what counts, in a slab large enough to bother. */
+  /** Whether the sparse chunks hold garbage enough to compact, in a slab large enough to bother (see COMPACT_AT_GARBAGE_SHARE). */
   get wantsCompaction(): boolean {
     if (this.compacting) return false;
     const used = this.usedWords;
-    return used >= COMPACT_MIN_WORDS && this.liveWords * 2 < used;
+    if (used < COMPACT_MIN_WORDS) return false;
+    let garbage = 0;
+    for (const chunk of this.chunks) if (this.isSparse(chunk)) garbage += chunk.used - chunk.live;
+    return garbage >= COMPACT_AT_GARBAGE_SHARE * used;
+  }
+
+  /** Whether a chunk no longer written to is at least half garbage. */
+  private isSparse(chunk: SlabChunk): boolean {
+    return chunk !== this.active && chunk.live * 2 <= chunk.used;
   }
 
   /**
-   * Copies the records that still count out of the chunks that were full
-   * when it began, a slice of at most about `sliceMs` per yield, then lets
-   * go of those chunks. `walk` hands it every state the table may still
+   * Copies the records that still count out of the sparse chunks (see
+   * COMPACT_AT_GARBAGE_SHARE), a slice of at most about `sliceMs` per yield,
+   * then lets go of those chunks. `walk` hands it every state the table may still
    * hand out — its current states and overwritten ones waiting for their
    * expiry, as the expiry index lists them (see `ExpiryIndex.rewrite`) — and
    * lists what it gives back: it moves the records of resting states,
@@ -162,11 +180,10 @@ export class RecordSlab implements RecordChunks {
   ): Sliced<void> {
     this.compacting = true;
     const generation = this.generation;
-    const evacuating = this.chunks;
+    const evacuating = this.chunks.filter((chunk) => this.isSparse(chunk));
     for (const chunk of evacuating) chunk.evacuating = true;
     this.evacuating = evacuating;
-    this.chunks = [];
-    this.active = undefined;
+    this.chunks = this.chunks.filter((chunk) => !chunk.evacuating);
     const relocate = (listed: Listed): Listed | undefined => {
       // Cleared meanwhile: nothing refers to the old chunks any more.
       if (this.generation !== generation) return listed;
