@@ -223,3 +223,55 @@ describe('CacheEngine and a full disk', () => {
     expect(engine.diskStatus()).toMatchObject({ damaged: 2, unrepaired: 0 });
   });
 });
+
+describe('CacheEngine: the periodic sweep', () => {
+  /** An engine sweeping every 10 ms, holding `n` entries that expired in the same second. */
+  function massExpiry(n: number) {
+    const clock = new ManualClock();
+    const store = new Store('a@h', clock);
+    const table = store.addTable('t', 'replicated');
+    const engine = new CacheEngine(store, { writes: 'async', sweepInterval: 10, logger: { log() {}, warn() {}, error() {} } });
+    store.merge(
+      table,
+      Array.from({ length: n }, (_, i) => ({ ns: 'n', key: `k${i}`, value: i, expiresAt: clock.now() + MIN, version: 1, seen: 0, origin: 'b@h' })),
+    );
+    clock.advance(2 * MIN);
+    return { engine, table };
+  }
+
+  /** Table sizes seen between event-loop turns until `done` (setImmediate, as the sweep's slices). */
+  async function sizesUntil(table: { size: number }, done: () => boolean): Promise<number[]> {
+    const sizes: number[] = [];
+    while (!done()) {
+      sizes.push(table.size);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    return sizes;
+  }
+
+  it('removes a mass expiry a slice per event-loop turn, so other work runs between', async () => {
+    const N = 200_000;
+    const { engine, table } = massExpiry(N);
+    engine.start();
+    const sizes = await sizesUntil(table, () => table.size === 0);
+    engine.stop();
+    // Seen half done: the sweep yielded between slices instead of removing the 200,000 in one go.
+    expect(sizes.some((size) => size > 0 && size < N)).toBe(true);
+    expect(table.sweepDone).toBe(true);
+    expect(engine.sweep()).toBe(0);
+  });
+
+  it('stops between slices when the engine stops, and a later sweep removes the rest', async () => {
+    const N = 200_000;
+    const { engine, table } = massExpiry(N);
+    engine.start();
+    await sizesUntil(table, () => table.size < N);
+    engine.stop();
+    const left = table.size;
+    expect(left).toBeGreaterThan(0);
+    for (let turn = 0; turn < 20; turn++) await new Promise((resolve) => setImmediate(resolve));
+    expect(table.size).toBe(left);
+    expect(engine.sweep()).toBe(left);
+    expect(table.size).toBe(0);
+  });
+});

@@ -4,13 +4,16 @@ import type { EntryState } from '../store/entry';
 import type { Store } from '../store/store';
 import type { Table } from '../store/table';
 import type { WriteOp } from '../store/write-op';
-import { inSlices } from '../util/slices';
+import { atOnce, inSlices, type Sliced, TimedSlice } from '../util/slices';
 import { holdEncodings, releaseEncoding } from '../values/held-encodings';
 import { DiskCopy, type DiskStatus } from './disk-copy';
 import type { WriteReplicator } from './write-replicator.interface';
 
 /** What a write that has nothing to wait for returns. */
 const DONE = Promise.resolve();
+
+/** The periodic sweep removes expired entries for this long per event-loop turn (ms): a million that expire in the same second take over a second to remove, longer than `deadPeerTimeout`. */
+const SWEEP_SLICE_MS = 5;
 
 /** When a write's promise resolves. @publicApi */
 export type WriteMode = 'sync' | 'async';
@@ -42,6 +45,8 @@ export class CacheEngine {
   private readonly disk: DiskCopy;
   /** The compaction of a table's slab of resting states in progress (one at a time). */
   private compacting: Promise<void> | undefined;
+  /** The periodic sweep in progress, when it takes more than one slice. */
+  private sweeping: Promise<void> | undefined;
 
   constructor(
     readonly store: Store,
@@ -179,17 +184,40 @@ export class CacheEngine {
   /**
    * Removes expired entries and old tombstones from memory and disk, and keeps
    * the fast path of reads open until a little after the next sweep is due
-   * (twice the interval, plus a second for timers that run late).
+   * (twice the interval, plus a second for timers that run late), all at once
+   * (the periodic sweep runs in slices instead).
+   * @returns how many states it removed.
    */
   sweep(now = this.store.clock.now()): number {
+    return atOnce(this.sweepSteps(() => now));
+  }
+
+  /** The periodic sweep: in slices of SWEEP_SLICE_MS, one per event-loop turn, so heartbeats go on however much expired at once. */
+  private sweepInSlices(): void {
+    if (this.sweeping !== undefined) return;
+    const work = this.sweepSteps(() => this.store.clock.now(), new TimedSlice(SWEEP_SLICE_MS));
+    this.sweeping = inSlices(work)
+      .then(() => undefined)
+      .catch((error: unknown) => this.options.logger.error(`sweeping expired entries failed: ${String(error)}`))
+      .finally(() => (this.sweeping = undefined));
+  }
+
+  /** The sweep of every table, a slice at a time with `slice` (stopping early if the engine stops); then a compaction if one is due. */
+  private *sweepSteps(clock: () => number, slice?: TimedSlice): Sliced<number> {
     let removed = 0;
-    const fastReadsUntil = now + 2 * this.options.sweepInterval + 1000;
     for (const table of this.store.allTables()) {
-      const gone = table.sweep(now, fastReadsUntil);
-      removed += gone.length;
-      const persistence = this.persistence.get(table.name);
-      if (persistence !== undefined && gone.length > 0) {
-        void this.disk.watch(table, persistence.forget(gone), [], 'removing expired entries');
+      for (;;) {
+        const now = clock();
+        const gone = table.sweep(now, now + 2 * this.options.sweepInterval + 1000, slice);
+        removed += gone.length;
+        const persistence = this.persistence.get(table.name);
+        if (persistence !== undefined && gone.length > 0) {
+          void this.disk.watch(table, persistence.forget(gone), [], 'removing expired entries');
+        }
+        if (table.sweepDone) break;
+        yield;
+        if (this.sweeper === undefined) return removed;
+        slice?.next();
       }
     }
     this.compactSlab();
@@ -212,7 +240,7 @@ export class CacheEngine {
 
   /** Starts the periodic sweep (and the probes of a failing disk, after a `stop`). */
   start(): void {
-    this.sweeper ??= setInterval(() => this.sweep(), this.options.sweepInterval);
+    this.sweeper ??= setInterval(() => this.sweepInSlices(), this.options.sweepInterval);
     this.sweeper.unref();
     this.disk.resume();
   }

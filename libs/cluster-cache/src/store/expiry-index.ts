@@ -109,19 +109,26 @@ export class ExpiryIndex {
   /**
    * Hands every state of every bucket that ended at or before `now` to `visit`
    * and forgets those buckets. States in the current bucket wait for the next
-   * sweep; reads never return them anyway.
+   * sweep; reads never return them anyway. With `slice`, stops once it is
+   * over, leaving what it did not hand out listed.
+   * @returns whether nothing due is left.
    */
-  drain(now: number, visit: (state: Listed) => void): void {
+  drain(now: number, visit: (state: Listed) => void, slice?: TimedSlice): boolean {
     const last = Math.floor(now / BUCKET_MS) - 1;
     for (let bucket = this.due.peek(); bucket !== undefined && bucket <= last; bucket = this.due.peek()) {
-      this.due.pop();
       const listings = this.buckets.get(bucket)!;
       const { items } = listings;
+      // From the end, so what is left is the bucket's list still (a compaction walks it by index).
+      while (items.length > 0) {
+        this.listed--;
+        visit(items.pop()!);
+        if (slice?.over() && items.length > 0) return false;
+      }
+      this.due.pop();
       this.buckets.delete(bucket);
       listings.stale = 0;
-      this.listed -= items.length;
-      for (const state of items) visit(state);
     }
+    return true;
   }
 
   /**

@@ -1,6 +1,7 @@
 import { ManualClock } from './clock';
 import type { EntryState } from './entry';
 import { Store } from './store';
+import { TimedSlice } from '../util/slices';
 
 const MIN = 60_000;
 
@@ -60,6 +61,24 @@ describe('Store', () => {
     clock.advance(8 * MIN);
     expect(ta.sweep()).toHaveLength(9_000);
     expect(ta.listedForExpiry).toBe(0);
+  });
+
+  it('sweeps a slice at a time when given one, removing each expired state once and nothing live', () => {
+    const { a, ta, clock } = twoNodes();
+    for (let i = 0; i < 3_000; i++) a.write(ta, [{ ns: 'n', key: `k${i}`, value: i, expiresAt: clock.now() + (i % 3 === 0 ? 10 * MIN : MIN) }]);
+    clock.advance(MIN + 1000);
+    const removed: string[] = [];
+    const slice = new TimedSlice(0); // over every 256 states
+    let calls = 0;
+    do {
+      removed.push(...ta.sweep(clock.now(), undefined, slice).map((s) => s.key as string));
+      slice.next();
+      calls++;
+    } while (!ta.sweepDone);
+    expect(calls).toBeGreaterThan(3);
+    expect(removed.sort()).toEqual(Array.from({ length: 3_000 }, (_, i) => i).filter((i) => i % 3 !== 0).map((i) => `k${i}`).sort());
+    expect(ta.size).toBe(1_000);
+    expect(ta.listedForExpiry).toBe(1_000);
   });
 
   it('keeps one key object per entry when it is overwritten, locally or from a peer', () => {

@@ -5,7 +5,7 @@ import { ExpiryIndex, type Listed } from './expiry-index';
 import { ANY, compareKeys, NormalKey, PatternPart } from './key';
 import { NamespaceStore } from './namespace-store';
 import { keyHash, keyHashOfBytes, writeHash } from './state-hash';
-import { atOnce, inSlices, SLICE, Sliced } from '../util/slices';
+import { atOnce, inSlices, SLICE, Sliced, type TimedSlice } from '../util/slices';
 import { RecordSlab } from './compact/record-slab';
 import { AT_MASK, REF_AT_BITS } from './compact/slab-chunk';
 import type { RestingIndex } from './compact/resting-index';
@@ -45,6 +45,8 @@ export class Table {
   private digestsPending: { states: EntryState[]; added: number; records: PendingRecords[] } | undefined;
   /** The records of states whose values were offered as bytes and not read yet (see `RestingState`). */
   private readonly slab = new RecordSlab();
+  /** Whether the last sweep got through (see `sweepDone`). */
+  private swept = true;
   /** The resting index of namespace `ns` (record references name their namespace). */
   private readonly restingIndex = (ns: string): RestingIndex => this.namespace(ns).resting;
 
@@ -254,23 +256,38 @@ export class Table {
    * also lets reads of scalar keys skip their state until then (see
    * `LiveValues`): the values that expire before it are taken out of the fast
    * path first, at a cost proportional to them.
+   *
+   * With `slice`, stops removing once the slice is over (a million entries
+   * that expire in the same second take more than a second to remove) and
+   * leaves the rest, and the other steps, to the next call: `sweepDone` says
+   * whether it got through.
    * @returns the removed states.
    */
-  sweep(now = this.clock.now(), fastReadsUntil?: number): EntryState[] {
+  sweep(now = this.clock.now(), fastReadsUntil?: number, slice?: TimedSlice): EntryState[] {
     const removed: EntryState[] = [];
-    this.expiry.drain(now, (listed) => {
-      const state = this.listedState(listed);
-      if (state !== undefined && state.expiresAt <= now && this.namespaces.get(state.ns)?.remove(state)) {
-        removed.push(state);
-        this.slab.drop(state);
-        this.digests?.remove(keyHash(state.ns, state.key), state);
-      }
-    });
+    this.swept = this.expiry.drain(
+      now,
+      (listed) => {
+        const state = this.listedState(listed);
+        if (state !== undefined && state.expiresAt <= now && this.namespaces.get(state.ns)?.remove(state)) {
+          removed.push(state);
+          this.slab.drop(state);
+          this.digests?.remove(keyHash(state.ns, state.key), state);
+        }
+      },
+      slice,
+    );
+    if (!this.swept) return removed;
     // Not while a compaction walks the lists: it moves the records they list.
     if (!this.slab.isCompacting) this.expiry.tidy(this.isListed);
     for (const ns of this.namespaces.values()) ns.resting.tidy();
     if (fastReadsUntil !== undefined) this.extendFastReads(fastReadsUntil);
     return removed;
+  }
+
+  /** Whether the last `sweep` got through everything due (see its `slice`). */
+  get sweepDone(): boolean {
+    return this.swept;
   }
 
   /** Whether the slab of resting states holds more garbage than records that count (see `compaction`). */
