@@ -153,9 +153,9 @@ export class RecordSlab implements RecordChunks {
     return garbage >= COMPACT_AT_GARBAGE_SHARE * used;
   }
 
-  /** Whether a chunk no longer written to is at least half garbage. */
+  /** Whether a chunk is at least half garbage (the active one too: a table whose every entry was read leaves it all garbage). */
   private isSparse(chunk: SlabChunk): boolean {
-    return chunk !== this.active && chunk.live * 2 <= chunk.used;
+    return chunk.used > 0 && chunk.live * 2 <= chunk.used;
   }
 
   /**
@@ -184,6 +184,8 @@ export class RecordSlab implements RecordChunks {
     for (const chunk of evacuating) chunk.evacuating = true;
     this.evacuating = evacuating;
     this.chunks = this.chunks.filter((chunk) => !chunk.evacuating);
+    // Records moved go to the active chunk: never one being evacuated.
+    if (this.active?.evacuating) this.active = undefined;
     const relocate = (listed: Listed): Listed | undefined => {
       // Cleared meanwhile: nothing refers to the old chunks any more.
       if (this.generation !== generation) return listed;
