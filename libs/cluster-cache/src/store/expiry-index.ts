@@ -61,22 +61,32 @@ export class ExpiryIndex {
     this.list(ref, expiresAt);
   }
 
-  private list(state: Listed, expiresAt: number): void {
+  /** Lists a record's state woken into an object (`state`) in its record's second, whose listing of the record is stale now. */
+  addWoken(state: EntryState): void {
+    this.markStale(this.list(state, state.expiresAt));
+  }
+
+  private list(state: Listed, expiresAt: number): Bucket {
     this.listed++;
     const bucket = Math.floor(expiresAt / BUCKET_MS);
-    const listings = this.buckets.get(bucket);
+    let listings = this.buckets.get(bucket);
     if (listings === undefined) {
-      this.buckets.set(bucket, { items: [state], stale: 0, crowded: false });
+      listings = { items: [state], stale: 0, crowded: false };
+      this.buckets.set(bucket, listings);
       this.due.push(bucket);
     } else {
       listings.items.push(state);
     }
+    return listings;
   }
 
-  /** One listing of a state that expires at `expiresAt` is stale: the table let go of the state (overwritten, or woken into an object listed anew). */
+  /** One listing of a state that expires at `expiresAt` is stale: the table let go of the state (overwritten). */
   unlist(expiresAt: number): void {
     const listings = this.buckets.get(Math.floor(expiresAt / BUCKET_MS));
-    if (listings === undefined) return;
+    if (listings !== undefined) this.markStale(listings);
+  }
+
+  private markStale(listings: Bucket): void {
     listings.stale++;
     if (!listings.crowded && listings.stale >= TIDY_MIN && listings.stale * TIDY_SHARE >= listings.items.length) {
       listings.crowded = true;
@@ -94,7 +104,7 @@ export class ExpiryIndex {
     this.crowded = [];
     for (const listings of crowded) {
       listings.crowded = false;
-      // Drained meanwhile: no longer listed.
+      // Drained meanwhile (no longer listed), or a compaction unlisted what was stale.
       if (listings.stale === 0) continue;
       const { items } = listings;
       let kept = 0;

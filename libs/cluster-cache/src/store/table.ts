@@ -60,10 +60,7 @@ export class Table {
   namespace(name: string): NamespaceStore {
     let ns = this.namespaces.get(name);
     if (ns === undefined) {
-      ns = new NamespaceStore(name, this.slab, (woken) => {
-        this.expiry.add(woken);
-        this.expiry.unlist(woken.expiresAt); // its record's listing
-      });
+      ns = new NamespaceStore(name, this.slab, (woken) => this.expiry.addWoken(woken));
       this.namespaces.set(name, ns);
     }
     return ns;

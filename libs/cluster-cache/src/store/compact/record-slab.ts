@@ -50,31 +50,11 @@ export class RecordSlab implements RecordChunks {
   private active: SlabChunk | undefined;
   private nextWords = FIRST_CHUNK_WORDS;
   private compacting = false;
-  private written = false;
   /** Chunks by id (see REF_AT_BITS), and the ids free for new chunks. */
   private readonly byId: Array<SlabChunk | undefined> = [];
   private readonly freeIds: number[] = [];
   /** Bumped by `clear`: a compaction running then stops. */
   private generation = 0;
-
-  /** Words in the slab's chunks (written). */
-  get usedWords(): number {
-    let n = 0;
-    for (const chunk of this.chunks) n += chunk.used;
-    return n;
-  }
-
-  /** Words that still count (see `SlabChunk.live`). */
-  get liveWords(): number {
-    let n = 0;
-    for (const chunk of this.chunks) n += chunk.live;
-    return n;
-  }
-
-  /** Whether no record was written since the slab was made or cleared. */
-  get empty(): boolean {
-    return !this.written;
-  }
 
   /** Bytes of memory the chunks take. */
   get bytes(): number {
@@ -105,7 +85,6 @@ export class RecordSlab implements RecordChunks {
     const ns = this.nameId(state.ns);
     const origin = this.nameId(state.origin);
     if (ns === undefined || origin === undefined) return undefined;
-    this.written = true;
     const flags = (ns << ORIGIN_BITS) | origin;
     const length = value.end - value.start;
     if (index !== undefined && isRestingKey(key)) {
@@ -146,11 +125,13 @@ export class RecordSlab implements RecordChunks {
   /** Whether the sparse chunks hold garbage enough to compact, in a slab large enough to bother (see COMPACT_AT_GARBAGE_SHARE). */
   get wantsCompaction(): boolean {
     if (this.compacting) return false;
-    const used = this.usedWords;
-    if (used < COMPACT_MIN_WORDS) return false;
+    let used = 0;
     let garbage = 0;
-    for (const chunk of this.chunks) if (this.isSparse(chunk)) garbage += chunk.used - chunk.live;
-    return garbage >= COMPACT_AT_GARBAGE_SHARE * used;
+    for (const chunk of this.chunks) {
+      used += chunk.used;
+      if (this.isSparse(chunk)) garbage += chunk.used - chunk.live;
+    }
+    return used >= COMPACT_MIN_WORDS && garbage >= COMPACT_AT_GARBAGE_SHARE * used;
   }
 
   /** Whether a chunk is at least half garbage (the active one too: a table whose every entry was read leaves it all garbage). */
@@ -218,11 +199,10 @@ export class RecordSlab implements RecordChunks {
 
   /** Moves the record `ref` of a resting index, if its chunk is evacuated; returns its new reference (undefined: dropped, nothing to list). */
   private moveRef(ref: number, index: (ns: string) => RestingIndex): number | undefined {
-    if (ref < 0) return undefined;
-    const from = this.byId[ref >>> REF_AT_BITS];
-    const at = ref & AT_MASK;
-    if (from === undefined || from.isDropped(at)) return undefined;
+    if (!this.holds(ref)) return undefined;
+    const from = this.byId[ref >>> REF_AT_BITS]!;
     if (!from.evacuating) return ref;
+    const at = ref & AT_MASK;
     const to = this.chunkFor(from.u32[2 * at + LENGTH_AT], from.u32[2 * at + KEY_LENGTH_AT]);
     if (to.id < 0) {
       from.evacuating = false;
@@ -239,7 +219,6 @@ export class RecordSlab implements RecordChunks {
     this.chunks = [];
     this.active = undefined;
     this.nextWords = FIRST_CHUNK_WORDS;
-    this.written = false;
     this.generation++;
   }
 
