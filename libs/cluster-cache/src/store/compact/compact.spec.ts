@@ -232,6 +232,12 @@ describe('decodeFlat', () => {
     const session = decodeFlat<{ userAgent: string; nested: { list: unknown[] } }>(encodeValue({ userAgent: 'Mozilla/5.0 Firefox/133.0', nested: { list: [1, -2, 1.5, 'é€𝄞', null, true] }, __x: -300, big: 70_000, neg: -70_000 }));
     expect(session).toEqual({ userAgent: 'Mozilla/5.0 Firefox/133.0', nested: { list: [1, -2, 1.5, 'é€𝄞', null, true] }, __x: -300, big: 70_000, neg: -70_000 });
     expect(Object.isFrozen(session) && Object.isFrozen(session.nested) && Object.isFrozen(session.nested.list)).toBe(true);
+    // Floats of both sizes (float32 written by hand: the codec writes float64s) and strings, from a plain Uint8Array at an offset.
+    const floats = encodeValue({ at: 1795658400005, tenth: -0.1, s: 'Grüße', pi: Math.PI });
+    const framed = new Uint8Array(floats.length + 9);
+    framed.set(floats, 3);
+    expect(decodeFlat(framed, 3, 3 + floats.length)).toEqual({ at: 1795658400005, tenth: -0.1, s: 'Grüße', pi: Math.PI });
+    expect(decodeFlat(Uint8Array.of(0x92, 0xca, 0x3f, 0xc0, 0, 0, 0xca, 0xc1, 0x20, 0, 0))).toEqual([1.5, -10]);
     // A key that would set the prototype is left to msgpackr.
     expect(Object.getPrototypeOf(decodeFlat(encodeValue(JSON.parse('{"__proto__":{"x":1}}'))))).toBe(Object.prototype);
   });
