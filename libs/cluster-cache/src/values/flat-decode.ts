@@ -55,8 +55,9 @@ const SCRATCH_BYTES = new Uint8Array(SCRATCH);
 const SCRATCH_F64 = new Float64Array(SCRATCH);
 const SCRATCH_F32 = new Float32Array(SCRATCH, 0, 1);
 
-/** Node's Buffer has `utf8Slice` (undocumented, as msgpackr's `latin1Slice`). */
-type SlicingBuffer = Buffer & { utf8Slice(start: number, end: number): string };
+/** Node's Buffer has `utf8Slice` (undocumented, as msgpackr's `latin1Slice`): what `toString('utf8', …)` calls after sorting its arguments out. */
+type SlicingBuffer = Buffer & { utf8Slice?(start: number, end: number): string };
+const HAS_UTF8_SLICE = typeof (Buffer.prototype as SlicingBuffer).utf8Slice === 'function';
 
 /** What `item` returns for what it does not read. */
 const UNSUPPORTED: unique symbol = Symbol('unsupported');
@@ -157,8 +158,8 @@ class FlatReader {
     this.at = start + length;
     const bytes = this.bytes;
     this.buffer ??= Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    // `utf8Slice` is what `toString('utf8', …)` calls after sorting its arguments out (≈ 18 ns less per string).
-    return (this.buffer as SlicingBuffer).utf8Slice(start, start + length);
+    // ≈ 18 ns less per string than `toString`.
+    return HAS_UTF8_SLICE ? (this.buffer as Required<SlicingBuffer>).utf8Slice(start, start + length) : this.buffer.toString('utf8', start, start + length);
   }
 
   private float(size: 4 | 8): unknown {
