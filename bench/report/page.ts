@@ -52,8 +52,8 @@ const TEXT: Record<Family, FamilyText> = {
         `A restart checks the data file's pages (≈ 0.25 s: every page of every tree, read in file order in 256 KiB spans, so that a damaged file cannot crash the process), then reads every record through an lmdb cursor (≈ 0.9 µs each), verifies its checksum (0.22 µs), decodes its header (0.5 µs) and files it at rest (≈ 0.5 µs, plus a page fault per 4 KiB of new slab: ≈ 10 µs each on this VM, 0.7 µs per record); the GC of the records in flight (handed over a thousand at a time) adds ≈ 0.3 µs. Those parts come to ≈ 3.4 µs a record, and a second load in a warm process, into memory the first one gave back, takes 3.8 µs; this run's ${fmtValue(figures.find((f) => f.id === 'restart-load')?.ours, 'µs')} a record include the machine's other load (its rounds are in the results file, each beside Mnesia's). Mnesia reads one table file of Erlang terms into ETS; the cursor, the checksums and the page faults alone take about half its time per record here.`,
       'compaction-pause': 'A compaction slice stops after 2 ms of moving records (the p50 shows it). The longer ones hold a V8 scavenge: each new 4 MiB chunk the moved records go to is external memory, and once 32 MiB of young array buffers add up V8 answers the next one with a scavenge inside the slice, as long as the young generation it copies (`--trace-gc`: "external memory pressure"). Right after a sweep that removed 600k states, that generation holds what the sweep left until the next mark-compact; the p99 of a few hundred slices is whichever of them lands on one.',
       'join-same-data': 'The joiner files each copied session at rest without decoding it and without a JS object per entry; the values arrive as views of the decrypted frame, copied once, into the slab. Its CPU per session (≈ 3 µs, from a profile): the frame decrypted and decoded (≈ 0.6 µs), a lookup of the key (0.4 µs), the record written (≈ 0.45 µs) and the value\'s bytes copied into it (≈ 0.4 µs), both with a page fault per 4 KiB of new slab (≈ 10 µs each on this VM), the index, its growth and the expiry list (≈ 0.35 µs), the GC; the seed encodes each of its live values for the copy meanwhile. Mnesia inserts the terms into ETS.',
-      'async-applied': 'The writer is the bound: the peer files each write at rest (the value\'s bytes into the slab, a slot, an expiry reference) and keeps up with the writer\'s puts, idle part of the time. A `put` costs the writer ≈ 4.3 µs of CPU before the GC (from a profile): the value copied and frozen (1.0 µs), a `Map` lookup of the new key (1.0 µs, cold cache lines at a million entries), the value encoded for the peers (0.85 µs), the `Map` insert and expiry slot (0.5 µs), the batch framed and sealed (≈ 0.5 µs). 400k/s on two shared vCPUs leaves each process 2.5 µs per write. A put that kept its own value at rest too (a type check instead of the copy, the bytes encoded once for the peers and the slab, no `Map` entry until read) cost more in a prototype, alone in one process: 3.5–4.8 µs per put against 2.1–3.6 µs for today\'s put, the slab\'s fresh pages and the resting index\'s inserts outweighing the copy and the `Map` insert it saves.',
-      'sync-put-100-in-flight': 'Both processes are CPU-bound on the two shared vCPUs, and each write is a sealed frame (ChaCha20-Poly1305) applied and acknowledged by the peer, where a Redis SET is one unauthenticated command to a server written in C.',
+      'async-applied': 'The writer is the bound: the peer files each write at rest (the value\'s bytes into the slab, a slot, an expiry reference) and keeps up with the writer\'s puts, idle part of the time. A `put` costs the writer ≈ 4.3 µs of CPU before the GC (from a profile): the value copied and frozen (1.0 µs), a `Map` lookup of the new key (1.0 µs, cold cache lines at a million entries), the value encoded for the peers (0.85 µs), the `Map` insert and expiry slot (0.5 µs), the batch framed and sealed (≈ 0.5 µs). 400k/s on two shared vCPUs leaves each process 2.5 µs per write (the replication section below gives the CPU a write took in the same run, and the most two vCPUs allow at that cost). A put that kept its own value at rest too (a type check instead of the copy, the bytes encoded once for the peers and the slab, no `Map` entry until read) cost more in a prototype, alone in one process: 3.5–4.8 µs per put against 2.1–3.6 µs for today\'s put, the slab\'s fresh pages and the resting index\'s inserts outweighing the copy and the `Map` insert it saves.',
+      'sync-put-100-in-flight': 'Both processes are CPU-bound on the two shared vCPUs, and each write is a sealed frame (ChaCha20-Poly1305) applied and acknowledged by the peer, where a Redis SET is one unauthenticated command to a server written in C. The replication section below gives the CPU a write took in the same run, and the most two vCPUs allow at that cost.',
     },
   },
   'flat-heap': {
@@ -79,8 +79,8 @@ const TEXT: Record<Family, FamilyText> = {
     ],
     whenMissed: {
       'sync-put-p50': 'A sync write is one round trip plus encoding and applying on both sides; at the 1.5× line, a run on a slower or busier moment of the machine crosses it.',
-      'sync-put-100-in-flight': 'Both processes are CPU-bound on the two shared vCPUs here; the ratio follows how much CPU other processes take during the run.',
-      'async-applied': 'The peer applying fresh keys (a `Map` insert each, and GC) is the floor; the rounds in the results file show how far the machine\'s load moves it.',
+      'sync-put-100-in-flight': (figures) => `Both processes are CPU-bound on the two shared vCPUs: ${cpuBound(figures, 'sync-put-100-in-flight')}; the ratio follows how much CPU other processes take during the run.`,
+      'async-applied': (figures) => `The CPU is the bound: ${cpuBound(figures, 'async-applied')}; the rounds in the results file show how far the machine\'s load moves it.`,
       'idle-lag': 'The p99 of idle lag is one cross-vCPU wake-up when the machine is quiet; other processes waking on the same vCPUs push it past 200 µs, and Mnesia\'s lag moves with it.',
     },
   },
@@ -142,6 +142,16 @@ const TEXT: Record<Family, FamilyText> = {
     },
   },
 };
+
+/** What two vCPUs allow at the CPU a write of a throughput figure took in its processes together: that figure's bound on this machine. */
+function cpuBound(figures: Figure[], id: string): string {
+  const f = figures.find((x) => x.id === id);
+  const cpu = f?.cpuUsPerOp?.ours;
+  if (cpu === undefined) return 'its CPU per write was not recorded';
+  const most = 2e6 / cpu;
+  const anchor = f?.anchor === undefined ? '' : ` (${fmtRatio(most / f.anchor.value)} its anchor)`;
+  return `a write took ${fmtCpu(cpu)} of CPU in the two processes together, so two vCPUs allow at most ${fmtValue(most, 'ops/s')}${anchor} with nothing else running`;
+}
 
 const yesNo = (met: boolean | undefined) => (met === undefined ? '' : met ? 'yes' : '**no**');
 
