@@ -13,7 +13,7 @@ import type { WriteReplicator } from './write-replicator.interface';
 const DONE = Promise.resolve();
 
 /** The periodic sweep removes expired entries for this long per event-loop turn (ms): a million that expire in the same second take over a second to remove, longer than `deadPeerTimeout`. */
-const SWEEP_SLICE_MS = 5;
+export const SWEEP_SLICE_MS = 5;
 
 /** When a write's promise resolves. @publicApi */
 export type WriteMode = 'sync' | 'async';
