@@ -74,7 +74,7 @@ export async function sectionReads(): Promise<void> {
     return n;
   });
   log(`reads: first get, mean CPU per op over ${batch.length} ${fmtUs(firstCpuNs / 1000)}`);
-  // The build's garbage (and the anchor's Map) weigh on the reads above: the same reads once the GC has run.
+  // Context: the same reads once a full GC has run (the build's garbage gone; the anchor's Map stays).
   fullGc();
   const afterGc = timeFirsts(2 * reads);
   const gcP50 = percentileSorted(afterGc, 50) / 1000;
