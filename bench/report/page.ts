@@ -44,7 +44,7 @@ const TEXT: Record<Family, FamilyText> = {
     script: 'npm run bench:compact',
     notes: [
       'The ratio of a speed row (`get`) is the anchor\'s CPU per op over ours (above 1: faster than `Map.get`); of every other row, ours over the anchor.',
-      'The sweep before the compaction runs as the periodic one does, 5 ms of removals per event-loop turn. Its last slice tidies the resting index: once the keys left fill less than an eighth of its slots, it copies them into a new slot array a quarter full, in one go; at 600k keys gone of 1M that takes 12–90 ms here, most of it the page faults of the new array (≈ 11 µs per 4 KiB on this VM). A `Map` that shrinks after mass deletes rehashes in one go too.',
+      'The sweep before the compaction runs as the periodic one does, 5 ms per event-loop turn. Its last slices tidy the resting index: once the keys left fill less than an eighth of its slots, they are copied into new slots a quarter full, a slice at a time while the old ones serve (in one go, 600k keys gone of 1M, that held the event loop for 12–90 ms, most of it page faults of the new slots).',
     ],
     whenMissed: {
       'heap-at-rest': 'An entry at rest is its record in a slab (a 40 B header, the key\'s bytes and the value\'s MessagePack bytes: about 240 B for these sessions) and a slot of the resting index (two int32 at a load of at most a half: 16–32 B); nothing of it is on the V8 heap. A SessionCache adds its per-user index: a hash of each resting session under a hash of its user, about 30 B per session.',

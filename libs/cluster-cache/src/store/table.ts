@@ -277,7 +277,11 @@ export class Table {
     if (!this.swept) return removed;
     // Not while a compaction walks the lists: it moves the records they list.
     if (!this.slab.isCompacting) this.expiry.tidy(this.isListed);
-    for (const ns of this.namespaces.values()) ns.resting.tidy();
+    for (const ns of this.namespaces.values()) {
+      if (ns.resting.tidy(slice)) continue;
+      this.swept = false;
+      return removed;
+    }
     if (fastReadsUntil !== undefined) this.extendFastReads(fastReadsUntil);
     return removed;
   }

@@ -1,7 +1,7 @@
 import { ManualClock } from '../clock';
 import { type EntryState, isTombstone } from '../entry';
 import { Store } from '../store';
-import { atOnce } from '../../util/slices';
+import { atOnce, TimedSlice } from '../../util/slices';
 import { EncodedValue } from '../../values/encoded-value';
 import { encodeValue } from '../../values/value-codec';
 import { RestingState } from './resting-state';
@@ -194,5 +194,75 @@ describe('the resting index (string keys at rest without an object per key)', ()
     expect(ns.resting.size).toBe(10);
     expect(ns.resting.slots).toBeLessThan(full / 100);
     for (let i = N - 10; i < N; i++) expect(table.current('n', keyOf(i))!.value).toBe(i);
+  });
+
+  it('gives its slots back a slice at a time, keeping every key set, replaced, moved or deleted between the slices', () => {
+    const { clock, store, table, ns } = node();
+    const N = 20_000;
+    const LEFT = 2000;
+    store.merge(table, Array.from({ length: N }, (_, i) => asBytes(keyOf(i), i, clock.now() + (i < N - LEFT ? 1000 : MIN), 2)));
+    const full = ns.resting.slots;
+    const expected = new Map<string, unknown>();
+    for (let i = N - LEFT; i < N; i++) expected.set(keyOf(i), i);
+    clock.advance(2000);
+    const tidying = () => (ns.resting as unknown as { tidying?: unknown }).tidying !== undefined;
+    const slice = new TimedSlice(0); // over every 256 steps
+    let between = 0;
+    let next = N;
+    for (let calls = 0; ; calls++) {
+      expect(calls).toBeLessThan(1000);
+      slice.next();
+      table.sweep(clock.now(), undefined, slice);
+      if (table.sweepDone) break;
+      if (!tidying()) continue;
+      // Between two slices of the tidy: new keys, newer bytes over old ones, a read (the key leaves for the Map), a delete.
+      between++;
+      // Each kind of change has a quarter of the keys left to itself.
+      const quarter = LEFT / 4;
+      const fresh = [next++, next++, next++];
+      store.merge(table, fresh.map((i) => asBytes(keyOf(i), i, clock.now() + MIN, 2)));
+      for (const i of fresh) expected.set(keyOf(i), i);
+      const old = N - LEFT + ((between * 7) % quarter);
+      store.merge(table, [asBytes(keyOf(old), `newer ${between}`, clock.now() + MIN, 3 + between)]);
+      expected.set(keyOf(old), `newer ${between}`);
+      const read = N - LEFT + quarter + ((between * 13) % quarter);
+      expect(table.current('n', keyOf(read))!.value).toBe(expected.get(keyOf(read)));
+      const gone = N - LEFT + 2 * quarter + ((between * 29) % quarter);
+      store.write(table, [{ ns: 'n', key: keyOf(gone), delete: true, keepUntil: 0 }]);
+      expected.set(keyOf(gone), undefined);
+      // Records moved by a compaction meanwhile.
+      if (between === 3) atOnce(table.compaction());
+    }
+    expect(between).toBeGreaterThan(3);
+    expect(ns.resting.slots).toBeLessThan(full / 4);
+    for (const [key, value] of expected) expect([key, table.current('n', key)?.value]).toEqual([key, value]);
+    let resting = 0;
+    ns.resting.forEach(() => resting++);
+    expect(resting).toBe(ns.resting.size);
+  });
+
+  it('keeps its slots while a scan that began during a tidy runs, and swaps the new ones in at the sweep after', () => {
+    const { clock, store, table, ns } = node();
+    const N = 20_000;
+    store.merge(table, Array.from({ length: N }, (_, i) => asBytes(keyOf(i), i, clock.now() + (i < N - 100 ? 1000 : MIN))));
+    const full = ns.resting.slots;
+    clock.advance(2000);
+    const slice = new TimedSlice(0);
+    let scan: IterableIterator<unknown> | undefined;
+    for (let calls = 0; !table.sweepDone || scan === undefined; calls++) {
+      expect(calls).toBeLessThan(1000);
+      slice.next();
+      table.sweep(clock.now(), undefined, slice);
+      if (scan === undefined && ns.resting.size === 100 && !table.sweepDone) {
+        scan = ns.resting.states();
+        scan.next();
+      }
+    }
+    expect(ns.resting.slots).toBe(full);
+    scan.return!();
+    table.sweep(clock.now(), undefined, slice);
+    expect(table.sweepDone).toBe(true);
+    expect(ns.resting.slots).toBeLessThan(full / 4);
+    for (let i = N - 100; i < N; i++) expect(table.current('n', keyOf(i))!.value).toBe(i);
   });
 });

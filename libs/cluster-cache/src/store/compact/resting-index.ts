@@ -1,3 +1,4 @@
+import type { TimedSlice } from '../../util/slices';
 import { RestingState } from './resting-state';
 import { AT_MASK, KEY_HASH_AT, REF_AT_BITS, type SlabChunk } from './slab-chunk';
 
@@ -55,6 +56,13 @@ export class RestingIndex {
   private layout = 0;
   /** The slot the last lookup found: a read's wake deletes it without a second probe. */
   private lastSlot = 0;
+  /**
+   * While `tidy` fills smaller slots a slice at a time: those slots, and how
+   * many of the current ones it copied. The current slots serve every lookup
+   * until the new ones replace them; a change to a slot already copied is
+   * made in both (see `mirror`).
+   */
+  private tidying: { words: Int32Array<ArrayBuffer>; copied: number; deleted: number } | undefined;
 
   constructor(
     private readonly chunks: RecordChunks,
@@ -109,11 +117,12 @@ export class RestingIndex {
     if (slot >= 0) {
       const replaced = this.slotWords[2 * slot] - 1;
       this.slotWords[2 * slot] = ref + 1;
+      this.mirror(slot, hash, replaced, ref);
       return replaced;
     }
     const load = (this.count + this.deleted + 1) / this.slots;
     if (load > (this.scans > 0 ? MAX_LOAD_SCANNING : MAX_LOAD)) this.resize(this.count + 1);
-    this.insert(hash, ref);
+    this.mirror(this.insert(hash, ref), hash, -1, ref);
     this.count++;
     return -1;
   }
@@ -129,6 +138,7 @@ export class RestingIndex {
     this.slotWords[2 * slot] = DELETED;
     this.count--;
     this.deleted++;
+    this.mirror(slot, this.slotWords[2 * slot + 1], held, -1);
     return held;
   }
 
@@ -140,6 +150,7 @@ export class RestingIndex {
     for (let slot = hash & mask; words[2 * slot] !== EMPTY; slot = (slot + 1) & mask) {
       if (words[2 * slot] === from + 1) {
         words[2 * slot] = to + 1;
+        this.mirror(slot, hash, from, to);
         return;
       }
     }
@@ -147,13 +158,33 @@ export class RestingIndex {
 
   /**
    * Gives the slots' memory back after many keys left (woken, swept,
-   * overwritten by live states), and clears deleted slots. The table calls it
-   * after a sweep; a scan running meanwhile defers it.
+   * overwritten by live states), and clears deleted slots: copies the keys
+   * into new slots for them, at once, or with `slice` a slice at a time (at
+   * a million slots, one go held the event loop for 12–90 ms). The table
+   * calls it after a sweep.
+   * @returns false if the slice ended first: the next call goes on.
    */
-  tidy(): void {
-    if (this.scans > 0) return;
+  tidy(slice?: TimedSlice): boolean {
     const slots = this.slots;
-    if ((this.count * 8 < slots && slots > MIN_SLOTS) || this.deleted > slots / 4) this.resize(this.count);
+    if (this.tidying === undefined) {
+      // A scan walks the slots as they are: a tidy waits for the sweep after it.
+      if (this.scans > 0 || !((this.count * 8 < slots && slots > MIN_SLOTS) || this.deleted > slots / 4)) return true;
+      this.tidying = { words: new Int32Array(2 * slotsFor(this.count)), copied: 0, deleted: 0 };
+    }
+    const tidying = this.tidying;
+    const words = this.slotWords;
+    while (tidying.copied < slots) {
+      const at = 2 * tidying.copied++;
+      if (words[at] > 0 && put(tidying.words, words[at + 1], words[at] - 1)) tidying.deleted--;
+      if (slice?.over() && tidying.copied < slots) return false;
+    }
+    // The new slots wait for a scan that began meanwhile to end, kept in step: the sweep after swaps them in.
+    if (this.scans > 0) return true;
+    this.slotWords = tidying.words;
+    this.deleted = tidying.deleted;
+    this.tidying = undefined;
+    this.layout++;
+    return true;
   }
 
   /** Every state held, one object each (synchronous full scans). */
@@ -200,6 +231,7 @@ export class RestingIndex {
 
   clear(): void {
     this.slotWords = new Int32Array(2 * MIN_SLOTS);
+    this.tidying = undefined;
     this.count = 0;
     this.deleted = 0;
     this.layout++;
@@ -226,24 +258,78 @@ export class RestingIndex {
     return new RestingState(key ?? chunk.key(at), chunk, at, this);
   }
 
-  private insert(hash: number, ref: number): void {
+  /** Puts a new key in the current slots; returns its slot. */
+  private insert(hash: number, ref: number): number {
     const words = this.slotWords;
-    const mask = (words.length >> 1) - 1;
-    let slot = hash & mask;
-    while (words[2 * slot] > 0) slot = (slot + 1) & mask;
+    const slot = freeSlot(words, hash);
     if (words[2 * slot] === DELETED) this.deleted--;
     words[2 * slot] = ref + 1;
     words[2 * slot + 1] = hash;
+    return slot;
   }
 
-  /** Moves the keys to slots for `keys` at a load of at most a quarter. */
+  /**
+   * While a tidy copies the slots, makes the change of slot `slot` (its
+   * record `from` is now `to`; -1: none) in the new slots too, if the copy
+   * passed that slot already; else the copy will take it as it is. The new
+   * slots are too small for what came meanwhile? The tidy starts over later.
+   */
+  private mirror(slot: number, hash: number, from: number, to: number): void {
+    const tidying = this.tidying;
+    if (tidying === undefined || slot >= tidying.copied) return;
+    const words = tidying.words;
+    const mask = (words.length >> 1) - 1;
+    if (from >= 0) {
+      for (let at = hash & mask; words[2 * at] !== EMPTY; at = (at + 1) & mask) {
+        if (words[2 * at] === from + 1) {
+          if (to >= 0) words[2 * at] = to + 1;
+          else {
+            words[2 * at] = DELETED;
+            tidying.deleted++;
+          }
+          return;
+        }
+      }
+    }
+    if (to < 0) return;
+    if ((this.count + tidying.deleted + 1) / (words.length >> 1) > MAX_LOAD_SCANNING) {
+      this.tidying = undefined;
+      return;
+    }
+    if (put(words, hash, to)) tidying.deleted--;
+  }
+
+  /** Moves the keys to slots for `keys` at a load of at most a quarter (a tidy under way is dropped: it copied the old slots). */
   private resize(keys: number): void {
-    let slots = MIN_SLOTS;
-    while (slots < keys * 4) slots *= 2;
     const words = this.slotWords;
-    this.slotWords = new Int32Array(2 * slots);
+    this.slotWords = new Int32Array(2 * slotsFor(keys));
+    this.tidying = undefined;
     this.deleted = 0;
     this.layout++;
     for (let at = 0; at < words.length; at += 2) if (words[at] > 0) this.insert(words[at + 1], words[at] - 1);
   }
+}
+
+/** Slots for `keys` at a load of at most a quarter. */
+function slotsFor(keys: number): number {
+  let slots = MIN_SLOTS;
+  while (slots < keys * 4) slots *= 2;
+  return slots;
+}
+
+/** The slot a new key of hash `hash` takes in `words`: the first empty or deleted one of its probe. */
+function freeSlot(words: Int32Array, hash: number): number {
+  const mask = (words.length >> 1) - 1;
+  let slot = hash & mask;
+  while (words[2 * slot] > 0) slot = (slot + 1) & mask;
+  return slot;
+}
+
+/** Puts a new key in `words`; returns whether it took a deleted slot. */
+function put(words: Int32Array, hash: number, ref: number): boolean {
+  const slot = freeSlot(words, hash);
+  const reused = words[2 * slot] === DELETED;
+  words[2 * slot] = ref + 1;
+  words[2 * slot + 1] = hash;
+  return reused;
 }
