@@ -144,16 +144,10 @@ export class RestingIndex {
 
   /** A compaction moved the record `from` (of a key whose hash is `hash`) to `to`. */
   moved(hash: number, from: number, to: number): void {
-    // The slot holding the record is the key's: no key to compare.
-    const words = this.slotWords;
-    const mask = (words.length >> 1) - 1;
-    for (let slot = hash & mask; words[2 * slot] !== EMPTY; slot = (slot + 1) & mask) {
-      if (words[2 * slot] === from + 1) {
-        words[2 * slot] = to + 1;
-        this.mirror(slot, hash, from, to);
-        return;
-      }
-    }
+    const slot = slotOf(this.slotWords, hash, from);
+    if (slot < 0) return;
+    this.slotWords[2 * slot] = to + 1;
+    this.mirror(slot, hash, from, to);
   }
 
   /**
@@ -260,11 +254,8 @@ export class RestingIndex {
 
   /** Puts a new key in the current slots; returns its slot. */
   private insert(hash: number, ref: number): number {
-    const words = this.slotWords;
-    const slot = freeSlot(words, hash);
-    if (words[2 * slot] === DELETED) this.deleted--;
-    words[2 * slot] = ref + 1;
-    words[2 * slot + 1] = hash;
+    const slot = freeSlot(this.slotWords, hash);
+    if (take(this.slotWords, slot, hash, ref)) this.deleted--;
     return slot;
   }
 
@@ -278,18 +269,11 @@ export class RestingIndex {
     const tidying = this.tidying;
     if (tidying === undefined || slot >= tidying.copied) return;
     const words = tidying.words;
-    const mask = (words.length >> 1) - 1;
-    if (from >= 0) {
-      for (let at = hash & mask; words[2 * at] !== EMPTY; at = (at + 1) & mask) {
-        if (words[2 * at] === from + 1) {
-          if (to >= 0) words[2 * at] = to + 1;
-          else {
-            words[2 * at] = DELETED;
-            tidying.deleted++;
-          }
-          return;
-        }
-      }
+    const at = from < 0 ? -1 : slotOf(words, hash, from);
+    if (at >= 0) {
+      words[2 * at] = to < 0 ? DELETED : to + 1;
+      if (to < 0) tidying.deleted++;
+      return;
     }
     if (to < 0) return;
     if ((this.count + tidying.deleted + 1) / (words.length >> 1) > MAX_LOAD_SCANNING) {
@@ -325,11 +309,22 @@ function freeSlot(words: Int32Array, hash: number): number {
   return slot;
 }
 
-/** Puts a new key in `words`; returns whether it took a deleted slot. */
-function put(words: Int32Array, hash: number, ref: number): boolean {
-  const slot = freeSlot(words, hash);
+/** The slot of `words` that holds the record `ref` of a key whose hash is `hash` (that slot is the key's: no key to compare), or -1. */
+function slotOf(words: Int32Array, hash: number, ref: number): number {
+  const mask = (words.length >> 1) - 1;
+  for (let slot = hash & mask; words[2 * slot] !== EMPTY; slot = (slot + 1) & mask) if (words[2 * slot] === ref + 1) return slot;
+  return -1;
+}
+
+/** Writes a new key's record and hash into `slot` of `words`; returns whether the slot was a deleted one. */
+function take(words: Int32Array, slot: number, hash: number, ref: number): boolean {
   const reused = words[2 * slot] === DELETED;
   words[2 * slot] = ref + 1;
   words[2 * slot + 1] = hash;
   return reused;
+}
+
+/** Puts a new key in `words` (see `take`). */
+function put(words: Int32Array, hash: number, ref: number): boolean {
+  return take(words, freeSlot(words, hash), hash, ref);
 }
